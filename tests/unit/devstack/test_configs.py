@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from gavel.devstack import configs
+
+
+def _props(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line and "=" in line)
+
+
+def test_kafka_is_one_kraft_node_on_loopback_with_rf1_internal_topics() -> None:
+    props = _props(configs.kafka_server_properties(21011, 21012, Path("/data")))
+    assert props["process.roles"] == "broker,controller"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:21012"
+    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:21011"
+    assert props["auto.create.topics.enable"] == "false"
+    for key in (
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "share.coordinator.state.topic.replication.factor",
+    ):
+        assert props[key] == "1", key
+
+
+def test_kafka_cluster_id_is_22_url_safe_chars_not_starting_with_dash() -> None:
+    for _ in range(200):
+        cid = configs.kafka_cluster_id()
+        assert len(cid) == 22
+        assert not cid.startswith("-")
+        assert set(cid) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_cassandra_yaml_uses_the_given_ports_and_folders() -> None:
+    conf = yaml.safe_load(configs.cassandra_yaml(21000, 21001, Path("/run/cassandra")))
+    assert conf["native_transport_port"] == 21000
+    assert conf["storage_port"] == 21001
+    assert conf["seed_provider"][0]["parameters"][0]["seeds"] == "127.0.0.1:21001"
+    assert conf["data_file_directories"] == ["/run/cassandra/data"]
+    assert conf["endpoint_snitch"] == "SimpleSnitch"
+
+
+def test_kubeconfig_points_at_the_local_api_server_with_the_admin_token() -> None:
+    conf = json.loads(configs.kubeconfig("hub", 21005, "s3cret", Path("/c/apiserver.crt")))
+    assert conf["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:21005"
+    assert conf["users"][0]["user"]["token"] == "s3cret"
+    assert conf["clusters"][0]["cluster"]["certificate-authority"] == "/c/apiserver.crt"
+    assert conf["current-context"] == "hub"
+
+
+def test_token_file_puts_the_admin_in_system_masters() -> None:
+    line = configs.token_auth_csv("tok")
+    assert line.strip() == f'tok,{configs.ADMIN_USER},{configs.ADMIN_USER},"system:masters"'

@@ -1,0 +1,7 @@
+"""Gavel workloads: the processes that run a drop (gateway, relay, fan-out, audit writer).
+
+Layers, lowest first (enforced by import-linter, see pyproject.toml): facts shared by every
+workload (``topics``), pure renderers (``mirror``), then the process entry points and the ``cli``
+that wires them together. The local development stack (``devstack``) sits on top and is imported
+by nothing but tests and the ``scripts/`` wrappers.
+"""

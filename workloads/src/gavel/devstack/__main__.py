@@ -1,0 +1,5 @@
+"""``python -m gavel.devstack``: what ``scripts/stack`` runs."""
+
+from gavel.devstack.cli import main
+
+main()

@@ -1,0 +1,149 @@
+"""Config files of the local stack's servers: pure renderers, text in, text out.
+
+Called by :mod:`gavel.devstack.components`, which writes the results into the run folder. Each
+renderer takes only ports and paths, so its output is stable and can be hashed to tell whether a
+running process was started with the same configuration.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+
+import yaml
+
+ADMIN_USER = "gavel-admin"
+"""The stack's administrator: in ``system:masters``, authenticated by a static token."""
+
+
+def kafka_cluster_id() -> str:
+    """A fresh KRaft cluster id: URL-safe base64 of 16 random bytes, no padding, no leading '-'."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
+def kafka_server_properties(broker_port: int, controller_port: int, data_dir: Path) -> str:
+    """A single-node KRaft broker+controller on loopback, every internal topic at RF 1."""
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{broker_port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "num.partitions": "3",
+        # Topics are created on purpose (gavel.topics), never by a typo in a producer.
+        "auto.create.topics.enable": "false",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "6",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "log.segment.bytes": str(64 * 1024 * 1024),
+    }
+    return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+def log4j2_properties(level: str = "INFO") -> str:
+    """Log4j 2 config for Kafka and MirrorMaker: one console appender, which the log file gets."""
+    return (
+        "status = warn\n"
+        "appender.console.type = Console\n"
+        "appender.console.name = STDOUT\n"
+        "appender.console.layout.type = PatternLayout\n"
+        "appender.console.layout.pattern = [%d] %p %m (%c)%n\n"
+        f"rootLogger.level = {level}\n"
+        "rootLogger.appenderRef.stdout.ref = STDOUT\n"
+        # The request logger is chatty at INFO and says nothing a developer needs here.
+        "logger.request.name = kafka.request.logger\n"
+        "logger.request.level = WARN\n"
+    )
+
+
+def cassandra_yaml(
+    native_port: int, storage_port: int, data_dir: Path, cluster_name: str = "gavel-dev"
+) -> str:
+    """A one-node Cassandra 5.0 on loopback, sized for a 1 GB heap on a small machine."""
+    conf = {
+        "cluster_name": cluster_name,
+        "num_tokens": 8,
+        "partitioner": "org.apache.cassandra.dht.Murmur3Partitioner",
+        # SimpleSnitch names the one data centre "datacenter1"; the audit keyspace's
+        # NetworkTopologyStrategy is given that name locally (see CASSANDRA_DC in `stack env`).
+        "endpoint_snitch": "SimpleSnitch",
+        "commitlog_sync": "periodic",
+        "commitlog_sync_period": "10000ms",
+        "seed_provider": [
+            {
+                "class_name": "org.apache.cassandra.locator.SimpleSeedProvider",
+                "parameters": [{"seeds": f"127.0.0.1:{storage_port}"}],
+            }
+        ],
+        "listen_address": "127.0.0.1",
+        "rpc_address": "127.0.0.1",
+        "storage_port": storage_port,
+        "native_transport_port": native_port,
+        "start_native_transport": True,
+        "data_file_directories": [str(data_dir / "data")],
+        "commitlog_directory": str(data_dir / "commitlog"),
+        "saved_caches_directory": str(data_dir / "saved_caches"),
+        "hints_directory": str(data_dir / "hints"),
+        "cdc_raw_directory": str(data_dir / "cdc_raw"),
+        "memtable_heap_space": "64MiB",
+        "memtable_offheap_space": "64MiB",
+        "concurrent_compactors": 1,
+        "auto_snapshot": False,
+        "snapshot_on_duplicate_row_detection": False,
+    }
+    return yaml.safe_dump(conf, sort_keys=False)
+
+
+def logback_xml(level: str = "INFO") -> str:
+    """Logback config for Cassandra: everything to stdout, which the log file gets."""
+    return (
+        "<configuration>\n"
+        '  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">\n'
+        "    <encoder><pattern>%d %-5level [%thread] %logger{20}: %msg%n</pattern></encoder>\n"
+        "  </appender>\n"
+        f'  <root level="{level}"><appender-ref ref="STDOUT"/></root>\n'
+        "</configuration>\n"
+    )
+
+
+def token_auth_csv(admin_token: str) -> str:
+    """``--token-auth-file`` line for the stack's administrator (token,user,uid,"groups")."""
+    return f'{admin_token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n'
+
+
+def kubeconfig(cluster: str, apiserver_port: int, token: str, ca_file: Path) -> str:
+    """A kubeconfig for one local API server.
+
+    ``ca_file`` is the bundle kube-apiserver writes into its ``--cert-dir`` on first start (its
+    self-signed CA and serving certificate for 127.0.0.1), so clients verify TLS for real.
+    """
+    conf = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {
+                    "server": f"https://127.0.0.1:{apiserver_port}",
+                    "certificate-authority": str(ca_file),
+                },
+            }
+        ],
+        "users": [{"name": ADMIN_USER, "user": {"token": token}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": ADMIN_USER}}],
+        "current-context": cluster,
+    }
+    return json.dumps(conf, indent=2) + "\n"

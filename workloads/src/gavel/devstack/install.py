@@ -1,0 +1,120 @@
+"""Builds and downloads of the local stack's servers, cached outside the clone.
+
+Called by :mod:`gavel.devstack.stack` before anything starts. Each artifact set lives in
+``$GAVEL_CACHE`` (default ``~/.cache/gavel``) under a folder named for its version, and is made
+by a shell script in ``scripts/lib`` that marks a finished copy with a stamp file. CI clones the
+repository afresh on the same machine, so only the first run ever pays for a build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from gavel.devstack import versions
+
+
+class InstallError(RuntimeError):
+    """A build or download failed; the message carries the tail of its output."""
+
+
+def repo_root() -> Path:
+    """The clone this code runs from (``scripts/stack`` exports it; else found from here)."""
+    env = os.environ.get("GAVEL_ROOT")
+    return Path(env) if env else Path(__file__).resolve().parents[4]
+
+
+def cache_dir() -> Path:
+    """Where builds and downloads are kept, keyed by version."""
+    env = os.environ.get("GAVEL_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "gavel"
+
+
+@dataclass(frozen=True, slots=True)
+class Installed:
+    """Where each component's binaries or jars are."""
+
+    k8s_bin: Path
+    kafka_lib: Path
+    cassandra_lib: Path
+    java: Path
+    redis_server: Path
+
+
+def _run(argv: list[str], what: str) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        raise InstallError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+
+
+def k8s_dir() -> Path:
+    return cache_dir() / f"k8s-{versions.KUBERNETES}"
+
+
+def kafka_dir() -> Path:
+    return cache_dir() / f"kafka-{versions.KAFKA}"
+
+
+def cassandra_dir() -> Path:
+    return cache_dir() / f"cassandra-{versions.CASSANDRA}"
+
+
+def is_installed(component: str) -> bool:
+    """Whether ``component``'s artifacts are already cached (so ``up`` will not build)."""
+    stamps = {
+        "k8s": k8s_dir() / ".built",
+        "kafka": kafka_dir() / ".fetched",
+        "cassandra": cassandra_dir() / ".fetched",
+    }
+    stamp = stamps.get(component)
+    return stamp is None or stamp.exists()
+
+
+def ensure(components: set[str]) -> Installed:
+    """Build or download whatever ``components`` need and is not cached yet."""
+    lib = repo_root() / "scripts" / "lib"
+    if "k8s" in components:
+        _run(
+            ["bash", str(lib / "build-k8s.sh"), versions.KUBERNETES, str(k8s_dir())],
+            f"building Kubernetes {versions.KUBERNETES}",
+        )
+    if components & {"kafka", "mirror"}:
+        _run(
+            [
+                "bash",
+                str(lib / "fetch-jars.sh"),
+                str(lib / "poms" / "kafka.xml"),
+                versions.KAFKA,
+                str(kafka_dir()),
+            ],
+            f"fetching Kafka {versions.KAFKA}",
+        )
+    if "cassandra" in components:
+        _run(
+            [
+                "bash",
+                str(lib / "fetch-jars.sh"),
+                str(lib / "poms" / "cassandra.xml"),
+                versions.CASSANDRA,
+                str(cassandra_dir()),
+            ],
+            f"fetching Cassandra {versions.CASSANDRA}",
+        )
+    java = Path(versions.JAVA_HOME) / "bin" / "java"
+    redis = shutil.which("redis-server")
+    if "redis" in components and not redis:
+        raise InstallError("redis-server is not installed: run scripts/bootstrap")
+    return Installed(
+        k8s_bin=k8s_dir() / "bin",
+        kafka_lib=kafka_dir() / "lib",
+        cassandra_lib=cassandra_dir() / "lib",
+        java=java,
+        redis_server=Path(redis or "redis-server"),
+    )

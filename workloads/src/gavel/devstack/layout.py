@@ -1,0 +1,115 @@
+"""Regions and ports of one local stack: pure functions, no I/O.
+
+A stack owns one block of :data:`BLOCK_SIZE` consecutive ports between :data:`FIRST_PORT` and
+:data:`LAST_PORT`. That range sits above the well-known ports (6379, 9092, 9042, 2379, 6443...)
+and below Linux's ephemeral range (32768+), so neither a system service nor an outgoing
+connection can hold one of our ports. Each port has a fixed offset inside the block, so a stack's
+ports follow from its block number alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REGION_NAMES: tuple[str, ...] = ("us", "eu", "in", "ap", "sa")
+"""Local region names in start order; ``--regions N`` takes the first N."""
+
+MAX_REGIONS = len(REGION_NAMES)
+FIRST_PORT = 21000
+BLOCK_SIZE = 50
+BLOCKS = 230  # 21000 + 230 * 50 = 32500, just below the ephemeral range.
+LAST_PORT = FIRST_PORT + BLOCK_SIZE * BLOCKS - 1
+
+HUB = "hub"
+"""Name of the hub Kubernetes cluster (where the operator runs); regions have their own."""
+
+# Offsets inside a block. Shared: 0-9. Region i: 10 + 8 * i + k.
+_CASSANDRA_NATIVE, _CASSANDRA_STORAGE, _CASSANDRA_JMX = 0, 1, 2
+_HUB_ETCD_CLIENT, _HUB_ETCD_PEER, _HUB_APISERVER = 3, 4, 5
+_REGION_BASE, _REGION_STRIDE = 10, 8
+_REDIS, _KAFKA, _KAFKA_CONTROLLER, _ETCD_CLIENT, _ETCD_PEER, _APISERVER = range(6)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPorts:
+    """One Kubernetes control plane: etcd and its API server."""
+
+    etcd_client: int
+    etcd_peer: int
+    apiserver: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPorts:
+    """Everything one region listens on."""
+
+    redis: int
+    kafka: int
+    kafka_controller: int
+    k8s: ClusterPorts
+
+
+@dataclass(frozen=True, slots=True)
+class StackPorts:
+    """Every port of one stack, derived from its block number."""
+
+    block: int
+    cassandra_native: int
+    cassandra_storage: int
+    cassandra_jmx: int
+    hub: ClusterPorts
+    regions: dict[str, RegionPorts]
+
+    def all_ports(self) -> list[int]:
+        """Every port the stack may bind, for checking a block is free."""
+        ports = [self.cassandra_native, self.cassandra_storage, self.cassandra_jmx]
+        ports += [self.hub.etcd_client, self.hub.etcd_peer, self.hub.apiserver]
+        for r in self.regions.values():
+            ports += [r.redis, r.kafka, r.kafka_controller]
+            ports += [r.k8s.etcd_client, r.k8s.etcd_peer, r.k8s.apiserver]
+        return ports
+
+
+def regions_for(count: int) -> tuple[str, ...]:
+    """The first ``count`` region names; raises ValueError outside 1..MAX_REGIONS."""
+    if not 1 <= count <= MAX_REGIONS:
+        raise ValueError(f"--regions must be between 1 and {MAX_REGIONS}, got {count}")
+    return REGION_NAMES[:count]
+
+
+def ports_for_block(block: int) -> StackPorts:
+    """The ports of block ``block``; every region gets ports so a stack can grow in place."""
+    if not 0 <= block < BLOCKS:
+        raise ValueError(f"port block {block} outside 0..{BLOCKS - 1}")
+    base = FIRST_PORT + block * BLOCK_SIZE
+
+    def region(i: int) -> RegionPorts:
+        r = base + _REGION_BASE + _REGION_STRIDE * i
+        return RegionPorts(
+            redis=r + _REDIS,
+            kafka=r + _KAFKA,
+            kafka_controller=r + _KAFKA_CONTROLLER,
+            k8s=ClusterPorts(r + _ETCD_CLIENT, r + _ETCD_PEER, r + _APISERVER),
+        )
+
+    return StackPorts(
+        block=block,
+        cassandra_native=base + _CASSANDRA_NATIVE,
+        cassandra_storage=base + _CASSANDRA_STORAGE,
+        cassandra_jmx=base + _CASSANDRA_JMX,
+        hub=ClusterPorts(base + _HUB_ETCD_CLIENT, base + _HUB_ETCD_PEER, base + _HUB_APISERVER),
+        regions={name: region(i) for i, name in enumerate(REGION_NAMES)},
+    )
+
+
+def preferred_block(key: str) -> int:
+    """A stable starting block for a run folder, so one clone tends to keep its ports."""
+    h = 0
+    for ch in key.encode():
+        h = (h * 131 + ch) % 1_000_003
+    return h % BLOCKS
+
+
+def env_key(region: str) -> str:
+    """Suffix used in ``scripts/stack env`` variable names (``REDIS_URL_US``)."""
+    return region.upper()

@@ -1,0 +1,185 @@
+"""Readiness probes: each asks the real server a real question and answers True or False.
+
+Called in a loop by :mod:`gavel.devstack.stack` until a deadline. A probe never raises: any
+failure (refused, timed out, wrong answer) means "not ready yet". ``ensure_topics`` is the one
+action here: it creates a region's topics once its broker answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import ssl
+
+import httpx
+import redis
+
+from gavel import topics as gavel_topics
+
+_TIMEOUT_S = 2.0
+
+
+def port_open(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+        return True
+    return False
+
+
+def redis_ready(port: int) -> bool:
+    try:
+        client = redis.Redis(port=port, socket_timeout=_TIMEOUT_S)
+        with client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def etcd_ready(port: int) -> bool:
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=_TIMEOUT_S)
+    except httpx.HTTPError:
+        return False
+    return r.status_code == 200 and r.json().get("health") == "true"
+
+
+def apiserver_ready(port: int, token: str) -> bool:
+    try:
+        r = httpx.get(
+            f"https://127.0.0.1:{port}/readyz",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=_TIMEOUT_S,
+            verify=False,  # noqa: S501 - the local API server's certificate is self-signed
+        )
+    except (httpx.HTTPError, ssl.SSLError):
+        return False
+    return r.status_code == 200
+
+
+def kafka_ready(bootstrap: str) -> bool:
+    """The broker answers metadata requests (so its controller quorum has formed)."""
+    return _run(_kafka_list_topics(bootstrap)) is not None
+
+
+def ensure_topics(bootstrap: str, replication_factor: int = 1) -> None:
+    """Create every topic of :data:`gavel.topics.LOCAL_TOPICS` that does not exist yet."""
+    _run(_create_topics(bootstrap, replication_factor), raise_errors=True)
+
+
+def mirror_ready(target_bootstrap: str, sources: list[str]) -> bool:
+    """MirrorMaker 2 reports a RUNNING source task for every flow ``source -> target``.
+
+    MirrorMaker keeps one Connect status topic per flow in the target cluster,
+    ``mm2-status.<source>.internal``; we read it to its end and look at the latest state of the
+    MirrorSourceConnector's tasks.
+    """
+    result = _run(_mirror_states(target_bootstrap, sources))
+    return bool(result)
+
+
+def cassandra_ready(native_port: int) -> bool:
+    if not port_open(native_port):
+        return False
+    from cassandra.cluster import Cluster, NoHostAvailable  # noqa: PLC0415 - slow import
+
+    logging.getLogger("cassandra").setLevel(logging.CRITICAL)
+    cluster = Cluster(["127.0.0.1"], port=native_port, connect_timeout=_TIMEOUT_S)
+    try:
+        session = cluster.connect()
+        row = session.execute("SELECT release_version FROM system.local").one()
+        return row is not None
+    except (NoHostAvailable, OSError, Exception):  # noqa: BLE001 - any failure is "not yet"
+        return False
+    finally:
+        cluster.shutdown()
+
+
+# --- Kafka helpers (aiokafka is asyncio-only) -------------------------------------------------
+
+
+def _run(coro, raise_errors: bool = False):  # type: ignore[no-untyped-def]
+    try:
+        return asyncio.run(coro)
+    except (Exception, asyncio.CancelledError):
+        if raise_errors:
+            raise
+        return None
+
+
+async def _kafka_list_topics(bootstrap: str) -> list[str]:
+    from aiokafka.admin import AIOKafkaAdminClient  # noqa: PLC0415
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    await admin.start()
+    try:
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def _create_topics(bootstrap: str, replication_factor: int) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: PLC0415
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                t.name,
+                t.partitions,
+                replication_factor,
+                topic_configs={"retention.ms": str(t.retention_ms)},
+            )
+            for t in gavel_topics.LOCAL_TOPICS
+            if t.name not in existing
+        ]
+        if missing:
+            await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+async def _mirror_states(target_bootstrap: str, sources: list[str]) -> bool:
+    for source in sources:
+        states = await _read_compacted(target_bootstrap, f"mm2-status.{source}.internal")
+        tasks = {k: v for k, v in states.items() if k.startswith("status-task-MirrorSource")}
+        if not tasks or any(json.loads(v).get("state") != "RUNNING" for v in tasks.values()):
+            return False
+    return True
+
+
+async def _read_compacted(bootstrap: str, topic: str) -> dict[str, bytes]:
+    """The latest value per key of ``topic``, read from the beginning to the current end."""
+    from aiokafka import AIOKafkaConsumer  # noqa: PLC0415
+
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        request_timeout_ms=3000,
+    )
+    latest: dict[str, bytes] = {}
+    try:
+        await consumer.start()
+        for _ in range(30):
+            if consumer.assignment():
+                break
+            await asyncio.sleep(0.1)
+        parts = list(consumer.assignment())
+        if not parts:
+            return latest
+        ends = await consumer.end_offsets(parts)
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for rec in records:
+                    if rec.key is not None and rec.value is not None:
+                        latest[rec.key.decode()] = rec.value
+    finally:
+        await consumer.stop()
+    return latest

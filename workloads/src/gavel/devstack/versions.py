@@ -1,0 +1,17 @@
+"""Pinned versions of every component the local stack runs.
+
+Changing a pin here changes the cache folder it is built or downloaded into, so an old build is
+never mistaken for a new one.
+"""
+
+KUBERNETES = "v1.36.3"
+"""kube-apiserver and kubectl; etcd is built at the version this release pins in its go.mod."""
+
+KAFKA = "4.1.1"
+"""Broker (KRaft) and MirrorMaker 2, from Maven Central."""
+
+CASSANDRA = "5.0.6"
+"""``org.apache.cassandra:cassandra-all`` from Maven Central, run on Java 17."""
+
+JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
+"""Cassandra 5.0 refuses Java 24+ (it installs a SecurityManager); Kafka is happy on 17 too."""

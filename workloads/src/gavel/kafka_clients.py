@@ -1,0 +1,51 @@
+"""Kafka clients configured the one way Gavel uses them.
+
+Every producer of bid events must be idempotent with ``acks=all`` (aiokafka's defaults are
+``acks=1`` and no idempotence, which can lose or duplicate an acknowledged event when a leader
+changes), and every consumer commits offsets itself, after its side effect is durable (aiokafka
+defaults to auto-commit). The settings live here, in plain dicts a test can assert on, and the
+factories only pass them through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+
+def producer_settings(bootstrap: str, client_id: str) -> dict[str, Any]:
+    """Settings of every Gavel producer."""
+    return {
+        "bootstrap_servers": bootstrap,
+        "client_id": client_id,
+        "enable_idempotence": True,
+        "acks": "all",
+        # A bid event is small and latency-bound: send at once, batch only what queued up.
+        "linger_ms": 0,
+        "request_timeout_ms": 10_000,
+        "retry_backoff_ms": 100,
+    }
+
+
+def consumer_settings(bootstrap: str, group_id: str | None, client_id: str) -> dict[str, Any]:
+    """Settings of every Gavel consumer: manual commits, start from the earliest record."""
+    return {
+        "bootstrap_servers": bootstrap,
+        "group_id": group_id,
+        "client_id": client_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "fetch_max_wait_ms": 50,
+        "isolation_level": "read_uncommitted",
+    }
+
+
+def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(**producer_settings(bootstrap, client_id))
+
+
+def make_consumer(
+    *topics: str, bootstrap: str, group_id: str | None, client_id: str
+) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(*topics, **consumer_settings(bootstrap, group_id, client_id))
