@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gavel.devstack import components, install, layout, probes, stack
+from gavel.devstack import components, install, layout, probes, process, stack
 
 app = typer.Typer(
     add_completion=False,
@@ -74,7 +74,7 @@ def up(
         with lock:
             err.print(
                 f"{time.monotonic() - begun:6.1f}s  [{color}]{event:<8}[/] {comp.key:<16} "
-                f"port {comp.port:<6} {detail if event != 'starting' else ''}"
+                f"port {comp.port or '-':<6} {detail if event != 'starting' else ''}"
             )
 
     try:
@@ -103,27 +103,34 @@ def env(run_dir: RunDir = None) -> None:
 
 @app.command()
 def status(run_dir: RunDir = None) -> None:
-    """A table of every component: region, port, pid, up/down."""
+    """A table of every component: region, port, pid, memory, up/down."""
     d = _run_dir(run_dir)
     state = stack.load_state(d)
     if state is None or not state.running:
         err.print(f"no stack in {d}")
         raise typer.Exit(1)
     table = Table(title=f"gavel stack in {d} (port block {state.block})")
-    for col in ("component", "region", "port", "pid", "state"):
-        table.add_column(col, justify="right" if col in ("port", "pid") else "left")
+    for col in ("component", "region", "port", "pid", "memory", "state"):
+        table.add_column(col, justify="right" if col in ("port", "pid", "memory") else "left")
     down_count = 0
+    total_mib = 0
     for rec in sorted(state.running.values(), key=lambda r: (r.region, r.kind)):
         alive = rec.alive()
-        listening = alive and probes.port_open(rec.port)
+        listening = alive and (rec.port == components.NO_PORT or probes.port_open(rec.port))
         down_count += not listening
+        rss = process.rss_mib(rec.pid) if alive else None
+        total_mib += rss or 0
         table.add_row(
             rec.kind,
             rec.region,
-            str(rec.port),
+            str(rec.port or "-"),
             str(rec.pid),
+            f"{rss} MiB" if rss is not None else "-",
             "[green]up[/]" if listening else "[red]down[/]",
         )
+    table.add_section()
+    up_count = len(state.running) - down_count
+    table.add_row("total", "", "", "", f"{total_mib} MiB", f"{up_count}/{len(state.running)} up")
     out.print(table)
     if down_count:
         raise typer.Exit(1)

@@ -21,6 +21,9 @@ from gavel.devstack.install import Installed
 KINDS: tuple[str, ...] = ("redis", "kafka", "mirror", "cassandra", "k8s")
 """What ``--only`` accepts. ``k8s`` means etcd + kube-apiserver for the hub and every region."""
 
+NO_PORT = 0
+"""Port of a component that listens on none (MirrorMaker 2 only connects out)."""
+
 SHARED = "shared"
 """Region column of components that serve every region (Cassandra)."""
 
@@ -220,7 +223,7 @@ def _mirror(
     return Component(
         "mirror",
         region,
-        all_ports.regions[region].kafka,
+        NO_PORT,
         argv,
         partial(probes.mirror_ready, bootstraps[region], sources),
         timeout_s=180,

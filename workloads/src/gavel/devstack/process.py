@@ -83,6 +83,17 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def rss_mib(pid: int) -> int | None:
+    """Resident memory of ``pid`` in MiB (from /proc), or None if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
+
+
 def log_tail(log: Path, lines: int = 25) -> str:
     """The last ``lines`` lines of a log file, or a note that there is none."""
     try:
