@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from gavel.devstack import stack as devstack
+from gavel.devstack import process
 from tests.conftest import STACK, Stack
 
 
@@ -50,11 +50,11 @@ def test_a_second_stack_gets_other_ports_and_down_leaves_nothing(
         status = _stack("status", "--dir", str(other))
         assert status.returncode == 0
         assert "redis" in status.stdout
-        assert devstack.processes_in(other)
+        assert process.members(other)
     finally:
         down = _stack("down", "--purge", "--dir", str(other))
     assert down.returncode == 0, down.stderr
-    assert devstack.processes_in(other) == []
+    assert process.members(other) == []
     assert _stack("status", "--dir", str(other)).returncode == 1
 
 
@@ -75,7 +75,7 @@ def test_a_failed_up_shows_the_log_tail_and_down_still_cleans_up(tmp_path: Path)
     assert "kafka/us" in up.stderr
     assert "not ready after" in up.stderr
     assert "===" in up.stderr  # the log tail starts with the spawn banner
-    assert devstack.processes_in(broken), "the broker should still be running until down"
+    assert process.members(broken), "the broker should still be running until down"
     down = _stack("down", "--purge", "--dir", str(broken))
     assert down.returncode == 0, down.stderr
-    assert devstack.processes_in(broken) == []
+    assert process.members(broken) == []

@@ -34,12 +34,17 @@ def is_alive(pid: int, started: int) -> bool:
     return start_time(pid) == started
 
 
+MEMBER_VAR = "GAVEL_DEVSTACK_MEMBER"
+"""Set in the environment of every server we spawn to its stack's run folder, so a sweep can
+find exactly our processes (and their children) and never a shell that merely sits there."""
+
+
 def spawn(
     argv: Sequence[str], log: Path, cwd: Path, env: Mapping[str, str] | None = None
 ) -> tuple[int, int]:
     """Start ``argv`` detached, appending its output to ``log``; returns (pid, start time)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, **(env or {}), MEMBER_VAR: str(cwd)}
     with log.open("ab") as out:
         out.write(f"\n=== {time.strftime('%F %T')} {' '.join(argv)}\n".encode())
         out.flush()
@@ -81,6 +86,21 @@ def stop(pid: int, started: int, grace_s: float = 20.0) -> None:
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def members(run_dir: Path) -> list[int]:
+    """Pids of live processes spawned for the stack in ``run_dir`` (see :data:`MEMBER_VAR`)."""
+    marker = f"{MEMBER_VAR}={run_dir.resolve()}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
 
 
 def rss_mib(pid: int) -> int | None:

@@ -5,7 +5,7 @@ request (regions and kinds), keeps what already runs with the same configuration
 changed, stops what is no longer asked for and starts the rest, each component as soon as what
 it depends on is ready. Every spawned pid is written to ``state.json`` at once, so ``down`` can
 stop everything even after an ``up`` that failed half-way; ``down`` also sweeps ``/proc`` for any
-process whose command line names the run folder.
+process marked (in its environment) as spawned for this run folder.
 """
 
 from __future__ import annotations
@@ -321,38 +321,14 @@ def _stop_records(run_dir: Path, state: State, recs: list[Running]) -> list[str]
 
 
 def _sweep(run_dir: Path) -> list[int]:
-    """Kill any process left in the run folder (lost state, a crash mid-``up``).
-
-    Every server is started with the run folder as its working directory (Redis then moves into
-    its data folder inside it) and most name it on their command line; either marks it ours.
-    """
+    """Kill any process left from the stack in ``run_dir`` (lost state, a crash mid-``up``)."""
     found = []
-    for pid in processes_in(run_dir):
+    for pid in process.members(run_dir):
         started = process.start_time(pid)
         if started is not None:
             process.stop(pid, started, grace_s=5)
             found.append(pid)
     return found
-
-
-def processes_in(run_dir: Path) -> list[int]:
-    """Pids whose working directory or command line lies in ``run_dir``."""
-    root = str(run_dir.resolve())
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-            if (
-                cwd == root
-                or cwd.startswith(root + "/")
-                or root.encode() in (entry / "cmdline").read_bytes()
-            ):
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
 
 
 # --- env and status ----------------------------------------------------------------------------
