@@ -88,15 +88,31 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+SERVER_EXECUTABLES = frozenset({"redis-server", "java", "etcd", "kube-apiserver"})
+"""Programs the stack runs; see :func:`members`."""
+
+
 def members(run_dir: Path) -> list[int]:
-    """Pids of live processes spawned for the stack in ``run_dir`` (see :data:`MEMBER_VAR`)."""
-    marker = f"{MEMBER_VAR}={run_dir.resolve()}".encode()
+    """Pids of live processes spawned for the stack in ``run_dir``.
+
+    A process is ours if its environment carries :data:`MEMBER_VAR` for this folder, or, for
+    servers that overwrite their environment with a process title (Redis does), if it is one of
+    :data:`SERVER_EXECUTABLES` working inside the folder. A shell or ``tail`` sitting in the
+    run folder matches neither.
+    """
+    root = run_dir.resolve()
+    marker = f"{MEMBER_VAR}={root}".encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if marker in (entry / "environ").read_bytes().split(b"\0"):
+                pids.append(int(entry.name))
+                continue
+            exe = Path(os.readlink(entry / "exe")).name
+            cwd = Path(os.readlink(entry / "cwd"))
+            if exe in SERVER_EXECUTABLES and cwd.is_relative_to(root):
                 pids.append(int(entry.name))
         except OSError:
             continue
