@@ -21,6 +21,10 @@ from gavel import topics as gavel_topics
 
 _TIMEOUT_S = 2.0
 
+# A probe expects refusals while a server starts; the clients' own error logs would only be noise.
+for _noisy in ("aiokafka", "kafka", "cassandra"):
+    logging.getLogger(_noisy).setLevel(logging.CRITICAL)
+
 
 def port_open(port: int) -> bool:
     """Whether something accepts TCP connections on 127.0.0.1:``port``."""
@@ -85,7 +89,6 @@ def cassandra_ready(native_port: int) -> bool:
         return False
     from cassandra.cluster import Cluster, NoHostAvailable  # noqa: PLC0415 - slow import
 
-    logging.getLogger("cassandra").setLevel(logging.CRITICAL)
     cluster = Cluster(["127.0.0.1"], port=native_port, connect_timeout=_TIMEOUT_S)
     try:
         session = cluster.connect()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 
 
@@ -88,8 +90,19 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-SERVER_EXECUTABLES = frozenset({"redis-server", "java", "etcd", "kube-apiserver"})
+SERVER_EXECUTABLES = ("redis-server", "java", "etcd", "kube-apiserver")
 """Programs the stack runs; see :func:`members`."""
+
+
+@cache
+def _server_executable_names() -> frozenset[str]:
+    # /proc/<pid>/exe is the resolved binary: Debian links redis-server to redis-check-rdb.
+    names = set(SERVER_EXECUTABLES)
+    for name in SERVER_EXECUTABLES:
+        found = shutil.which(name)
+        if found:
+            names.add(Path(found).resolve().name)
+    return frozenset(names)
 
 
 def members(run_dir: Path) -> list[int]:
@@ -112,7 +125,7 @@ def members(run_dir: Path) -> list[int]:
                 continue
             exe = Path(os.readlink(entry / "exe")).name
             cwd = Path(os.readlink(entry / "cwd"))
-            if exe in SERVER_EXECUTABLES and cwd.is_relative_to(root):
+            if exe in _server_executable_names() and cwd.is_relative_to(root):
                 pids.append(int(entry.name))
         except OSError:
             continue
