@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from gavel import drops
+from gavel.auction import IncrementStep
+
+MANIFEST: dict[str, Any] = {
+    "apiVersion": "gavel.dev/v1alpha1",
+    "kind": "Drop",
+    "metadata": {"name": "daytona-1963"},
+    "spec": {
+        "homeRegion": "us",
+        "startsAt": "2026-12-01T18:00:00Z",
+        "endsAt": "2026-12-01T18:10:00Z",
+        "auction": {
+            "currency": "EUR",
+            "startPrice": 100_000,
+            "reservePrice": 2_500_000,
+            "increments": [{"from": 0, "step": 1_000}, {"from": 1_000_000, "step": 10_000}],
+            "softClose": {
+                "windowSeconds": 60,
+                "extensionSeconds": 120,
+                "hardStopAt": "2026-12-01T18:30:00Z",
+            },
+        },
+    },
+}
+
+
+def test_manifest_becomes_rules() -> None:
+    r = drops.rules_from_manifest(MANIFEST)
+    assert r.drop_id == "daytona-1963"
+    assert r.increments == (IncrementStep(0, 1_000), IncrementStep(1_000_000, 10_000))
+    assert r.ends_at_ms - r.opens_at_ms == 600_000
+    assert r.hard_stop_ms - r.ends_at_ms == 1_200_000
+    assert (r.soft_window_ms, r.soft_extension_ms) == (60_000, 120_000)
+
+
+def test_rules_survive_the_redis_hash_round_trip() -> None:
+    r = drops.rules_from_manifest(MANIFEST)
+    fields = drops.rules_fields(r)
+    as_hash = {fields[i].encode(): fields[i + 1].encode() for i in range(0, len(fields), 2)}
+    assert drops.rules_from_hash(r.drop_id, as_hash) == r
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("spec", "auction", "startPrice"), 99.5, "integer amount"),
+        (("spec", "auction", "startPrice"), True, "integer amount"),
+        (("spec", "endsAt"), "2026-12-01T17:00:00Z", "endsAt must be after startsAt"),
+        (("spec", "startsAt"), "tomorrow", "not an ISO 8601 time"),
+        (("spec", "startsAt"), "2026-12-01T18:00:00", "needs a time zone"),
+        (("metadata", "name"), "Bad_Name{x}", "DNS label"),
+        (("kind",), "Region", "kind must be Drop"),
+    ],
+)
+def test_bad_manifests_say_what_is_wrong(
+    path: tuple[str, ...], value: object, message: str
+) -> None:
+    m = copy.deepcopy(MANIFEST)
+    target = m
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    with pytest.raises(drops.ManifestError, match=message):
+        drops.rules_from_manifest(m)
+
+
+def test_missing_field_is_named() -> None:
+    m = copy.deepcopy(MANIFEST)
+    del m["spec"]["homeRegion"]
+    with pytest.raises(drops.ManifestError, match="homeRegion"):
+        drops.rules_from_manifest(m)
