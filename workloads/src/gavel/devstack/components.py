@@ -72,6 +72,11 @@ def admin_token(run_dir: Path) -> str:
     return _secret(run_dir / "k8s" / "admin-token", lambda: secrets.token_urlsafe(32))
 
 
+def jwt_secret(run_dir: Path) -> str:
+    """The stack's bidder-token signing secret, so gateways and `gavel token mint` agree."""
+    return _secret(run_dir / "gateway" / "jwt-secret", lambda: secrets.token_urlsafe(48))
+
+
 def _service_account_key(run_dir: Path) -> tuple[Path, Path]:
     from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
     from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415

@@ -338,7 +338,11 @@ def env_lines(run_dir: Path, state: State) -> list[str]:
     """``KEY=VALUE`` lines describing a stack, for ``eval "$(scripts/stack env)"``."""
     run_dir = run_dir.resolve()
     ports = layout.ports_for_block(state.block)
-    lines = [f"GAVEL_STACK_DIR={run_dir}", f"GAVEL_REGIONS={','.join(state.regions)}"]
+    lines = [
+        f"GAVEL_STACK_DIR={run_dir}",
+        f"GAVEL_REGIONS={','.join(state.regions)}",
+        f"GAVEL_JWT_SECRET={components.jwt_secret(run_dir)}",
+    ]
     for region in state.regions:
         rp, key = ports.regions[region], layout.env_key(region)
         if "redis" in state.kinds:
