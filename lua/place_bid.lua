@@ -49,6 +49,11 @@ local soft_window, soft_ext = tonumber(r[6]), tonumber(r[7])
 local cancelled = r[8] == '1'
 
 local s = redis.call('HMGET', KEYS[2], 'seq', 'high_bid', 'leader', 'ends_at_ms')
+if not s[4] then
+  -- Rules without state: a copy in a region that is not the drop's home. Never decide here.
+  return cjson.encode({outcome = 'rejected', reason = 'unknown_drop', event_id = event_id,
+    decided_ms = n(now), duplicate = '0'})
+end
 local seq = tonumber(s[1]) or 0
 local high = tonumber(s[2])
 local leader = s[3] or ''

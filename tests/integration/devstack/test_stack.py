@@ -22,7 +22,7 @@ def _stack(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 
 def _env(output: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in output.splitlines())
+    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
 
 
 def test_env_describes_the_running_stack(stack: Stack) -> None:
@@ -36,6 +36,12 @@ def test_env_describes_the_running_stack(stack: Stack) -> None:
         assert Path(env[f"KUBECONFIG_{r}"]).is_file()
     assert Path(env["KUBECONFIG_HUB"]).is_file()
     assert env["CASSANDRA_CONTACT"].startswith("127.0.0.1:")
+
+
+def test_eval_of_env_exports_to_child_processes(stack: Stack) -> None:
+    script = f'eval "$({STACK} env)"; python3 -c "import os; print(os.environ[\'GAVEL_REGIONS\'])"'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ",".join(stack.regions)
 
 
 def test_a_second_stack_gets_other_ports_and_down_leaves_nothing(

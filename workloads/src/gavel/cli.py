@@ -8,6 +8,7 @@ parses flags and calls into its module.
 from __future__ import annotations
 
 from importlib.metadata import version
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -47,6 +48,115 @@ def topics() -> None:
             f"{spec.name:<20} partitions={spec.partitions:<3} "
             f"retention={spec.retention_ms // 3_600_000}h"
         )
+
+
+token_app = typer.Typer(no_args_is_help=True, help="Bidder tokens.")
+drops_app = typer.Typer(no_args_is_help=True, help="Drops in a region's Redis.")
+app.add_typer(token_app, name="token")
+app.add_typer(drops_app, name="drops")
+
+
+@app.command()
+def gateway(
+    region: Annotated[str, typer.Option(help="Region this gateway serves.")],
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    outbox_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Disk outbox folder (default: $GAVEL_STACK_DIR/outbox-<region> or ./outbox)."
+        ),
+    ] = None,
+    rate_burst: Annotated[int, typer.Option(help="Bids a bidder may send at once.")] = 10,
+    rate_per_second: Annotated[int, typer.Option(help="Sustained bids/s per bidder.")] = 5,
+) -> None:
+    """Run the bid gateway (REST + bidder WebSocket) for REGION."""
+    import uvicorn  # noqa: PLC0415 - keeps `gavel --help` fast
+
+    from gavel import endpoints  # noqa: PLC0415
+    from gavel.bidding import RateLimit  # noqa: PLC0415
+    from gavel.gateway.app import create_app  # noqa: PLC0415
+    from gavel.gateway.settings import GatewaySettings  # noqa: PLC0415
+
+    try:
+        urls = endpoints.redis_urls()
+        endpoints.redis_url(region)
+        secret = endpoints.jwt_secret()
+    except endpoints.MissingEndpointError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    settings = GatewaySettings(
+        region=region,
+        redis_urls=urls,
+        jwt_secret=secret,
+        outbox_dir=outbox_dir or default_outbox_dir(region),
+        rate_limit=RateLimit(rate_burst, rate_per_second),
+    )
+    max_ws = settings.max_ws_message_bytes
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws_max_size=max_ws,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+    )
+
+
+def default_outbox_dir(region: str) -> Path:
+    """Where the gateway and relay of ``region`` share the disk outbox on this machine."""
+    import os  # noqa: PLC0415
+
+    base = os.environ.get("GAVEL_STACK_DIR")
+    return Path(base) / f"outbox-{region}" if base else Path("outbox")
+
+
+@token_app.command("mint")
+def token_mint(
+    bidder: Annotated[str, typer.Option(help="Bidder id (the token's subject).")],
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a bidder token signed with $GAVEL_JWT_SECRET."""
+    from gavel import endpoints  # noqa: PLC0415
+    from gavel.gateway import auth  # noqa: PLC0415
+
+    try:
+        typer.echo(auth.mint(endpoints.jwt_secret(), bidder, ttl))
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@drops_app.command("open")
+def drops_open(
+    manifest: Annotated[Path, typer.Argument(help="Drop manifest (YAML or JSON).")],
+    region: Annotated[
+        list[str],
+        typer.Option(help="Region(s) to write to; default: every region in $GAVEL_REGIONS."),
+    ] = [],  # noqa: B006
+) -> None:
+    """Load a Drop manifest into Redis: full rules and state in its home region, a copy of the
+    rules elsewhere (so every region's gateway knows where to send its bids)."""
+    import asyncio  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    from gavel import drops, endpoints  # noqa: PLC0415
+
+    try:
+        rules = drops.rules_from_manifest(yaml.safe_load(manifest.read_text()))
+        targets = region or endpoints.regions()
+        urls = {r: endpoints.redis_url(r) for r in targets}
+    except (OSError, yaml.YAMLError, drops.ManifestError, endpoints.MissingEndpointError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        results = asyncio.run(drops.open_everywhere(rules, urls))
+    except drops.RulesFrozenError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for r, outcome in results.items():
+        typer.echo(f"{rules.drop_id} in {r}: {outcome}")
 
 
 def main() -> None:

@@ -146,3 +146,29 @@ async def open_drop(redis: Redis, rules: Rules) -> str:
         raise
     await redis.sadd(keys.DROP_INDEX, rules.drop_id)
     return result.decode() if isinstance(result, bytes) else str(result)
+
+
+async def write_rules_copy(redis: Redis, rules: Rules) -> None:
+    """Copy ``rules`` into a region that is not the drop's home: gateways there read the home
+    region from it; without a ``state`` hash, place_bid.lua refuses to decide there."""
+    fields = rules_fields(rules)
+    await redis.hset(
+        keys.for_drop(rules.drop_id).rules,
+        mapping=dict(zip(fields[::2], fields[1::2], strict=True)),
+    )
+
+
+async def open_everywhere(rules: Rules, redis_urls: Mapping[str, str]) -> dict[str, str]:
+    """Open the drop in its home region and copy its rules to every other region given."""
+    results: dict[str, str] = {}
+    for region, url in redis_urls.items():
+        client = Redis.from_url(url)
+        try:
+            if region == rules.home_region:
+                results[region] = await open_drop(client, rules)
+            else:
+                await write_rules_copy(client, rules)
+                results[region] = "rules copied"
+        finally:
+            await client.aclose()
+    return results

@@ -97,8 +97,11 @@ def env(run_dir: RunDir = None) -> None:
     if state is None or not state.running:
         err.print(f"no stack is running in {d}; start one with scripts/stack up")
         raise typer.Exit(1)
-    for line in stack.env_lines(d, state):
+    lines = stack.env_lines(d, state)
+    for line in lines:
         sys.stdout.write(line + "\n")
+    # One closing line exports them all, so `eval` hands them to child processes too.
+    sys.stdout.write("export " + " ".join(line.split("=", 1)[0] for line in lines) + "\n")
 
 
 @app.command()

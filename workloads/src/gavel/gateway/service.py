@@ -1,0 +1,202 @@
+"""One bid attempt, from an authenticated request to a decision.
+
+Called by the gateway's routes (REST and WebSocket). The decision is made by
+``lua/place_bid.lua`` in the drop's home-region Redis (:func:`gavel.bidding.place_bid`); when
+that Redis cannot be reached, or the drop is unknown, the gateway decides at the edge and writes
+the event to its disk outbox (:mod:`gavel.outbox`) before answering, so every attempt of an
+authenticated bidder is audited.
+
+An edge event gets an event id of its own: after a timeout the gateway cannot know whether
+Redis ran the script, and if it did, that decision's event (with the attempt's id) reaches the
+audit trail too. Both are true records; neither overwrites the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
+from gavel import bidding, drops, keys
+from gavel.auction import Outcome, Reason, Rules
+from gavel.bidding import BidResult
+from gavel.events import BidEvent
+from gavel.gateway import metrics
+from gavel.gateway.settings import GatewaySettings
+from gavel.outbox import OutboxWriter
+
+_UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError, OSError)
+
+
+class UnavailableError(Exception):
+    """The Redis needed to answer could not be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    drop_id: str
+    bidder: str
+    bid_id: str
+    amount: int
+    received_ms: int
+    event_id: str
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Directory:
+    """Which region is a drop's home: read from the local region's copy of its rules."""
+
+    def __init__(self, local: Redis, ttl_s: float) -> None:
+        self._local = local
+        self._ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, str | None]] = {}
+
+    async def home_of(self, drop_id: str) -> str | None:
+        """The home region of ``drop_id``, or None if this region knows no such drop."""
+        hit = self._cache.get(drop_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        if not keys.DROP_ID_PATTERN.match(drop_id):
+            return None
+        try:
+            raw = await self._local.hget(keys.for_drop(drop_id).rules, "home_region")
+        except _UNREACHABLE as exc:
+            if hit:  # a stale answer beats none: homes never change once a drop opened
+                return hit[1]
+            raise UnavailableError(str(exc)) from exc
+        home = (raw.decode() if isinstance(raw, bytes) else raw) if raw else None
+        # Unknown ids are remembered briefly too, so a flood of them costs Redis little.
+        self._cache[drop_id] = (time.monotonic() + self._ttl_s, home)
+        return home
+
+
+class BidService:
+    """Decides attempts; owns the Redis clients and the disk outbox of one gateway process."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.redis = {
+            region: Redis.from_url(
+                url,
+                socket_timeout=settings.redis_timeout_s,
+                socket_connect_timeout=settings.redis_timeout_s,
+            )
+            for region, url in settings.redis_urls.items()
+        }
+        if settings.region not in self.redis:
+            raise ValueError(f"no Redis URL for the gateway's own region {settings.region!r}")
+        self.directory = Directory(self.redis[settings.region], settings.home_cache_ttl_s)
+        self.outbox = OutboxWriter(settings.outbox_dir, f"gateway-{settings.region}")
+        self._outbox_lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self.flush_outbox()
+        for client in self.redis.values():
+            await client.aclose()
+
+    async def submit(self, attempt: Attempt) -> BidResult:
+        """Decide ``attempt``; never raises for Redis trouble (that becomes ``unavailable``)."""
+        try:
+            home = await self.directory.home_of(attempt.drop_id)
+            if home is None:
+                return await self._edge(attempt, Reason.UNKNOWN_DROP)
+            client = self.redis.get(home)
+            if client is None:
+                return await self._edge(attempt, Reason.UNAVAILABLE)
+            result = await bidding.place_bid(
+                client,
+                attempt.drop_id,
+                attempt.bidder,
+                attempt.bid_id,
+                attempt.amount,
+                event_id=attempt.event_id,
+                received_ms=attempt.received_ms,
+                region=self.settings.region,
+                limit=self.settings.rate_limit,
+            )
+        except (UnavailableError, *_UNREACHABLE):
+            return await self._edge(attempt, Reason.UNAVAILABLE)
+        if result.reason is Reason.UNKNOWN_DROP:
+            return await self._edge(attempt, Reason.UNKNOWN_DROP)
+        return result
+
+    async def flush_outbox(self) -> None:
+        """Hand the open outbox segment to the relay (called every second and at shutdown)."""
+        async with self._outbox_lock:
+            await asyncio.to_thread(self.outbox.close_segment)
+
+    async def _edge(self, attempt: Attempt, reason: Reason) -> BidResult:
+        decided = now_ms()
+        event = BidEvent(
+            event_id=str(uuid.uuid4()),
+            drop=attempt.drop_id,
+            bidder=attempt.bidder,
+            bid_id=attempt.bid_id,
+            amount=attempt.amount,
+            outcome=Outcome.REJECTED,
+            reason=reason,
+            seq=0,
+            high_bid=None,
+            leader=None,
+            prev_leader=None,
+            min_next=None,
+            ends_at_ms=None,
+            reserve_met=False,
+            received_ms=attempt.received_ms,
+            decided_ms=decided,
+            region=self.settings.region,
+        )
+        async with self._outbox_lock:  # one writer per process; fsync off the event loop
+            await asyncio.to_thread(self.outbox.append, event)
+        metrics.OUTBOX_EVENTS.labels(reason.value).inc()
+        return BidResult(
+            outcome=Outcome.REJECTED,
+            reason=reason,
+            event_id=event.event_id,
+            seq=0,
+            high_bid=None,
+            leader=None,
+            prev_leader=None,
+            min_next=None,
+            ends_at_ms=None,
+            reserve_met=False,
+            decided_ms=decided,
+            duplicate=False,
+            retry_after_ms=0,
+        )
+
+    async def view(self, drop_id: str) -> tuple[Rules, dict[str, str]] | None:
+        """Rules and state of a drop, from its home region; None if unknown."""
+        home = await self.directory.home_of(drop_id)
+        client = self.redis.get(home) if home else None
+        if client is None:
+            return None
+        k = keys.for_drop(drop_id)
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(k.rules)
+            pipe.hgetall(k.state)
+            rules_raw, state_raw = await pipe.execute()
+        if not rules_raw or not state_raw:
+            return None
+        state = {a.decode(): b.decode() for a, b in state_raw.items()}
+        return drops.rules_from_hash(drop_id, rules_raw), state
+
+    async def ready(self) -> bool:
+        """Own region's Redis answers and has place_bid loaded (loading it if needed)."""
+        from gavel import luascripts  # noqa: PLC0415
+
+        client = self.redis[self.settings.region]
+        script = luascripts.script("place_bid")
+        try:
+            if not (await client.script_exists(script.sha))[0]:
+                await client.script_load(script.source)
+        except _UNREACHABLE:
+            return False
+        return True

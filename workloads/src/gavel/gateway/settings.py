@@ -1,0 +1,28 @@
+"""Gateway configuration: one frozen dataclass, built by ``gavel gateway`` from flags and env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gavel.bidding import RateLimit
+
+TOKEN_AUDIENCE = "gavel-bidders"  # noqa: S105 - a claim value, not a secret
+TOKEN_ISSUER = "gavel"  # noqa: S105 - a claim value, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    region: str
+    redis_urls: dict[str, str]
+    """Redis of every region this gateway may need: a drop's bids go to its home region."""
+    jwt_secret: str
+    outbox_dir: Path
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    max_body_bytes: int = 4096
+    """A bid is ~100 bytes; anything near this limit is not a bid."""
+    max_ws_message_bytes: int = 4096
+    home_cache_ttl_s: float = 5.0
+    """How long a drop's home region is remembered (it is frozen once the drop opened)."""
+    redis_timeout_s: float = 1.0
+    """Socket timeout towards Redis: past it the attempt goes to the disk outbox as unavailable."""
