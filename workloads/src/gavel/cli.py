@@ -69,14 +69,17 @@ def gateway(
     ] = None,
     rate_burst: Annotated[int, typer.Option(help="Bids a bidder may send at once.")] = 10,
     rate_per_second: Annotated[int, typer.Option(help="Sustained bids/s per bidder.")] = 5,
+    workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
 ) -> None:
     """Run the bid gateway (REST + bidder WebSocket) for REGION."""
+    import os  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415 - keeps `gavel --help` fast
 
     from gavel import endpoints  # noqa: PLC0415
     from gavel.bidding import RateLimit  # noqa: PLC0415
     from gavel.gateway.app import create_app  # noqa: PLC0415
-    from gavel.gateway.settings import GatewaySettings  # noqa: PLC0415
+    from gavel.gateway.settings import ENV_VAR, GatewaySettings  # noqa: PLC0415
 
     try:
         urls = endpoints.redis_urls()
@@ -91,17 +94,21 @@ def gateway(
         outbox_dir=outbox_dir or default_outbox_dir(region),
         rate_limit=RateLimit(rate_burst, rate_per_second),
     )
-    max_ws = settings.max_ws_message_bytes
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="warning",
-        ws_max_size=max_ws,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-    )
+    serve = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "ws_max_size": settings.max_ws_message_bytes,
+        "loop": "uvloop",
+        "http": "httptools",
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **serve)  # type: ignore[arg-type]
+        return
+    # Each worker is its own process with its own event loop, Redis pools and outbox segment.
+    os.environ[ENV_VAR] = settings.to_env()
+    uvicorn.run("gavel.gateway.app:app_from_environment", factory=True, workers=workers, **serve)  # type: ignore[arg-type]
 
 
 def default_outbox_dir(region: str) -> Path:
@@ -157,6 +164,45 @@ def drops_open(
         raise typer.Exit(1) from exc
     for r, outcome in results.items():
         typer.echo(f"{rules.drop_id} in {r}: {outcome}")
+
+
+@app.command()
+def relay(
+    region: Annotated[str, typer.Option(help="Region whose drop streams this relay drains.")],
+    port: Annotated[int, typer.Option(help="HTTP port of /healthz, /readyz and /metrics.")],
+    redis_url: Annotated[
+        str | None, typer.Option(help="Redis URL (default: $REDIS_URL_<REGION>).")
+    ] = None,
+    kafka_bootstrap: Annotated[
+        str | None,
+        typer.Option(help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_<REGION>)."),
+    ] = None,
+    outbox_dir: Annotated[
+        Path | None,
+        typer.Option(help="The gateway's disk outbox to ship (default: the gateway's default)."),
+    ] = None,
+    claim_idle_ms: Annotated[
+        int, typer.Option(help="Claim entries another relay left pending this long.")
+    ] = 10_000,
+    host: Annotated[str, typer.Option(help="Address to bind the HTTP port to.")] = "127.0.0.1",
+) -> None:
+    """Relay REGION's drop streams (and a disk outbox) into Kafka: gavel.audit and gavel.price."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.relay import RelaySettings, run_until_signalled  # noqa: PLC0415
+
+    try:
+        settings = RelaySettings(
+            region=region,
+            redis_url=redis_url or endpoints.redis_url(region),
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            port=port,
+            host=host,
+            outbox_dir=outbox_dir or default_outbox_dir(region),
+            claim_idle_ms=claim_idle_ms,
+        )
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    run_until_signalled(settings)
 
 
 def main() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gavel.bidding import RateLimit
@@ -26,3 +28,20 @@ class GatewaySettings:
     """How long a drop's home region is remembered (it is frozen once the drop opened)."""
     redis_timeout_s: float = 1.0
     """Socket timeout towards Redis: past it the attempt goes to the disk outbox as unavailable."""
+
+    def to_env(self) -> str:
+        """JSON for :data:`ENV_VAR`, so uvicorn's worker processes rebuild the same settings."""
+        raw = asdict(self)
+        raw["outbox_dir"] = str(self.outbox_dir)
+        return json.dumps(raw)
+
+    @classmethod
+    def from_env(cls) -> GatewaySettings:
+        raw = json.loads(os.environ[ENV_VAR])
+        raw["outbox_dir"] = Path(raw["outbox_dir"])
+        raw["rate_limit"] = RateLimit(**raw["rate_limit"])
+        return cls(**raw)
+
+
+ENV_VAR = "GAVEL_GATEWAY_SETTINGS"
+"""Carries the settings to worker processes when ``gavel gateway --workers N`` forks."""
