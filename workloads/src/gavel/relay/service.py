@@ -1,0 +1,306 @@
+"""The relay's loops. :func:`run` wires Redis, Kafka, the disk outbox and the HTTP port together.
+
+Called by ``gavel relay`` through :func:`run_until_signalled` (SIGTERM/SIGINT stop it
+gracefully) and by tests and benchmarks as ``await run(settings, stop=event)``.
+
+Three tasks share one Kafka producer (:class:`~gavel.relay.sink.KafkaSink`, one batch at a time):
+
+* streams — start the producer (retrying with a backoff while Kafka is down), then in a loop:
+  refresh the drop index every ``index_refresh_s``; first relay this consumer's own pending
+  entries (a restart under the same name); every ``claim_interval_s`` claim entries idle for
+  ``claim_idle_ms`` (a dead relay's); otherwise read new entries. Each batch: plan the records
+  (pure, :mod:`gavel.relay.plan`), send them and wait until Kafka acknowledged all of them,
+  *then* XDEL + XACK the entries. Never the other way round.
+* outbox — every ``outbox_interval_s``, ship the disk outbox (:mod:`gavel.relay.segments`).
+* gauges — every ``gauges_interval_s``, ping Redis (for /readyz) and measure the backlog.
+
+Nothing here gives up on Redis or Kafka: every failed step is retried after a capped backoff
+until it works or the relay is stopped; a stop leaves unacknowledged entries pending in Redis,
+where the next relay claims them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gavel.relay import segments, web
+from gavel.relay.metrics import Health, RelayMetrics
+from gavel.relay.plan import Record, StreamEntry, plan_batch
+from gavel.relay.settings import RelaySettings
+from gavel.relay.sink import DeliveryError, KafkaSink, StoppedError
+from gavel.relay.streams import DropStreams
+
+log = logging.getLogger(__name__)
+
+KeepAlive = Callable[[], Awaitable[None]]
+"""Touches a batch's pending entries while it waits for Kafka (see DropStreams.keep_alive)."""
+
+
+class Relay:
+    """The loops of one relay; :func:`run` builds it and runs its tasks."""
+
+    def __init__(
+        self,
+        settings: RelaySettings,
+        *,
+        streams: DropStreams,
+        sink: KafkaSink,
+        metrics: RelayMetrics,
+        health: Health,
+        stop: asyncio.Event,
+    ) -> None:
+        self.settings = settings
+        self.streams = streams
+        self.sink = sink
+        self.metrics = metrics
+        self.health = health
+        self.stop = stop
+
+    # --- the drop streams ----------------------------------------------------------------------
+
+    async def relay_streams(self) -> None:
+        if not await self._start_kafka():
+            return
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        recovering = True
+        next_refresh = next_claim = 0.0
+        failures = 0
+        while not self.stop.is_set():
+            source = "stream"
+            try:
+                now = loop.time()
+                if now >= next_refresh:
+                    new = await self.streams.refresh()
+                    if new:
+                        more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+                        log.info("reading the streams of drops %s%s", ", ".join(new[:5]), more)
+                    self.metrics.streams.set(len(self.streams.streams))
+                    next_refresh = now + s.index_refresh_s
+                if recovering:
+                    source = "recovered"
+                    entries = await self.streams.read_own_pending(s.batch_size)
+                    recovering = bool(entries)
+                elif now >= next_claim:
+                    source = "claimed"
+                    entries = await self.streams.claim_idle(s.claim_idle_ms, s.batch_size)
+                    next_claim = now + s.claim_interval_s
+                    if entries:
+                        log.info("claimed %d entries left pending by another relay", len(entries))
+                elif self.streams.streams:
+                    entries = await self.streams.read_new(s.batch_size, s.block_ms)
+                else:
+                    entries = []
+                    await self._pause(s.block_ms / 1000)
+                self.health.redis_ok = True
+                failures = 0
+            except RedisError as exc:
+                failures += 1
+                self.metrics.failures.labels("redis_read").inc()
+                self.health.redis_ok = False
+                delay = self._delay(failures)
+                log.warning("Redis read failed (%r); retrying in %.1f s", exc, delay)
+                await self._pause(delay)
+                continue
+            if entries:
+                await self._relay(entries, source)
+
+    async def _start_kafka(self) -> bool:
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                await self.sink.start()
+                return True
+            except DeliveryError as exc:
+                failures += 1
+                delay = self._delay(failures)
+                log.warning("%s; retrying in %.1f s", exc, delay)
+                await self._pause(delay)
+        return False
+
+    async def _relay(self, entries: Sequence[StreamEntry], source: str) -> None:
+        plan = plan_batch(entries)
+        for reason in plan.dead_letters:
+            log.error("dead-lettered %s", reason)
+
+        async def keep_alive() -> None:
+            try:
+                await self.streams.keep_alive(plan.acks)
+            except RedisError as exc:
+                log.warning("could not keep pending entries claimed: %r", exc)
+
+        try:
+            await self._deliver(plan.records, keep_alive=keep_alive)
+        except StoppedError:
+            log.info("stopping: %d entries stay pending for the next relay", plan.entries)
+            return
+        if not await self._acknowledge(plan.acks):
+            return
+        self.metrics.entries.labels(source).inc(plan.entries)
+        self.metrics.batches.labels(source).inc()
+        self.metrics.dead_letters.inc(len(plan.dead_letters))
+
+    async def _acknowledge(self, acks: Mapping[str, Sequence[bytes]]) -> bool:
+        """XDEL + XACK until Redis takes it; False if the relay stopped first (the entries stay
+        pending and are sent again by whoever claims them)."""
+        failures = 0
+        while True:
+            try:
+                await self.streams.ack_and_delete(acks)
+                self.health.redis_ok = True
+                return True
+            except RedisError as exc:
+                failures += 1
+                self.metrics.failures.labels("redis_ack").inc()
+                self.health.redis_ok = False
+                delay = self._delay(failures)
+                log.warning("acknowledging in Redis failed (%r); retrying in %.1f s", exc, delay)
+                if await self._pause(delay):
+                    return False
+
+    # --- Kafka ---------------------------------------------------------------------------------
+
+    async def _deliver(
+        self, records: Sequence[Record], keep_alive: KeepAlive | None = None
+    ) -> None:
+        """Send ``records`` until Kafka acknowledged all of them; raises StoppedError if the
+        relay stops first."""
+        failures = 0
+        while True:
+            try:
+                await self.sink.send(
+                    records,
+                    stop=self.stop,
+                    while_waiting=keep_alive,
+                    tick_s=self.settings.keepalive_s,
+                )
+                return
+            except DeliveryError as exc:
+                failures += 1
+                delay = self._delay(failures)
+                log.warning("%s; sending the batch again in %.1f s", exc, delay)
+                if keep_alive is not None:
+                    await keep_alive()
+                if await self._pause(delay):
+                    raise StoppedError("stopped while Kafka was unavailable") from exc
+
+    # --- the disk outbox -----------------------------------------------------------------------
+
+    async def ship_outbox(self, folder: Path) -> None:
+        s = self.settings
+        while not self.stop.is_set():
+            try:
+                await segments.ship_once(
+                    folder, self._deliver, self.metrics, s.outbox_reclaim_idle_s
+                )
+            except StoppedError:
+                return
+            except OSError as exc:
+                self.metrics.failures.labels("outbox").inc()
+                log.warning("disk outbox %s: %r", folder, exc)
+            await self._pause(s.outbox_interval_s)
+
+    # --- gauges and readiness ------------------------------------------------------------------
+
+    async def measure(self) -> None:
+        s = self.settings
+        while not self.stop.is_set():
+            try:
+                await self.streams.redis.ping()
+                self.health.redis_ok = True
+                self.metrics.backlog.set(await self.streams.backlog())
+            except RedisError:
+                self.health.redis_ok = False
+            if s.outbox_dir is not None:
+                waiting = await asyncio.to_thread(segments.waiting_segments, s.outbox_dir)
+                self.metrics.outbox_segments.set(waiting)
+            await self._pause(s.gauges_interval_s)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _delay(self, failures: int) -> float:
+        return self.settings.backoff.delay(failures, random.random())
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep ``seconds`` or until stopped; True if the relay is stopping."""
+        try:
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def run(settings: RelaySettings, *, stop: asyncio.Event | None = None) -> None:
+    """Relay until ``stop`` is set (or the task is cancelled); raises OSError if the HTTP port
+    is taken."""
+    stop = stop if stop is not None else asyncio.Event()
+    metrics, health = RelayMetrics(), Health()
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=5,
+        socket_timeout=5 + settings.block_ms / 1000,
+    )
+    sink = KafkaSink(
+        settings.kafka_bootstrap,
+        client_id=f"relay-{settings.region}-{settings.consumer}",
+        metrics=metrics,
+        health=health,
+        close_timeout_s=settings.shutdown_timeout_s,
+    )
+    relay = Relay(
+        settings,
+        streams=DropStreams(redis, settings.consumer),
+        sink=sink,
+        metrics=metrics,
+        health=health,
+        stop=stop,
+    )
+    server: asyncio.Server | None = None
+    try:
+        server = await web.start_server(settings.host, settings.port, health, metrics.render)
+        port = server.sockets[0].getsockname()[1]
+        log.info(
+            "relay %s for region %s: Redis %s, Kafka %s, HTTP %s:%d, outbox %s",
+            settings.consumer,
+            settings.region,
+            settings.redis_url,
+            settings.kafka_bootstrap,
+            settings.host,
+            port,
+            settings.outbox_dir or "-",
+        )
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(relay.relay_streams())
+            tasks.create_task(relay.measure())
+            if settings.outbox_dir is not None:
+                tasks.create_task(relay.ship_outbox(settings.outbox_dir))
+    finally:
+        if server is not None:
+            server.close()
+        await sink.close()
+        await redis.aclose()
+        log.info("relay %s stopped", settings.consumer)
+
+
+def run_until_signalled(settings: RelaySettings) -> None:
+    """Run the relay in a new event loop until SIGTERM or SIGINT (``gavel relay``)."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run(settings, stop=stop)
+
+    asyncio.run(main())
