@@ -220,8 +220,11 @@ class Relay:
             except RedisError:
                 self.health.redis_ok = False
             if s.outbox_dir is not None:
-                waiting = await asyncio.to_thread(segments.waiting_segments, s.outbox_dir)
-                self.metrics.outbox_segments.set(waiting)
+                try:
+                    waiting = await asyncio.to_thread(segments.waiting_segments, s.outbox_dir)
+                    self.metrics.outbox_segments.set(waiting)
+                except OSError as exc:  # a segment renamed or deleted while counted
+                    log.debug("counting disk segments: %r", exc)
             await self._pause(s.gauges_interval_s)
 
     # --- helpers -------------------------------------------------------------------------------
