@@ -111,6 +111,44 @@ def gateway(
     uvicorn.run("gavel.gateway.app:app_from_environment", factory=True, workers=workers, **serve)  # type: ignore[arg-type]
 
 
+@app.command()
+def fanout(
+    region: Annotated[str, typer.Option(help="Region this fan-out serves.")],
+    port: Annotated[
+        int, typer.Option(help="Port for observer sockets, health and metrics.")
+    ] = 8090,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    kafka_bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka of REGION (default: $KAFKA_BOOTSTRAP_<REGION>).")
+    ] = None,
+    allow_origin: Annotated[
+        list[str], typer.Option(help="Browser origin allowed to connect (repeat); default: any.")
+    ] = [],  # noqa: B006
+    max_connections: Annotated[int, typer.Option(help="Sockets per process.")] = 50_000,
+) -> None:
+    """Serve live prices of every drop to observers of REGION over WebSockets."""
+
+    import uvloop  # noqa: PLC0415
+
+    from gavel import endpoints  # noqa: PLC0415
+    from gavel.fanout.server import run  # noqa: PLC0415
+    from gavel.fanout.settings import FanoutSettings  # noqa: PLC0415
+
+    try:
+        settings = FanoutSettings(
+            region=region,
+            regions=tuple(endpoints.regions()),
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            host=host,
+            port=port,
+            allowed_origins=tuple(allow_origin),
+            max_connections=max_connections,
+        )
+    except endpoints.MissingEndpointError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    uvloop.run(run(settings))
+
+
 def default_outbox_dir(region: str) -> Path:
     """Where the gateway and relay of ``region`` share the disk outbox on this machine."""
     import os  # noqa: PLC0415

@@ -1,0 +1,85 @@
+"""Run ``gavel fanout`` as a real process and observe it like a client would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+
+from tests.support.gateway import free_port
+
+
+@contextmanager
+def running_fanout(env: dict[str, str], region: str, *extra: str) -> Iterator[str]:
+    """Start a fan-out for ``region``, wait for /readyz, yield its ws:// base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gavel", "fanout", "--region", region, "--port", str(port), *extra],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"fanout exited with {proc.returncode}:\n{out}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("fanout not ready within 60 s")
+            time.sleep(0.1)
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class Observer:
+    """Collects every message of one observer socket and checks the sequence as it goes."""
+
+    url: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    received_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seq: int = 0
+
+    async def run(self, until_seq: int, timeout_s: float) -> None:
+        async with websockets.connect(self.url, max_size=2**20) as ws:
+            deadline = time.monotonic() + timeout_s
+            while self.seq < until_seq and time.monotonic() < deadline:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=deadline - time.monotonic())
+                except TimeoutError:
+                    break
+                self.take(json.loads(raw))
+
+    def take(self, msg: dict[str, Any]) -> None:
+        self.messages.append(msg)
+        self.received_ms.append(time.time() * 1000)
+        if msg["type"] == "price":
+            if msg["seq"] != self.seq + 1:
+                self.errors.append(f"price {msg['seq']} after {self.seq}")
+            self.seq = msg["seq"]
+        elif msg["type"] == "snapshot":
+            if msg["seq"] < self.seq:
+                self.errors.append(f"snapshot {msg['seq']} went back from {self.seq}")
+            self.seq = msg["seq"]

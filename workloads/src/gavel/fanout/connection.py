@@ -1,0 +1,178 @@
+"""One observer socket: the websockets Sans-I/O protocol around an asyncio transport.
+
+Created by :mod:`gavel.fanout.server` for every TCP connection. The protocol object parses the
+handshake and incoming frames (pings, pongs, close) and produces the bytes to answer them;
+this class only moves bytes and routes the handshake:
+
+* ``GET /v1/drops/{drop}/live[?since=SEQ]`` -> WebSocket, subscribed to the drop's feed;
+* ``GET /healthz``, ``/readyz``, ``/metrics`` -> plain HTTP answers on the same port;
+* anything else -> 404.
+
+Price frames bypass the protocol object: the hub writes pre-encoded frames straight to the
+transport (no compression is ever negotiated, so one frame is valid on every socket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Protocol, cast
+from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import generate_latest
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+from websockets.typing import Origin
+
+from gavel import keys
+from gavel.fanout import metrics
+from gavel.fanout.hub import Hub
+from gavel.fanout.settings import FanoutSettings
+
+LIVE_PATH = re.compile(r"^/v1/drops/([^/]+)/live$")
+HANDSHAKE_TIMEOUT_S = 10.0
+
+
+class Host(Protocol):
+    """What a connection needs from the process serving it (gavel.fanout.server.FanoutServer)."""
+
+    settings: FanoutSettings
+    hub: Hub
+    ready: asyncio.Event
+    sockets: set[ObserverConnection]
+    origins: list[Origin | None] | None
+
+
+class ObserverConnection(asyncio.Protocol):
+    def __init__(self, server: Host) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.proto = ServerProtocol(
+            origins=server.origins, max_size=server.settings.max_message_bytes
+        )
+        self.drop: str | None = None
+        self.opened_at = time.monotonic()
+        self.last_pong = self.opened_at
+        self.paused_since: float | None = None
+        self.conflated = False
+
+    # --- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(high=self.server.settings.high_water_bytes)
+        self.server.sockets.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.proto.receive_data(data)
+        for event in self.proto.events_received():
+            if isinstance(event, Request):
+                self._handshake(event)
+            elif isinstance(event, Frame) and event.opcode is Opcode.PONG:
+                self.last_pong = time.monotonic()
+            # Text and binary frames from observers carry nothing we act on.
+        self._flush()
+
+    def eof_received(self) -> bool | None:
+        self.proto.receive_eof()
+        self._flush()
+        return None
+
+    def pause_writing(self) -> None:
+        self.paused_since = time.monotonic()
+
+    def resume_writing(self) -> None:
+        self.paused_since = None
+        if self.conflated and self.drop is not None:
+            self.server.hub.resync(self, self.drop)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.sockets.discard(self)
+        if self.drop is not None:
+            self.server.hub.unsubscribe(self, self.drop)
+            self.drop = None
+
+    # --- used by the hub ---------------------------------------------------------------------
+
+    def write(self, frame: bytes) -> None:
+        if self.transport is not None and self.proto.state is State.OPEN:
+            self.transport.write(frame)
+
+    def abort(self, reason: str) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    @property
+    def is_open(self) -> bool:
+        return self.proto.state is State.OPEN
+
+    # --- handshake ---------------------------------------------------------------------------
+
+    def _handshake(self, request: Request) -> None:
+        url = urlsplit(request.path)
+        if url.path == "/healthz":
+            self._answer(200, "ok\n")
+            return
+        if url.path == "/readyz":
+            ok = self.server.ready.is_set()
+            self._answer(200 if ok else 503, "ready\n" if ok else "catching up from Kafka\n")
+            return
+        if url.path == "/metrics":
+            self._answer(200, generate_latest().decode())
+            return
+        match = LIVE_PATH.match(url.path)
+        if match is None or not keys.DROP_ID_PATTERN.match(match.group(1)):
+            self._answer(404, "no such path; observers connect to /v1/drops/{drop}/live\n")
+            return
+        if not self.server.ready.is_set():
+            self._refuse(503, "catching up from Kafka; retry shortly\n", "not_ready")
+            return
+        if len(self.server.sockets) > self.server.settings.max_connections:
+            self._refuse(503, "this replica is full; retry (another replica)\n", "full")
+            return
+        try:
+            since = _since(url.query)
+        except ValueError:
+            self._refuse(400, "since must be a non-negative integer\n", "bad_since")
+            return
+        response = self.proto.accept(request)
+        self.proto.send_response(response)
+        if response.status_code != 101:  # origin refused, malformed upgrade...
+            metrics.REFUSED.labels("handshake").inc()
+            return
+        self.drop = match.group(1)
+        self._flush()  # the 101 must precede the first frame
+        self.server.hub.subscribe(self, self.drop, since)
+
+    def _answer(self, status: int, text: str) -> None:
+        self.proto.send_response(self.proto.reject(status, text))
+
+    def _refuse(self, status: int, text: str, reason: str) -> None:
+        metrics.REFUSED.labels(reason).inc()
+        self._answer(status, text)
+
+    def _flush(self) -> None:
+        if self.transport is None:
+            return
+        for data in self.proto.data_to_send():
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+        if self.proto.close_expected() or self.proto.state is State.CLOSED:
+            self.transport.close()
+
+
+def _since(query: str) -> int | None:
+    """The ``since`` query parameter, None if absent; ValueError if not a small natural number."""
+    values = parse_qs(query).get("since")
+    if not values:
+        return None
+    raw = values[0]
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValueError(raw)
+    return int(raw)

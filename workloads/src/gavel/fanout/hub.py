@@ -1,0 +1,106 @@
+"""Who watches which drop, and broadcast to them: one encoded frame, written to every socket.
+
+Called by :mod:`gavel.fanout.ingest` (``publish``, one call per price event) and by
+:mod:`gavel.fanout.connection` (``subscribe``/``unsubscribe``). All on one event loop, no locks.
+
+Slow sockets never slow the others: a socket whose send buffer passed its high-water mark is
+*paused* (asyncio flow control). While paused it gets nothing; it is marked *conflated*, and when
+it drains it receives one snapshot of the latest state marked ``resync`` instead of the backlog.
+A socket paused for too long is disconnected by :meth:`Hub.sweep`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Protocol
+
+from gavel.events import PriceEvent
+from gavel.fanout import messages, metrics
+from gavel.fanout.feed import Applied, Feed
+
+
+class Watcher(Protocol):
+    """What the hub needs of a socket (implemented by ObserverConnection)."""
+
+    paused_since: float | None
+    conflated: bool
+
+    def write(self, frame: bytes) -> None: ...
+
+    def abort(self, reason: str) -> None: ...
+
+
+class Hub:
+    def __init__(self, history_size: int) -> None:
+        self.history_size = history_size
+        self.feeds: dict[str, Feed] = {}
+        self.watchers: dict[str, set[Watcher]] = defaultdict(set)
+        self.count = 0
+
+    def feed(self, drop: str) -> Feed:
+        feed = self.feeds.get(drop)
+        if feed is None:
+            feed = self.feeds[drop] = Feed(drop, self.history_size)
+        return feed
+
+    def subscribe(self, watcher: Watcher, drop: str, since: int | None) -> None:
+        """Start ``watcher`` on ``drop``: what it missed since ``since``, else a snapshot."""
+        self.watchers[drop].add(watcher)
+        self.count += 1
+        metrics.CONNECTIONS.set(self.count)
+        feed = self.feed(drop)
+        missed = feed.missed_since(since) if since is not None else None
+        if missed is None:
+            watcher.write(messages.text_frame(feed.snapshot(resync=since is not None)))
+        else:
+            for message in missed:
+                watcher.write(messages.text_frame(message))
+
+    def unsubscribe(self, watcher: Watcher, drop: str) -> None:
+        watchers = self.watchers.get(drop)
+        if watchers is not None and watcher in watchers:
+            watchers.discard(watcher)
+            self.count -= 1
+            metrics.CONNECTIONS.set(self.count)
+            if not watchers:
+                del self.watchers[drop]
+
+    def publish(self, event: PriceEvent) -> int:
+        """Apply ``event`` and broadcast what it means; returns sockets written to."""
+        applied, message = self.feed(event.drop).apply(event)
+        metrics.EVENTS.labels(applied.value).inc()
+        if applied is Applied.IGNORED:
+            return 0
+        metrics.LAG_MS.set(time.time() * 1000 - event.decided_ms)
+        frame = messages.text_frame(message)
+        sent = conflated = 0
+        for watcher in list(self.watchers.get(event.drop, ())):
+            if watcher.paused_since is None:
+                watcher.write(frame)
+                sent += 1
+            else:
+                watcher.conflated = True
+                conflated += 1
+        metrics.DELIVERIES.inc(sent)
+        if conflated:
+            metrics.CONFLATED.inc(conflated)
+        return sent
+
+    def resync(self, watcher: Watcher, drop: str) -> None:
+        """A conflated socket drained: send it the latest state, marked as a resync."""
+        watcher.conflated = False
+        watcher.write(messages.text_frame(self.feed(drop).snapshot(resync=True)))
+
+    def sweep(self, now: float, slow_timeout_s: float) -> int:
+        """Disconnect sockets paused for longer than ``slow_timeout_s``; returns how many."""
+        slow = [
+            w
+            for ws in self.watchers.values()
+            for w in ws
+            if w.paused_since is not None and now - w.paused_since > slow_timeout_s
+        ]
+        for watcher in slow:
+            watcher.abort("slow consumer")
+        metrics.SLOW_DISCONNECTS.inc(len(slow))
+        return len(slow)

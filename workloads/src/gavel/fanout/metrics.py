@@ -1,0 +1,21 @@
+"""Prometheus metrics of the fan-out. Hot-path counters are bumped once per broadcast, not per
+socket."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+CONNECTIONS = Gauge("gavel_fanout_connections", "Open observer sockets")
+DELIVERIES = Counter("gavel_fanout_deliveries_total", "Messages written to observer sockets")
+EVENTS = Counter(
+    "gavel_fanout_events_total", "Price events from Kafka, by what they did", ["result"]
+)
+CONFLATED = Counter(
+    "gavel_fanout_conflated_total",
+    "Messages not sent to a paused (slow) socket; it gets a resync snapshot",
+)
+SLOW_DISCONNECTS = Counter(
+    "gavel_fanout_slow_disconnects_total", "Sockets closed for staying paused past the slow timeout"
+)
+REFUSED = Counter("gavel_fanout_refused_total", "Handshakes refused", ["reason"])
+LAG_MS = Gauge("gavel_fanout_lag_ms", "Now minus decided time of the last price event applied")

@@ -1,0 +1,82 @@
+"""The fan-out process: Kafka ingest, the observer socket server and housekeeping.
+
+Called by ``gavel fanout``. One event loop runs everything: the ingest task feeds the hub, the
+server accepts sockets (health and metrics share the port), and a housekeeping task pings
+sockets, drops dead or stuck ones and disconnects slow consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+
+from websockets.typing import Origin
+
+from gavel.fanout import ingest, messages
+from gavel.fanout.connection import HANDSHAKE_TIMEOUT_S, ObserverConnection
+from gavel.fanout.hub import Hub
+from gavel.fanout.settings import FanoutSettings
+
+
+class FanoutServer:
+    def __init__(self, settings: FanoutSettings) -> None:
+        self.settings = settings
+        self.hub = Hub(settings.history_size)
+        self.ready = asyncio.Event()
+        self.sockets: set[ObserverConnection] = set()
+        # Clients that send no Origin (not browsers) may always connect.
+        self.origins: list[Origin | None] | None = (
+            [None, *(Origin(o) for o in settings.allowed_origins)]
+            if settings.allowed_origins
+            else None
+        )
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: ObserverConnection(self),
+            self.settings.host,
+            self.settings.port,
+            backlog=4096,
+            reuse_port=True,
+        )
+        tasks = [
+            asyncio.create_task(ingest.follow(self.settings, self.hub, self.ready)),
+            asyncio.create_task(self._housekeeping()),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+            for task in tasks:
+                task.cancel()
+            for sock in list(self.sockets):
+                sock.abort("shutdown")
+
+    async def _housekeeping(self) -> None:
+        next_ping = time.monotonic() + self.settings.ping_interval_s
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            self.hub.sweep(now, self.settings.slow_timeout_s)
+            for sock in list(self.sockets):
+                if not sock.is_open and now - sock.opened_at > HANDSHAKE_TIMEOUT_S:
+                    sock.abort("handshake timeout")
+                elif sock.is_open and now - sock.last_pong > 2.5 * self.settings.ping_interval_s:
+                    sock.abort("no pong")
+            if now >= next_ping:
+                next_ping = now + self.settings.ping_interval_s
+                for sock in list(self.sockets):
+                    if sock.is_open and sock.paused_since is None:
+                        sock.write(messages.PING_FRAME)
+
+
+async def run(settings: FanoutSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await FanoutServer(settings).serve(stop)
