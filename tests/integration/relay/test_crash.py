@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import collections
-import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -53,7 +53,7 @@ async def test_sigkill_mid_batch_then_a_new_relay_delivers_everything(
         kafka, (topics.AUDIT, topics.PRICE), keys={d.encode() for d in drop_ids}
     ) as tail:
         first = relay_process(settings, tmp_path / "relay-1.log")
-        victim = f"{os.uname().nodename}-{first.pid}"
+        victim = f"{socket.gethostname()}-{first.pid}"
         try:
             # Catch it holding a batch after some were relayed: stop it, look, then kill it.
             deadline = time.monotonic() + 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -108,7 +109,7 @@ async def test_a_restart_under_the_same_name_relays_its_own_pending_entries(
     await create_group(redis, stream)
     got = await redis.xreadgroup(keys.RELAY_GROUP, settings.consumer, {stream: ">"}, count=1_000)
     # One of them was relayed and deleted, but its XACK was lost: pending without fields.
-    gone_id, gone_fields = got[0][1][0]
+    gone_id, gone_fields = cast("tuple[bytes, dict[bytes, bytes]]", got[0][1][0])
     await redis.xdel(stream, gone_id)
     expected = placed.all - {gone_fields[b"event_id"].decode()}
     async with (
