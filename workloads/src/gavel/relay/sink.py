@@ -90,6 +90,8 @@ class KafkaSink:
         if not records:
             return
         async with self._lock:
+            if stop.is_set():  # waited for the lock until the relay stopped: send nothing
+                raise StoppedError("stopping before the batch was sent")
             producer = await self._started()
             futures: list[asyncio.Future[Any]] = []
             failure: BaseException | None = None
