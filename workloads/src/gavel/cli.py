@@ -243,5 +243,174 @@ def relay(
     run_until_signalled(settings)
 
 
+@app.command("audit-writer")
+def audit_writer(
+    region: Annotated[str, typer.Option(help="Region whose gavel.audit this writer consumes.")],
+    port: Annotated[
+        int, typer.Option(help="HTTP port of /healthz, /readyz, /metrics and /v1/audit.")
+    ],
+    host: Annotated[str, typer.Option(help="Address to bind the HTTP port to.")] = "127.0.0.1",
+    kafka_bootstrap: Annotated[
+        str | None,
+        typer.Option(help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_<REGION>)."),
+    ] = None,
+    cassandra_contact: Annotated[
+        str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
+    ] = None,
+    cassandra_dc: Annotated[
+        str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
+    ] = None,
+    keyspace: Annotated[str, typer.Option(help="Audit keyspace.")] = "gavel_audit",
+    replication: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GAVEL_AUDIT_REPLICATION",
+            help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
+        ),
+    ] = None,
+    group: Annotated[str, typer.Option(help="Kafka consumer group.")] = "gavel-audit-writer",
+    max_in_flight: Annotated[
+        int, typer.Option(help="Records taken from Kafka and not yet durable, at most.")
+    ] = 512,
+) -> None:
+    """Write every attempt on REGION's gavel.audit to Cassandra, exactly once per event."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.audit.schema import parse_replication  # noqa: PLC0415
+    from gavel.audit.service import run_until_signalled  # noqa: PLC0415
+    from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact  # noqa: PLC0415
+
+    try:
+        contact = parse_contact(cassandra_contact or endpoints.cassandra_contact())
+        settings = WriterSettings(
+            region=region,
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            cassandra=CassandraTarget(
+                *contact, local_dc=cassandra_dc or endpoints.cassandra_dc(), keyspace=keyspace
+            ),
+            port=port,
+            host=host,
+            replication=tuple(parse_replication(replication).items()) if replication else (),
+            group_id=group,
+            max_in_flight=max_in_flight,
+        )
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    run_until_signalled(settings)
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail in Cassandra.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("migrate")
+def audit_migrate(
+    cassandra_contact: Annotated[
+        str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
+    ] = None,
+    cassandra_dc: Annotated[
+        str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
+    ] = None,
+    keyspace: Annotated[str, typer.Option(help="Audit keyspace.")] = "gavel_audit",
+    replication: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GAVEL_AUDIT_REPLICATION",
+            help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
+        ),
+    ] = None,
+) -> None:
+    """Create or upgrade the audit keyspace and tables (idempotent; the writer runs it too)."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.audit import schema  # noqa: PLC0415
+    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors, connect  # noqa: PLC0415
+
+    try:
+        dc = cassandra_dc or endpoints.cassandra_dc()
+        target = CassandraTarget(
+            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
+            local_dc=dc,
+            keyspace=keyspace,
+        )
+        wanted = schema.parse_replication(replication) if replication else {dc: 1}
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        cluster, session = connect(target)
+    except StoreErrors as exc:
+        typer.echo(f"error: cannot reach Cassandra at {target.host}:{target.port}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    try:
+        report = schema.migrate(session, keyspace, wanted)
+    except schema.SchemaError as exc:
+        typer.echo(f"error: migration failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except StoreErrors as exc:
+        typer.echo(f"error: migration failed: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        cluster.shutdown()
+    applied = ", ".join(map(str, report.applied)) or "nothing (already up to date)"
+    typer.echo(f"{report.keyspace}: schema version {report.version}; applied {applied}")
+    typer.echo(f"replication: {report.replication}")
+
+
+@audit_app.command("show")
+def audit_show(
+    drop: Annotated[str, typer.Argument(help="Drop id.")],
+    bidder: Annotated[str | None, typer.Option(help="Only this bidder's attempts.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="Only accepted or rejected attempts.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines (one attempt each) instead of a table.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Attempts per page (1..1000).")] = 50,
+    page_token: Annotated[
+        str | None, typer.Option(help="Continue after the page that printed this token.")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every page, not just one.")] = False,
+    cassandra_contact: Annotated[
+        str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
+    ] = None,
+    cassandra_dc: Annotated[
+        str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
+    ] = None,
+    keyspace: Annotated[str, typer.Option(help="Audit keyspace.")] = "gavel_audit",
+) -> None:
+    """Show DROP's bid attempts in decided-time order: a table, or JSON lines with --json."""
+    import sys  # noqa: PLC0415
+
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.audit import reading  # noqa: PLC0415
+    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
+    from gavel.audit.show import show  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors  # noqa: PLC0415
+
+    try:
+        target = CassandraTarget(
+            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
+            local_dc=cassandra_dc or endpoints.cassandra_dc(),
+            keyspace=keyspace,
+        )
+        filters = reading.Filters(bidder=bidder, outcome=reading.parse_outcome(outcome))
+        cursor = reading.Cursor.from_token(page_token) if page_token else None
+        reading.check_limit(limit)
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        show(
+            target,
+            drop,
+            filters=filters,
+            cursor=cursor,
+            limit=limit,
+            everything=everything,
+            as_json=as_json,
+            out=sys.stdout,
+        )
+    except StoreErrors as exc:
+        typer.echo(f"error: reading the audit trail failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 def main() -> None:
     app()

@@ -1,9 +1,10 @@
 """Where a workload finds its servers: the variables ``scripts/stack env`` prints.
 
 Every workload command (``gavel gateway``, ``gavel relay``, ...) takes ``--region`` and reads
-``REDIS_URL_<R>``, ``KAFKA_BOOTSTRAP_<R>``, ``CASSANDRA_CONTACT`` and ``GAVEL_JWT_SECRET`` from
-the environment; flags override them. In a cluster the operator sets the same variables on the
-Deployment, so local runs and production read configuration the same way.
+``REDIS_URL_<R>``, ``KAFKA_BOOTSTRAP_<R>``, ``CASSANDRA_CONTACT``, ``CASSANDRA_DC`` and
+``GAVEL_JWT_SECRET`` from the environment; flags override them. In a cluster the operator sets
+the same variables on the Deployment, so local runs and production read configuration the same
+way.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ def kafka_bootstrap(region: str, env: Mapping[str, str] | None = None) -> str:
 
 def jwt_secret(env: Mapping[str, str] | None = None) -> str:
     return _get("GAVEL_JWT_SECRET", env)
+
+
+def cassandra_contact(env: Mapping[str, str] | None = None) -> str:
+    """``host:port`` of a Cassandra node to bootstrap from (the driver discovers the others)."""
+    return _get("CASSANDRA_CONTACT", env)
+
+
+def cassandra_dc(env: Mapping[str, str] | None = None) -> str:
+    """This region's Cassandra data centre: the driver's local DC and the audit keyspace's."""
+    return _get("CASSANDRA_DC", env)
 
 
 def redis_urls(env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,0 +1,34 @@
+"""Retry delays: capped exponential backoff with "equal jitter". Pure.
+
+Used by :mod:`gavel.audit.service` between failed attempts (Cassandra unreachable or timing
+out, the dead-letter topic refusing a record, a failed commit), so the writer never spins on a
+dead dependency and many writers that lost the same node do not retry in lock-step. (The relay
+has the same few lines; the layering keeps sibling workloads from importing each other.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """``initial_s`` after the first failure, times ``factor`` per further one, at most
+    ``max_s``."""
+
+    initial_s: float = 0.2
+    max_s: float = 5.0
+    factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.initial_s <= self.max_s or self.factor < 1:
+            raise ValueError(f"invalid backoff {self}")
+
+    def delay(self, failures: int, rand: float) -> float:
+        """Seconds to wait after ``failures`` (>= 1) consecutive failures; ``rand`` in [0, 1)
+        spreads the second half of the delay."""
+        exponent = max(0, failures - 1)
+        base = self.max_s
+        if exponent < 64:  # factor ** 1000 overflows a float
+            base = min(self.max_s, self.initial_s * self.factor**exponent)
+        return base / 2 + base / 2 * min(max(rand, 0.0), 1.0)

@@ -1,0 +1,150 @@
+"""One audit row: a :class:`~gavel.events.BidEvent` as it is stored and read back. Pure.
+
+Used by :mod:`gavel.audit.records` (event -> row, with the checks that keep a row Cassandra
+would refuse out of the pipeline), :mod:`gavel.audit.store` (binding and reading rows) and the
+readers (:mod:`gavel.audit.reading`, the HTTP API, ``gavel audit show``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gavel.audit.schema import BUCKET_MS, COLUMN_NAMES
+from gavel.events import BidEvent
+
+MAX_TEXT_BYTES = 1024
+"""Longest text a row takes (UTF-8 bytes). Ids and reasons are short; a longer value is a
+producer bug, dead-lettered rather than written (a huge partition key would be refused)."""
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
+
+class InvalidAttemptError(ValueError):
+    """An event whose fields do not fit the table (wrong type, out of range, too long)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One row of ``bid_attempts``; field order is :data:`~gavel.audit.schema.COLUMN_NAMES`."""
+
+    drop_id: str
+    bucket: int
+    decided_ms: int
+    event_id: str
+    bidder: str
+    bid_id: str
+    amount: int
+    outcome: str
+    reason: str
+    seq: int
+    high_bid: int | None
+    leader: str | None
+    prev_leader: str | None
+    min_next: int | None
+    ends_at_ms: int | None
+    reserve_met: bool
+    received_ms: int
+    region: str
+    schema_v: int
+
+    def values(self) -> tuple[Any, ...]:
+        """The values to bind, in column order."""
+        return tuple(getattr(self, name) for name in COLUMN_NAMES)
+
+    @property
+    def write_timestamp_us(self) -> int:
+        """The cell timestamp of this row's write: the decided time, so writing the same event
+        again writes byte-identical cells (a replay is a no-op, also for repair), and a row
+        deleted on purpose is never brought back by a late replay."""
+        return self.decided_ms * 1000
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as readers see it: the event's field names, without the bucket."""
+        obj = asdict(self)
+        del obj["bucket"]
+        return {"drop": obj.pop("drop_id"), **obj}
+
+
+def bucket_of(decided_ms: int) -> int:
+    """Start (ms since the epoch) of the :data:`BUCKET_MS` window ``decided_ms`` falls in."""
+    return decided_ms - decided_ms % BUCKET_MS
+
+
+def _text(name: str, value: object, *, required: bool = False) -> None:
+    if not isinstance(value, str):
+        raise InvalidAttemptError(f"{name}: expected a string, got {type(value).__name__}")
+    if required and not value:
+        raise InvalidAttemptError(f"{name}: must not be empty")
+    if len(value.encode("utf-8", errors="surrogatepass")) > MAX_TEXT_BYTES:
+        raise InvalidAttemptError(f"{name}: longer than {MAX_TEXT_BYTES} bytes")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise InvalidAttemptError(f"{name}: holds a lone surrogate, not valid UTF-8")
+
+
+def _optional_text(name: str, value: object) -> None:
+    if value is not None:
+        _text(name, value)
+
+
+def _bigint(name: str, value: object, *, low: int = BIGINT_MIN) -> None:
+    if type(value) is not int:  # bool is an int subclass: refuse it too
+        raise InvalidAttemptError(f"{name}: expected an integer, got {type(value).__name__}")
+    if not low <= value <= BIGINT_MAX:
+        raise InvalidAttemptError(f"{name}: {value} is out of range")
+
+
+def _optional_bigint(name: str, value: object) -> None:
+    if value is not None:
+        _bigint(name, value)
+
+
+def attempt_from_event(event: BidEvent) -> Attempt:
+    """The row for ``event``; InvalidAttemptError if a field does not fit the table.
+
+    ``BidEvent.from_json`` checks names and the schema version, not types, so a producer that
+    wrote ``"amount": "12"`` is caught here, before Cassandra (or the driver) refuses it.
+    """
+    _text("drop", event.drop, required=True)
+    _text("event_id", event.event_id, required=True)
+    for name in ("bidder", "bid_id", "outcome", "reason", "region"):
+        _text(name, getattr(event, name))
+    for name in ("leader", "prev_leader"):
+        _optional_text(name, getattr(event, name))
+    for name in ("amount", "seq"):
+        _bigint(name, getattr(event, name))
+    for name in ("high_bid", "min_next", "ends_at_ms"):
+        _optional_bigint(name, getattr(event, name))
+    # Times are ms since the epoch; the decided time also becomes the write timestamp (us).
+    _bigint("decided_ms", event.decided_ms, low=0)
+    _bigint("received_ms", event.received_ms, low=0)
+    if event.decided_ms > BIGINT_MAX // 1000:
+        raise InvalidAttemptError(f"decided_ms: {event.decided_ms} is out of range")
+    if type(event.reserve_met) is not bool:
+        raise InvalidAttemptError("reserve_met: expected true or false")
+    return Attempt(
+        drop_id=event.drop,
+        bucket=bucket_of(event.decided_ms),
+        decided_ms=event.decided_ms,
+        event_id=event.event_id,
+        bidder=event.bidder,
+        bid_id=event.bid_id,
+        amount=event.amount,
+        outcome=str(event.outcome),
+        reason=str(event.reason),
+        seq=event.seq,
+        high_bid=event.high_bid,
+        leader=event.leader,
+        prev_leader=event.prev_leader,
+        min_next=event.min_next,
+        ends_at_ms=event.ends_at_ms,
+        reserve_met=event.reserve_met,
+        received_ms=event.received_ms,
+        region=event.region,
+        schema_v=event.v,
+    )
+
+
+def attempt_from_row(row: Any) -> Attempt:
+    """An :class:`Attempt` from a driver row (a named tuple with the table's columns)."""
+    return Attempt(**{name: getattr(row, name) for name in COLUMN_NAMES})

@@ -1,0 +1,506 @@
+"""The audit writer's loops. :func:`run` wires Kafka, Cassandra and the HTTP port together.
+
+Called by ``gavel audit-writer`` through :func:`run_until_signalled` (SIGTERM/SIGINT stop it
+gracefully) and by tests and benchmarks as ``await run(settings, stop=event)``.
+
+Start: serve HTTP (not ready yet); connect to Cassandra and migrate the schema, retrying with a
+backoff while Cassandra is down; start the dead-letter producer and the consumer (group
+:data:`~gavel.audit.settings.DEFAULT_GROUP`, auto-commit off), retrying while Kafka is down.
+Then three loops:
+
+* consume — take records (at most ``max_in_flight`` unfinished at once; at the bound every
+  partition is paused, so Cassandra's pace becomes the consumer's) and start one task per
+  record: classify it (pure, :mod:`gavel.audit.records`), then write its row until Cassandra
+  acknowledges, or send a poison record to ``gavel.audit.dlq`` until Kafka acknowledges. Only
+  then is the record finished in the :class:`~gavel.audit.offsets.OffsetTracker`.
+* commit — every ``commit_interval_s``, commit each partition's position: the offset below
+  which every record finished. A crash replays from there; the replay lands on the same
+  primary keys, so the table holds every attempt exactly once.
+* gauges — every ``gauges_interval_s``, the lag (end offset - committed) per partition.
+
+Nothing gives up on Cassandra or Kafka: a failed step is retried after a capped backoff until it
+works or the writer stops. A stop lets writes in flight finish for ``shutdown_timeout_s``,
+commits what finished, and leaves the rest to be replayed by the next writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from gavel import kafka_clients, topics
+from gavel.audit import web
+from gavel.audit.metrics import Health, WriterMetrics
+from gavel.audit.offsets import OffsetTracker, Ticket
+from gavel.audit.records import Incoming, Poison, Write, classify, dead_letter
+from gavel.audit.rows import Attempt
+from gavel.audit.schema import SchemaError
+from gavel.audit.settings import WriterSettings
+from gavel.audit.store import AuditStore, RowRejectedError, StoreErrors
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+RETRYABLE: tuple[type[BaseException], ...] = (*StoreErrors, KafkaError)
+"""Failures of a dependency (not of the record): retried after a backoff."""
+
+
+class StoppedError(Exception):
+    """The writer stopped (or gave up on its shutdown grace) before a step succeeded."""
+
+
+class AuditWriter:
+    """The loops of one writer; :func:`run` builds it once Cassandra and Kafka answer."""
+
+    def __init__(
+        self,
+        settings: WriterSettings,
+        *,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        store: AuditStore,
+        metrics: WriterMetrics,
+        health: Health,
+        stop: asyncio.Event,
+    ) -> None:
+        self.settings = settings
+        self.consumer = consumer
+        self.producer = producer
+        self.store = store
+        self.metrics = metrics
+        self.health = health
+        self.stop = stop
+        self.abandon = asyncio.Event()
+        """Set when the shutdown grace is over: retrying steps give up."""
+        self.tracker: OffsetTracker[TopicPartition] = OffsetTracker()
+        self._slot_freed = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.crash: BaseException | None = None
+        self._paused = False
+
+    # --- consuming ------------------------------------------------------------------------
+
+    async def consume(self) -> None:
+        s = self.settings
+        while not self.stop.is_set():
+            free = s.max_in_flight - self.tracker.in_flight
+            if free <= 0:
+                # At the bound: pause every assigned partition (a paused partition's buffered
+                # records are dropped and fetched again later, from the same position), wait
+                # for a write to finish, and keep polling so the group sees this member alive.
+                self.consumer.pause(*self.consumer.assignment())
+                self._paused = True
+                self._slot_freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._slot_freed.wait(), timeout=0.5)
+                max_records = 1
+            else:
+                if self._paused:
+                    self.consumer.resume(*self.consumer.paused())
+                    self._paused = False
+                max_records = min(free, s.max_batch)
+            # Whatever a poll returns is taken, even past the bound (a partition assigned while
+            # paused): a record returned and dropped would be skipped by the next commit.
+            batches = await self._poll(max_records)
+            for tp, records in batches.items():
+                for record in records:
+                    ticket = self.tracker.start(tp, record.offset)
+                    incoming = Incoming(
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        key=record.key,
+                        value=record.value,
+                        timestamp_ms=record.timestamp,
+                    )
+                    self._spawn(self._handle(ticket, incoming))
+            self.metrics.in_flight.set(self.tracker.in_flight)
+
+    async def _poll(self, max_records: int) -> dict[TopicPartition, list[Any]]:
+        timeout = 0 if self._paused else self.settings.poll_timeout_ms
+        try:
+            batches: dict[TopicPartition, list[Any]] = await self.consumer.getmany(
+                timeout_ms=timeout, max_records=max_records
+            )
+        except KafkaError as exc:
+            self.metrics.retries.labels("kafka_poll").inc()
+            log.warning("polling Kafka failed (%r); polling again", exc)
+            await self._pause_for(self.settings.backoff.initial_s)
+            return {}
+        count = sum(len(r) for r in batches.values())
+        if count:
+            self.metrics.records.inc(count)
+        return batches
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, StoppedError) and self.crash is None:
+            # A bug, not an outage: stop the writer (the pod restarts it) rather than leave a
+            # partition whose commit position can never move again.
+            log.error("record task failed", exc_info=exc)
+            self.crash = exc
+            self.stop.set()
+
+    # --- one record -----------------------------------------------------------------------
+
+    async def _handle(self, ticket: Ticket[TopicPartition], record: Incoming) -> None:
+        verdict = classify(record)
+        if isinstance(verdict, Poison):
+            await self._dead_letter(record, verdict.reason, "parse")
+        elif isinstance(verdict, Write):
+            try:
+                await self._write(verdict.attempt)
+            except RowRejectedError as exc:
+                await self._dead_letter(record, str(exc), "bind")
+        self.tracker.finish(ticket)
+        self.metrics.in_flight.set(self.tracker.in_flight)
+        self._slot_freed.set()
+
+    async def _write(self, attempt: Attempt) -> None:
+        async def write() -> None:
+            await self.store.write(attempt)
+
+        await self._retry(write, "cassandra_write", f"writing event {attempt.event_id}")
+        self.metrics.rows.inc()
+        self.health.cassandra_ok = True
+
+    async def _dead_letter(self, record: Incoming, reason: str, stage: str) -> None:
+        letter = dead_letter(record, reason)
+
+        async def send() -> None:
+            await self.producer.send_and_wait(letter.topic, letter.value, key=letter.key)
+
+        where = f"{record.topic}[{record.partition}]@{record.offset}"
+        await self._retry(send, "dead_letter", f"dead-lettering {where}")
+        self.metrics.dead_letters.labels(stage).inc()
+        log.error("dead-lettered %s: %s", where, reason)
+
+    async def _retry(self, step: Callable[[], Awaitable[T]], stage: str, what: str) -> T:
+        """Run ``step`` until it succeeds; StoppedError once the shutdown grace is over."""
+        failures = 0
+        while True:
+            try:
+                return await step()
+            except RETRYABLE as exc:
+                failures += 1
+                self.metrics.retries.labels(stage).inc()
+                if stage == "cassandra_write":
+                    self.health.cassandra_ok = False
+                delay = self.settings.backoff.delay(failures, random.random())
+                if failures == 1 or failures % 10 == 0:
+                    log.warning("%s failed %d time(s) (%r); retrying", what, failures, exc)
+                if await self._wait(self.abandon, delay):
+                    raise StoppedError(what) from exc
+
+    # --- committing -----------------------------------------------------------------------
+
+    async def commit_loop(self) -> None:
+        while not self.stop.is_set():
+            await self.commit()
+            await self._pause_for(self.settings.commit_interval_s)
+
+    async def commit(self, only: set[TopicPartition] | None = None) -> None:
+        """Commit every position that moved (of ``only`` these partitions); a failure is
+        counted, logged and left for the next round."""
+        positions = self.tracker.to_commit()
+        if only is not None:
+            positions = {tp: pos for tp, pos in positions.items() if tp in only}
+        if not positions:
+            return
+        try:
+            await self.consumer.commit(positions)
+        except KafkaError as exc:
+            self.metrics.retries.labels("commit").inc()
+            log.warning("commit of %s failed: %r", positions, exc)
+            return
+        for tp, pos in positions.items():
+            self.tracker.committed(tp, pos)
+        self.metrics.commits.inc()
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Before a rebalance: let the partitions' writes finish briefly, commit, forget them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.revoke_wait_s
+        while any(self.tracker.in_flight_of(tp) for tp in revoked):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            self._slot_freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot_freed.wait(), timeout=remaining)
+        await self.commit(only=revoked)
+        for tp in revoked:
+            self.tracker.forget(tp)
+        self._paused = False  # the new assignment starts unpaused
+        if revoked:
+            log.info("handed over %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
+
+    # --- gauges ---------------------------------------------------------------------------
+
+    async def measure(self) -> None:
+        while not self.stop.is_set():
+            assigned = list(self.consumer.assignment())
+            if assigned:
+                try:
+                    ends = await self.consumer.end_offsets(assigned)
+                    for tp in assigned:
+                        committed = self.tracker.last_committed(tp)
+                        if committed is None:
+                            committed = await self.consumer.committed(tp)
+                        if committed is None:  # nothing committed yet: all of it is to read
+                            begins = await self.consumer.beginning_offsets([tp])
+                            committed = begins[tp]
+                        lag = max(0, ends[tp] - committed)
+                        self.metrics.lag.labels(str(tp.partition)).set(lag)
+                except KafkaError as exc:
+                    log.debug("lag measurement failed: %r", exc)
+            await self._pause_for(self.settings.gauges_interval_s)
+
+    # --- stopping -------------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """After the consume loop stopped: let writes in flight finish (for the grace period),
+        commit what finished, abandon the rest (the next writer replays it)."""
+        if self._tasks:
+            log.info("stopping: %d record(s) in flight", len(self._tasks))
+            await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout_s)
+        self.abandon.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5)
+        for task in list(self._tasks):
+            task.cancel()
+        await self.commit()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _pause_for(self, seconds: float) -> bool:
+        return await self._wait(self.stop, seconds)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, seconds: float) -> bool:
+        """Sleep ``seconds`` or until ``event``; True if the event is set."""
+        try:
+            await asyncio.wait_for(event.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.writer: AuditWriter | None = None
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.writer is not None:
+            await self.writer.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if assigned:
+            log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
+
+async def _until_started(
+    start: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    stage: str,
+    settings: WriterSettings,
+    metrics: WriterMetrics,
+    stop: asyncio.Event,
+) -> T | None:
+    """``start()`` until it works; None if the writer is stopped first."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            return await start()
+        except RETRYABLE as exc:
+            failures += 1
+            metrics.retries.labels(stage).inc()
+            delay = settings.backoff.delay(failures, random.random())
+            if failures == 1 or failures % 10 == 0:
+                log.warning("%s failed %d time(s) (%r); retrying", what, failures, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+    return None
+
+
+async def open_store(settings: WriterSettings) -> AuditStore:
+    """Connect, migrate (if asked) and prepare; blocking work runs in a worker thread."""
+
+    def work() -> AuditStore:
+        store = AuditStore.open(settings.cassandra, settings.request_timeout_s)
+        try:
+            if settings.migrate:
+                report = store.migrate(dict(settings.replication_map))
+                log.info(
+                    "audit schema %s at version %d (applied now: %s)",
+                    report.keyspace,
+                    report.version,
+                    list(report.applied) or "none",
+                )
+            return store
+        except BaseException:
+            store.close()
+            raise
+
+    try:
+        return await asyncio.to_thread(work)
+    except SchemaError as exc:  # no schema agreement yet: try again like an outage
+        raise ConnectionError(str(exc)) from exc
+
+
+async def start_producer(settings: WriterSettings, client_id: str) -> AIOKafkaProducer:
+    """The idempotent producer of dead letters, started."""
+    producer = kafka_clients.make_producer(settings.kafka_bootstrap, f"{client_id}-dlq")
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()
+        raise
+    return producer
+
+
+async def start_consumer(
+    settings: WriterSettings, client_id: str, listener: ConsumerRebalanceListener
+) -> AIOKafkaConsumer:
+    """The group's consumer (manual commits), started and subscribed to gavel.audit."""
+    consumer = kafka_clients.make_consumer(
+        bootstrap=settings.kafka_bootstrap, group_id=settings.group_id, client_id=client_id
+    )
+    try:
+        await consumer.start()
+    except BaseException:
+        await consumer.stop()
+        raise
+    consumer.subscribe([topics.AUDIT], listener=listener)
+    return consumer
+
+
+async def _run_loops(writer: AuditWriter) -> None:
+    """Consume, commit and measure until stopped; then drain. Raises what a loop (or a record
+    task) crashed with."""
+    loops = [
+        asyncio.create_task(writer.consume()),
+        asyncio.create_task(writer.commit_loop()),
+        asyncio.create_task(writer.measure()),
+    ]
+    try:
+        await asyncio.wait(loops, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        writer.stop.set()
+        results = await asyncio.gather(*loops, return_exceptions=True)
+        await writer.drain()
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    if writer.crash is not None:
+        raise writer.crash
+
+
+async def run(settings: WriterSettings, *, stop: asyncio.Event | None = None) -> None:
+    """Write until ``stop`` is set; raises OSError if the HTTP port is taken."""
+    stop = stop if stop is not None else asyncio.Event()
+    metrics, health = WriterMetrics(), Health()
+    api = web.Api(health=health, render_metrics=metrics.render)
+    server = await web.start_server(settings.host, settings.port, api)
+    client_id = settings.effective_client_id
+    retry = {"settings": settings, "metrics": metrics, "stop": stop}
+    store: AuditStore | None = None
+    producer: AIOKafkaProducer | None = None
+    consumer: AIOKafkaConsumer | None = None
+    log.info(
+        "audit writer %s for region %s: Kafka %s, Cassandra %s:%d (dc %s, keyspace %s), HTTP %s:%d",
+        client_id,
+        settings.region,
+        settings.kafka_bootstrap,
+        settings.cassandra.host,
+        settings.cassandra.port,
+        settings.cassandra.local_dc,
+        settings.cassandra.keyspace,
+        settings.host,
+        server.sockets[0].getsockname()[1],
+    )
+    try:
+        store = await _until_started(
+            lambda: open_store(settings),
+            what="connecting to Cassandra",
+            stage="cassandra_connect",
+            **retry,  # type: ignore[arg-type]
+        )
+        if store is None:
+            return
+        api.store = store
+        health.cassandra_ok = True
+        producer = await _until_started(
+            lambda: start_producer(settings, client_id),
+            what="starting the dead-letter producer",
+            stage="kafka_start",
+            **retry,  # type: ignore[arg-type]
+        )
+        listener = _Listener()
+        if producer is not None:
+            consumer = await _until_started(
+                lambda: start_consumer(settings, client_id, listener),
+                what="starting the consumer",
+                stage="kafka_start",
+                **retry,  # type: ignore[arg-type]
+            )
+        if producer is None or consumer is None:
+            return
+        health.kafka_ok = True
+        writer = AuditWriter(
+            settings,
+            consumer=consumer,
+            producer=producer,
+            store=store,
+            metrics=metrics,
+            health=health,
+            stop=stop,
+        )
+        listener.writer = writer
+        await _run_loops(writer)
+    finally:
+        health.kafka_ok = health.cassandra_ok = False
+        server.close()
+        if consumer is not None:
+            await consumer.stop()
+        if producer is not None:
+            await producer.stop()
+        if store is not None:
+            await asyncio.to_thread(store.close)
+        log.info("audit writer %s stopped", client_id)
+
+
+def run_until_signalled(settings: WriterSettings) -> None:
+    """Run the writer in a new event loop until SIGTERM or SIGINT (``gavel audit-writer``)."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("cassandra").setLevel(logging.WARNING)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run(settings, stop=stop)
+
+    asyncio.run(main())
