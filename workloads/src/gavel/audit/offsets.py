@@ -86,6 +86,8 @@ class OffsetTracker(Generic[P]):
         p = self._partitions.get(ticket.partition)
         if p is None or p.epoch != ticket.epoch or ticket.offset in p.finished:
             return False
+        if p.position is not None and ticket.offset < p.position:
+            return False  # finished and released before
         p.finished.add(ticket.offset)
         self._in_flight -= 1
         while p.started and p.started[0] in p.finished:

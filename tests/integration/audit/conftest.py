@@ -1,0 +1,38 @@
+"""Fixtures of the audit writer's integration tests: a keyspace of their own in the shared
+Cassandra (migrated once, dropped at the end), a store on it, and the first region's Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from gavel.audit import schema
+from gavel.audit.store import AuditStore, connect
+from tests.conftest import Stack
+from tests.support.audit import target
+
+
+@pytest.fixture(scope="session")
+def audit_keyspace(stack: Stack) -> Iterator[str]:
+    keyspace = f"audit_test_{uuid.uuid4().hex[:10]}"
+    cluster, session = connect(target(stack, keyspace))
+    try:
+        schema.migrate(session, keyspace, {stack.cassandra_dc: 1})
+        yield keyspace
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+    finally:
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def store(stack: Stack, audit_keyspace: str) -> AsyncIterator[AuditStore]:
+    s = AuditStore.open(target(stack, audit_keyspace))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def kafka(stack: Stack) -> str:
+    return stack.kafka(stack.regions[0])

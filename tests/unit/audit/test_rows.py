@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from gavel.auction import Outcome, Reason
+from gavel.audit.rows import (
+    MAX_TEXT_BYTES,
+    InvalidAttemptError,
+    attempt_from_event,
+    bucket_of,
+)
+from gavel.audit.schema import BUCKET_MS, COLUMN_NAMES
+from gavel.events import BidEvent
+
+EVENT = BidEvent(
+    event_id="e-1",
+    drop="d1",
+    bidder="alice",
+    bid_id="7",
+    amount=1500,
+    outcome=Outcome.ACCEPTED,
+    reason=Reason.ACCEPTED,
+    seq=3,
+    high_bid=1500,
+    leader="alice",
+    prev_leader=None,
+    min_next=1600,
+    ends_at_ms=99_000,
+    reserve_met=False,
+    received_ms=1_700_000_000_000,
+    decided_ms=1_700_000_000_003,
+    region="us",
+)
+
+
+def test_bucket_is_the_start_of_the_minute() -> None:
+    assert BUCKET_MS == 60_000
+    assert bucket_of(0) == 0
+    assert bucket_of(59_999) == 0
+    assert bucket_of(60_000) == 60_000
+    assert bucket_of(1_700_000_000_003) == 1_700_000_000_003 - 1_700_000_000_003 % 60_000
+
+
+def test_row_holds_every_field_of_the_event() -> None:
+    row = attempt_from_event(EVENT)
+    assert row.bucket == bucket_of(EVENT.decided_ms)
+    expected = json.loads(EVENT.to_json())
+    expected["schema_v"] = expected.pop("v")
+    assert row.to_json() == expected
+    assert dict(zip(COLUMN_NAMES, row.values(), strict=True))["drop_id"] == "d1"
+
+
+def test_write_timestamp_is_the_decided_time_so_replays_write_identical_cells() -> None:
+    row = attempt_from_event(EVENT)
+    assert row.write_timestamp_us == EVENT.decided_ms * 1000
+    assert attempt_from_event(EVENT) == row
+
+
+def test_rejected_attempt_with_no_high_bid_yet() -> None:
+    event = replace(
+        EVENT,
+        outcome=Outcome.REJECTED,
+        reason=Reason.NOT_OPEN,
+        high_bid=None,
+        leader=None,
+        min_next=None,
+        ends_at_ms=None,
+    )
+    row = attempt_from_event(event)
+    assert (row.outcome, row.reason, row.high_bid, row.leader) == (
+        "rejected",
+        "not_open",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"amount": "1500"}, "amount: expected an integer"),
+        ({"amount": True}, "amount: expected an integer"),
+        ({"amount": 2**63}, "amount: .* out of range"),
+        ({"seq": 1.5}, "seq: expected an integer"),
+        ({"high_bid": "x"}, "high_bid: expected an integer"),
+        ({"drop": ""}, "drop: must not be empty"),
+        ({"event_id": ""}, "event_id: must not be empty"),
+        ({"event_id": 7}, "event_id: expected a string"),
+        ({"bidder": None}, "bidder: expected a string"),
+        ({"leader": 3}, "leader: expected a string"),
+        ({"region": "x" * (MAX_TEXT_BYTES + 1)}, "region: longer than"),
+        ({"bid_id": "\ud800"}, "bid_id: holds a lone surrogate"),
+        ({"decided_ms": -1}, "decided_ms: .* out of range"),
+        ({"decided_ms": 2**62}, "decided_ms: .* out of range"),
+        ({"received_ms": None}, "received_ms: expected an integer"),
+        ({"reserve_met": 1}, "reserve_met: expected true or false"),
+    ],
+)
+def test_fields_that_do_not_fit_the_table_are_refused(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidAttemptError, match=message):
+        attempt_from_event(replace(EVENT, **changes))
