@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,10 +62,13 @@ class Observer:
     errors: list[str] = field(default_factory=list)
     seq: int = 0
 
-    async def run(self, until_seq: int, timeout_s: float) -> None:
+    async def run(self, until_seq: int | Callable[[], int], timeout_s: float) -> None:
+        """Read until ``seq`` reaches ``until_seq`` (a number, or a function asked each time,
+        for a target known only later) or the timeout passes."""
+        target = until_seq if callable(until_seq) else (lambda: until_seq)
         async with websockets.connect(self.url, max_size=2**20) as ws:
             deadline = time.monotonic() + timeout_s
-            while self.seq < until_seq and time.monotonic() < deadline:
+            while self.seq < target() and time.monotonic() < deadline:
                 try:
                     raw = await asyncio.wait_for(ws.recv(), timeout=deadline - time.monotonic())
                 except TimeoutError:

@@ -49,7 +49,7 @@ async def send(producer: AIOKafkaProducer, events: list[PriceEvent]) -> None:
 
 async def first_message(url: str) -> dict[str, object]:
     async with websockets.connect(url) as ws:
-        return json.loads(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[no-any-return]
+        return json.loads(await asyncio.wait_for(ws.recv(), 10))
 
 
 async def test_prices_reach_observers_in_the_home_region_and_through_mirrormaker(

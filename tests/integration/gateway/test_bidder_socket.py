@@ -36,7 +36,7 @@ def socket_url(stack: Stack, base: str, drop: str, bidder: str) -> tuple[str, di
 
 
 async def recv(ws: ClientConnection) -> dict[str, Any]:
-    return json.loads(await ws.recv(decode=True))  # type: ignore[no-any-return]
+    return json.loads(await ws.recv(decode=True))
 
 
 async def test_bid_over_the_socket_and_outbid_push(
