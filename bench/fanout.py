@@ -1,0 +1,345 @@
+"""Fan-out benchmark: Gavel's fan-out against Centrifugo v6, same client, same messages.
+
+For each server, one drop/channel, ``--conns`` observer sockets held by one Go client
+(bench/fanout_client, built here), then ``--messages`` price messages published at
+``--rate`` per second — to Kafka's ``gavel.price`` for Gavel (as the relay would), to
+Centrifugo's HTTP publish API for Centrifugo, with identical JSON payloads. Reported per server:
+deliveries, deliveries/s, the server process's CPU seconds, **deliveries per CPU-second** (the
+per-core figure the goal is stated in), and delivery latency p50/p99 (publish -> client). The
+last column is Gavel / Centrifugo.
+
+Gavel's latency includes a Kafka hop that Centrifugo's does not (its publish is direct); the
+per-core figure counts only the serving process's CPU in both cases.
+
+Run (needs the stack's Kafka; builds Centrifugo v6.9.1 once into ~/.cache/gavel)::
+
+    scripts/stack up --only kafka --regions 1
+    .venv/bin/python -m bench.fanout --conns 10000 --messages 200 --rate 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from tests.support.gateway import free_port
+
+from gavel import kafka_clients, topics
+from gavel.devstack.install import cache_dir
+from gavel.events import PriceEvent
+
+ROOT = Path(__file__).resolve().parents[1]
+CENTRIFUGO_VERSION = "v6.9.1"
+API_KEY = "bench-api-key"
+console = Console(width=150)
+
+
+def build_tools() -> tuple[Path, Path]:
+    """The Go client (rebuilt when its source changes) and Centrifugo (built once)."""
+    source = ROOT / "bench" / "fanout_client"
+    digest = abs(hash((source / "main.go").read_bytes() + (source / "go.mod").read_bytes()))
+    client = cache_dir() / "bench" / f"fanout-client-{digest:x}"
+    if not client.exists():
+        subprocess.run(
+            ["go", "build", "-o", str(client), "."],
+            cwd=source,
+            check=True,
+            env={**os.environ, "GOFLAGS": "-mod=mod"},
+        )
+    centrifugo_dir = cache_dir() / f"centrifugo-{CENTRIFUGO_VERSION}"
+    subprocess.run(
+        [
+            "bash",
+            str(ROOT / "scripts" / "lib" / "build-centrifugo.sh"),
+            CENTRIFUGO_VERSION,
+            str(centrifugo_dir),
+        ],
+        check=True,
+    )
+    return client, centrifugo_dir / "bin" / "centrifugo"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_http(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready")
+
+
+@contextmanager
+def server(argv: list[str], health: str, env: dict[str, str] | None = None) -> Iterator[int]:
+    proc = subprocess.Popen(
+        argv,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(health)
+        yield proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def price_payload(drop: str, seq: int) -> PriceEvent:
+    return PriceEvent(
+        event_id=uuid.uuid4().hex,
+        drop=drop,
+        seq=seq,
+        high_bid=100_000 + seq,
+        leader_alias="bidder-1a2b3c4d",
+        min_next=101_000 + seq,
+        ends_at_ms=int(time.time() * 1000) + 600_000,
+        reserve_met=False,
+        decided_ms=int(time.time() * 1000),
+    )
+
+
+async def publish_kafka(bootstrap: str, drop: str, messages: int, rate: float) -> float:
+    producer = kafka_clients.make_producer(bootstrap, "bench-fanout")
+    await producer.start()
+    try:
+        began = time.perf_counter()
+        for seq in range(1, messages + 1):
+            await producer.send_and_wait(
+                topics.PRICE, price_payload(drop, seq).to_json(), key=drop.encode()
+            )
+            await asyncio.sleep(max(0.0, began + seq / rate - time.perf_counter()))
+        return time.perf_counter() - began
+    finally:
+        await producer.stop()
+
+
+def publish_centrifugo(base: str, drop: str, messages: int, rate: float) -> float:
+    with httpx.Client(base_url=base, headers={"X-API-Key": API_KEY}) as http:
+        began = time.perf_counter()
+        for seq in range(1, messages + 1):
+            body = {"channel": drop, "data": json.loads(price_payload(drop, seq).to_json())}
+            http.post("/api/publish", json=body).raise_for_status()
+            time.sleep(max(0.0, began + seq / rate - time.perf_counter()))
+        return time.perf_counter() - began
+
+
+def run_client(
+    client: Path, url: str, mode: str, drop: str, conns: int, messages: int
+) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [
+            str(client),
+            "-url",
+            url,
+            "-mode",
+            mode,
+            "-channel",
+            drop,
+            "-conns",
+            str(conns),
+            "-expect",
+            str(messages),
+            "-timeout",
+            "180s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("READY"):
+        raise RuntimeError(f"client did not get ready: {line!r}")
+    connected = int(line.split()[1])
+    if connected < conns:
+        console.print(f"[yellow]only {connected}/{conns} sockets connected[/]")
+    return proc
+
+
+def measure(
+    client: Path,
+    pid: int,
+    url: str,
+    mode: str,
+    drop: str,
+    args: argparse.Namespace,
+    publish: object,
+) -> dict[str, float]:
+    proc = run_client(client, url, mode, drop, args.conns, args.messages)
+    cpu0 = cpu_seconds(pid)
+    seconds = publish() if callable(publish) else 0.0  # type: ignore[operator]
+    assert proc.stdout is not None
+    result = json.loads(proc.stdout.readline())
+    cpu = cpu_seconds(pid) - cpu0
+    rss_mib = _rss_mib(pid)
+    proc.wait()
+    received = result["received"]
+    return {
+        "conns": result["connected"],
+        "deliveries": received,
+        "per_s": received / seconds if seconds else 0.0,
+        "cpu_s": cpu,
+        "per_cpu_s": received / cpu if cpu else 0.0,
+        "p50": result["p50_ms"],
+        "p99": result["p99_ms"],
+        "seconds": seconds,
+        "rss_mib": rss_mib,
+    }
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conns", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=20.0, help="messages per second")
+    args = parser.parse_args()
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers and client inherit it
+    if hard < args.conns + 1000:
+        sys.exit(f"open-file limit {hard} is too low for {args.conns} sockets")
+    env = dict(
+        line.split("=", 1)
+        for line in subprocess.run(
+            [str(ROOT / "scripts" / "stack"), "env"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        if "=" in line
+    )
+    region = env["GAVEL_REGIONS"].split(",")[0]
+    bootstrap = env[f"KAFKA_BOOTSTRAP_{region.upper()}"]
+    with console.status("building the Go client and Centrifugo (first run only)"):
+        client, centrifugo = build_tools()
+    rows: dict[str, dict[str, float]] = {}
+
+    port = free_port()
+    drop = f"bench-{uuid.uuid4().hex[:8]}"
+    with (
+        console.status(f"Gavel fan-out: {args.conns} sockets, {args.messages} messages"),
+        server(
+            [
+                sys.executable,
+                "-m",
+                "gavel",
+                "fanout",
+                "--region",
+                region,
+                "--port",
+                str(port),
+                "--max-connections",
+                str(args.conns + 100),
+            ],
+            f"http://127.0.0.1:{port}/readyz",
+            env,
+        ) as pid,
+    ):
+        rows["gavel fanout"] = measure(
+            client,
+            pid,
+            f"ws://127.0.0.1:{port}/v1/drops/{drop}/live",
+            "gavel",
+            drop,
+            args,
+            lambda: asyncio.run(publish_kafka(bootstrap, drop, args.messages, args.rate)),
+        )
+
+    port = free_port()
+    config = Path(tempfile.mkstemp(suffix=".json")[1])
+    config.write_text(
+        json.dumps(
+            {
+                "http_server": {"address": "127.0.0.1", "port": port},
+                "log": {"level": "error"},
+                "client": {"insecure": True, "allowed_origins": ["*"]},
+                "http_api": {"key": API_KEY},
+                "channel": {
+                    "without_namespace": {
+                        "allow_subscribe_for_client": True,
+                        "allow_subscribe_for_anonymous": True,
+                    }
+                },
+                "health": {"enabled": True},
+            }
+        )
+    )
+    drop = f"bench-{uuid.uuid4().hex[:8]}"
+    with (
+        console.status(f"Centrifugo: {args.conns} sockets, {args.messages} messages"),
+        server(
+            [str(centrifugo), "--config", str(config)], f"http://127.0.0.1:{port}/health"
+        ) as pid,
+    ):
+        rows[f"centrifugo {CENTRIFUGO_VERSION}"] = measure(
+            client,
+            pid,
+            f"ws://127.0.0.1:{port}/connection/websocket",
+            "centrifugo",
+            drop,
+            args,
+            lambda: publish_centrifugo(f"http://127.0.0.1:{port}", drop, args.messages, args.rate),
+        )
+    config.unlink()
+
+    peer = rows[f"centrifugo {CENTRIFUGO_VERSION}"]
+    table = Table(
+        title=f"Fan-out: {args.conns} observers on one drop, {args.messages} messages "
+        f"at {args.rate:g}/s, {os.cpu_count()} cores"
+    )
+    for col in (
+        "server",
+        "sockets",
+        "RSS MiB",
+        "deliveries",
+        "deliveries/s",
+        "server CPU s",
+        "deliveries/CPU-s",
+        "p50 ms",
+        "p99 ms",
+        "per-core vs Centrifugo",
+    ):
+        table.add_column(col, justify="left" if col == "server" else "right")
+    for name, r in rows.items():
+        table.add_row(
+            name,
+            f"{r['conns']:,.0f}",
+            f"{r['rss_mib']:,.0f}",
+            f"{r['deliveries']:,.0f}",
+            f"{r['per_s']:,.0f}",
+            f"{r['cpu_s']:.2f}",
+            f"{r['per_cpu_s']:,.0f}",
+            f"{r['p50']:.0f}",
+            f"{r['p99']:.0f}",
+            f"{r['per_cpu_s'] / peer['per_cpu_s']:.2f}" if peer["per_cpu_s"] else "-",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
