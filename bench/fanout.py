@@ -29,8 +29,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -145,18 +146,25 @@ def publish_centrifugo(base: str, drop: str, messages: int, rate: float) -> floa
         return time.perf_counter() - began
 
 
-def run_client(
-    client: Path, url: str, mode: str, drop: str, conns: int, messages: int
-) -> subprocess.Popen[str]:
+@dataclass(frozen=True)
+class Target:
+    """Where the client connects: a server's observer URL, its protocol and the drop."""
+
+    url: str
+    mode: str
+    drop: str
+
+
+def run_client(client: Path, target: Target, conns: int, messages: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [
             str(client),
             "-url",
-            url,
+            target.url,
             "-mode",
-            mode,
+            target.mode,
             "-channel",
-            drop,
+            target.drop,
             "-conns",
             str(conns),
             "-expect",
@@ -181,15 +189,13 @@ def run_client(
 def measure(
     client: Path,
     pid: int,
-    url: str,
-    mode: str,
-    drop: str,
+    target: Target,
     args: argparse.Namespace,
-    publish: object,
+    publish: Callable[[], float],
 ) -> dict[str, float]:
-    proc = run_client(client, url, mode, drop, args.conns, args.messages)
+    proc = run_client(client, target, args.conns, args.messages)
     cpu0 = cpu_seconds(pid)
-    seconds = publish() if callable(publish) else 0.0  # type: ignore[operator]
+    seconds = publish()
     assert proc.stdout is not None
     result = json.loads(proc.stdout.readline())
     cpu = cpu_seconds(pid) - cpu0
@@ -263,9 +269,7 @@ def main() -> None:
         rows["gavel fanout"] = measure(
             client,
             pid,
-            f"ws://127.0.0.1:{port}/v1/drops/{drop}/live",
-            "gavel",
-            drop,
+            Target(f"ws://127.0.0.1:{port}/v1/drops/{drop}/live", "gavel", drop),
             args,
             lambda: asyncio.run(publish_kafka(bootstrap, drop, args.messages, args.rate)),
         )
@@ -299,9 +303,7 @@ def main() -> None:
         rows[f"centrifugo {CENTRIFUGO_VERSION}"] = measure(
             client,
             pid,
-            f"ws://127.0.0.1:{port}/connection/websocket",
-            "centrifugo",
-            drop,
+            Target(f"ws://127.0.0.1:{port}/connection/websocket", "centrifugo", drop),
             args,
             lambda: publish_centrifugo(f"http://127.0.0.1:{port}", drop, args.messages, args.rate),
         )
