@@ -39,7 +39,9 @@ async def test_every_attempt_lands_exactly_once_even_when_replayed(
     group = new_group()
     await group_at_end(kafka, group)
     drops = [new_drop_id("audit"), new_drop_id("audit")]
-    events = [e for d in drops for e in make_events(d, 600)]
+    # 600 attempts 50 ms apart from 45 s into a minute: they span two one-minute buckets.
+    base = 1_700_000_000_000 - 1_700_000_000_000 % 60_000 + 45_000
+    events = [e for d in drops for e in make_events(d, 600, base_ms=base)]
     await produce_events(kafka, events)
     # The same events again: what a relay that crashed before its acknowledgement sends.
     await produce_events(kafka, events[:200])
@@ -71,7 +73,7 @@ async def test_every_attempt_lands_exactly_once_even_when_replayed(
         expected["schema_v"] = expected.pop("v")
         assert rows[event.event_id].to_json() == expected
     assert {a.outcome for a in rows.values()} == {"accepted", "rejected"}
-    # 600 attempts 50 ms apart span several one-minute buckets, read back in time order.
+    # Read back in time order, across the bucket boundary.
     for drop in drops:
         times = [a.decided_ms for a in await trail(store, drop)]
         assert times == sorted(times)

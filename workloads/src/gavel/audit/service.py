@@ -86,6 +86,8 @@ class AuditWriter:
         self._slot_freed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self.crash: BaseException | None = None
+        self._failing: dict[str, int] = {}
+        """Failures per stage since it last worked (for the log)."""
         self._paused = False
 
     # --- consuming ------------------------------------------------------------------------
@@ -194,21 +196,35 @@ class AuditWriter:
         log.error("dead-lettered %s: %s", where, reason)
 
     async def _retry(self, step: Callable[[], Awaitable[T]], stage: str, what: str) -> T:
-        """Run ``step`` until it succeeds; StoppedError once the shutdown grace is over."""
+        """Run ``step`` until it succeeds; StoppedError once the shutdown grace is over.
+
+        Hundreds of records may be retrying at once during an outage: the log says when a stage
+        starts failing (and every 1000th failure), and when it works again, not every retry."""
         failures = 0
         while True:
             try:
-                return await step()
+                result = await step()
             except RETRYABLE as exc:
                 failures += 1
                 self.metrics.retries.labels(stage).inc()
                 if stage == "cassandra_write":
                     self.health.cassandra_ok = False
+                self._failing[stage] = self._failing.get(stage, 0) + 1
+                if self._failing[stage] % 1000 == 1:
+                    log.warning(
+                        "%s failed (%r); retrying with backoff (%d failures of %s so far)",
+                        what,
+                        exc,
+                        self._failing[stage],
+                        stage,
+                    )
                 delay = self.settings.backoff.delay(failures, random.random())
-                if failures == 1 or failures % 10 == 0:
-                    log.warning("%s failed %d time(s) (%r); retrying", what, failures, exc)
                 if await self._wait(self.abandon, delay):
                     raise StoppedError(what) from exc
+                continue
+            if self._failing.pop(stage, 0):
+                log.info("%s works again", stage)
+            return result
 
     # --- committing -----------------------------------------------------------------------
 

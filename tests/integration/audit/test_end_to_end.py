@@ -1,0 +1,62 @@
+"""Counts reconcile end to end: every attempt placed in Redis (``place_bid.lua``) becomes
+exactly one row in Cassandra, after the real relay and the real audit writer ran."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from gavel.audit.store import AuditStore
+from tests.conftest import Stack
+from tests.support.audit import (
+    event_ids,
+    group_at_end,
+    new_group,
+    running_writer,
+    trail,
+    wait_for,
+    writer_settings,
+)
+from tests.support.drops import open_test_drop
+from tests.support.relay import place_attempts, relay_settings, running_relay, with_db
+
+AUDIT_E2E_DB = 11
+"""The relay here drains every drop of its Redis database: this test's own logical database."""
+
+
+async def test_attempts_placed_equal_rows_written(
+    stack: Stack, kafka: str, store: AuditStore, audit_keyspace: str
+) -> None:
+    redis_url = with_db(stack.redis_url(stack.regions[0]), AUDIT_E2E_DB)
+    redis = Redis.from_url(redis_url)
+    try:
+        drops = [(await open_test_drop(redis)).drop_id for _ in range(3)]
+    finally:
+        await redis.aclose()
+    group = new_group()
+    await group_at_end(kafka, group)
+    async with (
+        running_relay(relay_settings(redis_url, kafka)),
+        running_writer(writer_settings(stack, audit_keyspace, group)),
+    ):
+        placed = await place_attempts(redis_url, drops, per_drop=300)
+        assert placed.accepted
+        assert len(placed.accepted) < len(placed.all)  # rejected ones too
+
+        async def reconciled() -> bool:
+            return len(await event_ids(store, drops)) >= len(placed.all)
+
+        await wait_for(reconciled, 60, "every placed attempt in Cassandra")
+    ids = await event_ids(store, drops)
+    assert len(ids) == len(placed.all) == 900
+    assert set(ids) == placed.all
+    rows = [a for d in drops for a in await trail(store, d)]
+    assert {a.event_id for a in rows if a.outcome == "accepted"} == placed.accepted
+    assert {a.reason for a in rows if a.outcome == "rejected"} == {"below_minimum"}
+    # The table says the same as the auction: each drop's accepted bids rise with seq.
+    for drop in drops:
+        accepted = sorted(
+            (a for a in await trail(store, drop, outcome=None) if a.outcome == "accepted"),
+            key=lambda a: a.seq,
+        )
+        assert [a.seq for a in accepted] == list(range(1, len(accepted) + 1))
+        assert [a.amount for a in accepted] == sorted(a.amount for a in accepted)
