@@ -74,3 +74,29 @@ def test_a_dead_letter_of_a_record_without_key_or_value() -> None:
     body = json.loads(dead_letter(incoming(None, key=None), "record has no value").value)
     assert body["payload"]["key"] is None
     assert body["payload"]["value_base64"] == ""
+
+
+def test_rows_are_grouped_per_partition_within_limits() -> None:
+    from dataclasses import replace
+
+    from gavel.audit.records import batch_by_partition
+    from gavel.audit.rows import attempt_from_event
+
+    base = attempt_from_event(EVENT)
+    other_drop = replace(base, drop_id="d2")
+    next_bucket = replace(base, bucket=base.bucket + 60_000)
+    items = [base] * 20 + [other_drop, next_bucket, other_drop]
+    groups = batch_by_partition(items, lambda a: a, max_rows=16)
+    assert [len(g) for g in groups] == [16, 4, 2, 1]
+    assert {(a.drop_id, a.bucket) for a in groups[1]} == {("d1", base.bucket)}
+    assert groups[2] == [other_drop, other_drop]
+    assert sum(len(g) for g in groups) == len(items)
+    big = replace(base, bid_id="x" * 1000)
+    assert [len(g) for g in batch_by_partition([big] * 10, lambda a: a, max_bytes=2_500)] == [
+        2,
+        2,
+        2,
+        2,
+        2,
+    ]
+    assert batch_by_partition([], lambda a: a) == []

@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from gavel import topics
-from gavel.audit.rows import Attempt, InvalidAttemptError, attempt_from_event
+from gavel.audit.rows import Attempt, InvalidAttemptError, attempt_from_event, estimated_size
 from gavel.events import SCHEMA_VERSION, BidEvent, EventError
 
 SOURCE = "audit-writer"
+
+MAX_BATCH_ROWS = 16
+MAX_BATCH_BYTES = 4_500
+"""A write request holds at most this many rows of one partition, of about this many bytes
+in all: under Cassandra's batch-size warning threshold (5 KiB by default)."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +90,28 @@ def dead_letter(record: Incoming, reason: str) -> DeadLetter:
     body = {"v": SCHEMA_VERSION, "source": SOURCE, "reason": reason, "payload": payload}
     encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     return DeadLetter(topics.AUDIT_DEAD_LETTER, record.key, encoded)
+
+
+def batch_by_partition(
+    items: Sequence[T],
+    attempt_of: Callable[[T], Attempt],
+    max_rows: int = MAX_BATCH_ROWS,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> list[list[T]]:
+    """``items`` in groups that each become one write request: same partition (drop and
+    bucket), at most ``max_rows`` rows and about ``max_bytes``. Order is kept within a group
+    and groups come in the order of their first item (order does not matter for correctness:
+    every row has its own key; it keeps the groups predictable)."""
+    open_groups: dict[tuple[str, int], tuple[list[T], int]] = {}
+    done: list[list[T]] = []
+    for item in items:
+        attempt = attempt_of(item)
+        key = (attempt.drop_id, attempt.bucket)
+        size = estimated_size(attempt)
+        group, used = open_groups.get(key, ([], 0))
+        if group and (len(group) >= max_rows or used + size > max_bytes):
+            done.append(group)
+            group, used = [], 0
+        group.append(item)
+        open_groups[key] = (group, used + size)
+    return done + [group for group, _ in open_groups.values()]

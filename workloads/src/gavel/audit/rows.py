@@ -66,6 +66,14 @@ class Attempt:
         return {"drop": obj.pop("drop_id"), **obj}
 
 
+def estimated_size(attempt: Attempt) -> int:
+    """Roughly the bytes of ``attempt``'s mutation (cells, names, overhead), to keep batches
+    under Cassandra's batch-size warning threshold (5 KiB by default)."""
+    texts = (attempt.event_id, attempt.bidder, attempt.bid_id, attempt.outcome, attempt.reason)
+    more = (attempt.leader or "", attempt.prev_leader or "", attempt.region)
+    return 200 + sum(len(t) for t in texts + more)
+
+
 def bucket_of(decided_ms: int) -> int:
     """Start (ms since the epoch) of the :data:`BUCKET_MS` window ``decided_ms`` falls in."""
     return decided_ms - decided_ms % BUCKET_MS

@@ -9,10 +9,12 @@ backoff while Cassandra is down; start the dead-letter producer and the consumer
 Then three loops:
 
 * consume — take records (at most ``max_in_flight`` unfinished at once; at the bound every
-  partition is paused, so Cassandra's pace becomes the consumer's) and start one task per
-  record: classify it (pure, :mod:`gavel.audit.records`), then write its row until Cassandra
-  acknowledges, or send a poison record to ``gavel.audit.dlq`` until Kafka acknowledges. Only
-  then is the record finished in the :class:`~gavel.audit.offsets.OffsetTracker`.
+  partition is paused, so Cassandra's pace becomes the consumer's) and classify them (pure,
+  :mod:`gavel.audit.records`). Rows of the same Cassandra partition (drop and bucket) from one
+  poll go in one write request (an unlogged single-partition batch of up to 16 rows), one
+  task each, retried until Cassandra acknowledges; each poison record goes to
+  ``gavel.audit.dlq``, retried until Kafka acknowledges. Only then are the records finished in
+  the :class:`~gavel.audit.offsets.OffsetTracker`.
 * commit — every ``commit_interval_s``, commit each partition's position: the offset below
   which every record finished. A crash replays from there; the replay lands on the same
   primary keys, so the table holds every attempt exactly once.
@@ -31,6 +33,7 @@ import logging
 import random
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -40,11 +43,11 @@ from gavel import kafka_clients, topics
 from gavel.audit import web
 from gavel.audit.metrics import Health, WriterMetrics
 from gavel.audit.offsets import OffsetTracker, Ticket
-from gavel.audit.records import Incoming, Poison, Write, classify, dead_letter
+from gavel.audit.records import Incoming, Poison, batch_by_partition, classify, dead_letter
 from gavel.audit.rows import Attempt
 from gavel.audit.schema import SchemaError
 from gavel.audit.settings import WriterSettings
-from gavel.audit.store import AuditStore, RowRejectedError, StoreErrors
+from gavel.audit.store import AuditStore, StoreErrors
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,15 @@ T = TypeVar("T")
 
 RETRYABLE: tuple[type[BaseException], ...] = (*StoreErrors, KafkaError)
 """Failures of a dependency (not of the record): retried after a backoff."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A record on its way to a row."""
+
+    ticket: Ticket[TopicPartition]
+    record: Incoming
+    attempt: Attempt
 
 
 class StoppedError(Exception):
@@ -115,18 +127,30 @@ class AuditWriter:
             # paused): a record returned and dropped would be skipped by the next commit.
             batches = await self._poll(max_records)
             for tp, records in batches.items():
-                for record in records:
-                    ticket = self.tracker.start(tp, record.offset)
-                    incoming = Incoming(
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        key=record.key,
-                        value=record.value,
-                        timestamp_ms=record.timestamp,
-                    )
-                    self._spawn(self._handle(ticket, incoming))
+                self._take(tp, records)
             self.metrics.in_flight.set(self.tracker.in_flight)
+
+    def _take(self, tp: TopicPartition, records: list[Any]) -> None:
+        """Track ``records`` of ``tp`` and start their work: a dead letter for each poison
+        record, one write request per group of rows of the same partition."""
+        writes: list[Pending] = []
+        for record in records:
+            ticket = self.tracker.start(tp, record.offset)
+            incoming = Incoming(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                timestamp_ms=record.timestamp,
+            )
+            verdict = classify(incoming)
+            if isinstance(verdict, Poison):
+                self._spawn(self._poison(ticket, incoming, verdict.reason))
+            else:
+                writes.append(Pending(ticket, incoming, verdict.attempt))
+        for group in batch_by_partition(writes, lambda p: p.attempt):
+            self._spawn(self._write_group(group))
 
     async def _poll(self, max_records: int) -> dict[TopicPartition, list[Any]]:
         timeout = 0 if self._paused else self.settings.poll_timeout_ms
@@ -163,26 +187,30 @@ class AuditWriter:
 
     # --- one record -----------------------------------------------------------------------
 
-    async def _handle(self, ticket: Ticket[TopicPartition], record: Incoming) -> None:
-        verdict = classify(record)
-        if isinstance(verdict, Poison):
-            await self._dead_letter(record, verdict.reason, "parse")
-        elif isinstance(verdict, Write):
-            try:
-                await self._write(verdict.attempt)
-            except RowRejectedError as exc:
-                await self._dead_letter(record, str(exc), "bind")
-        self.tracker.finish(ticket)
+    async def _poison(self, ticket: Ticket[TopicPartition], record: Incoming, reason: str) -> None:
+        await self._dead_letter(record, reason, "parse")
+        self._finish([ticket])
+
+    async def _write_group(self, group: list[Pending]) -> None:
+        """Write one partition's rows until Cassandra acknowledges them; rows the driver
+        cannot encode are dead-lettered instead. Then their records are finished."""
+        attempts = [p.attempt for p in group]
+
+        async def write() -> list[tuple[int, str]]:
+            return await self.store.write_partition(attempts)
+
+        rejected = await self._retry(write, "cassandra_write", f"writing {len(group)} row(s)")
+        self.health.cassandra_ok = True
+        self.metrics.rows.inc(len(group) - len(rejected))
+        for index, reason in rejected:
+            await self._dead_letter(group[index].record, reason, "bind")
+        self._finish([p.ticket for p in group])
+
+    def _finish(self, tickets: list[Ticket[TopicPartition]]) -> None:
+        for ticket in tickets:
+            self.tracker.finish(ticket)
         self.metrics.in_flight.set(self.tracker.in_flight)
         self._slot_freed.set()
-
-    async def _write(self, attempt: Attempt) -> None:
-        async def write() -> None:
-            await self.store.write(attempt)
-
-        await self._retry(write, "cassandra_write", f"writing event {attempt.event_id}")
-        self.metrics.rows.inc()
-        self.health.cassandra_ok = True
 
     async def _dead_letter(self, record: Incoming, reason: str, stage: str) -> None:
         letter = dead_letter(record, reason)

@@ -8,7 +8,8 @@ driver ``ResponseFuture`` to an asyncio future: the driver's callbacks run on it
 only hand the result over with ``loop.call_soon_threadsafe``; nothing else crosses threads.
 Blocking calls (connect, prepare, migrate) run in a worker thread (``asyncio.to_thread``).
 
-Writes are plain ``INSERT``s, no lightweight transactions: an attempt's primary key is fixed by
+Writes are plain ``INSERT``s (rows of one partition go together in an ``UNLOGGED`` batch, one
+request per partition), no lightweight transactions: an attempt's primary key is fixed by
 its event (drop, bucket, decided time, event id) and its values never change, so writing it
 again rewrites identical cells (same values, same ``USING TIMESTAMP``). Before a drop's first
 row in a bucket, the bucket goes into ``attempt_buckets``, so a reader who walks the index
@@ -39,6 +40,7 @@ from cassandra.policies import (
     ExponentialReconnectionPolicy,
     TokenAwarePolicy,
 )
+from cassandra.query import BatchStatement, BatchType
 
 from gavel.audit import schema
 from gavel.audit.rows import Attempt, attempt_from_row
@@ -177,12 +179,35 @@ class AuditStore:
     async def write(self, attempt: Attempt) -> None:
         """Write ``attempt`` (its bucket first, once per process); returns when Cassandra
         acknowledged it. Raises :data:`StoreErrors` (retry) or RowRejectedError."""
-        await self._ensure_bucket(attempt.drop_id, attempt.bucket)
-        try:
-            bound = self._insert.bind((*attempt.values(), attempt.write_timestamp_us))
-        except BIND_ERRORS as exc:
-            raise RowRejectedError(f"values do not encode: {exc}") from exc
-        await aio(self.session.execute_async(bound))
+        rejected = await self.write_partition([attempt])
+        if rejected:
+            raise RowRejectedError(rejected[0][1])
+
+    async def write_partition(self, attempts: Sequence[Attempt]) -> list[tuple[int, str]]:
+        """Write rows of one partition (same drop and bucket) in one request: an UNLOGGED
+        batch, which Cassandra applies to a single partition atomically and as cheaply as one
+        write. Returns ``(index, reason)`` of the rows the driver could not encode (not
+        written); raises :data:`StoreErrors` (retry the whole call: the rows are idempotent).
+        """
+        first = attempts[0]
+        await self._ensure_bucket(first.drop_id, first.bucket)
+        bound, rejected = [], []
+        for i, attempt in enumerate(attempts):
+            if (attempt.drop_id, attempt.bucket) != (first.drop_id, first.bucket):
+                raise ValueError("write_partition takes rows of one partition")
+            try:
+                bound.append(self._insert.bind((*attempt.values(), attempt.write_timestamp_us)))
+            except BIND_ERRORS as exc:
+                rejected.append((i, f"values do not encode: {exc}"))
+        if len(bound) == 1:
+            await aio(self.session.execute_async(bound[0]))
+        elif bound:
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            for statement in bound:
+                batch.add(statement)
+            batch.is_idempotent = True
+            await aio(self.session.execute_async(batch))
+        return rejected
 
     async def _ensure_bucket(self, drop: str, bucket: int) -> None:
         key = (drop, bucket)

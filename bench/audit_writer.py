@@ -1,0 +1,219 @@
+"""Audit writer benchmark: rows/s from Kafka into Cassandra, against direct inserts.
+
+What it measures, in one run on one machine, in a throwaway keyspace of the local Cassandra:
+
+1. **baseline** — the same kind of rows (one per bid event, same table, same prepared
+   ``INSERT ... USING TIMESTAMP``) inserted straight from Python with cassandra-driver's
+   ``execute_concurrent_with_args`` at ``--concurrency``: the floor of any writer, with no Kafka,
+   no parsing, no offsets;
+2. **writer, in flight N** — ``gavel audit-writer --max-in-flight N`` for each N of
+   ``--in-flight``, draining a backlog of ``--rows`` bid events produced to ``gavel.audit``
+   beforehand (a fresh consumer group positioned just before them). Timed from its first row
+   to its last (its ``gavel_audit_rows_written`` counter), so start-up and group join are left
+   out: this is the rate it sustains while catching up, the most it can take in steady state.
+
+Each scenario writes its own drops; the rows are counted back in Cassandra afterwards. It
+prints rows/s and each scenario's rate as a ratio of the baseline. Numbers and how they were
+obtained are kept in docs/performance.md ("Audit writer").
+
+Run (needs the local stack's Kafka and Cassandra)::
+
+    scripts/stack up
+    .venv/bin/python -m bench.audit_writer --rows 50000 --in-flight 128,512,2048
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from cassandra.concurrent import execute_concurrent_with_args
+from rich.console import Console
+from rich.table import Table
+from tests.support.audit import (
+    group_at_end,
+    make_event,
+    metric,
+    produce_events,
+    writer_process,
+)
+from tests.support.gateway import free_port
+
+from gavel.audit import schema
+from gavel.audit.rows import attempt_from_event
+from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact
+from gavel.audit.store import AuditStore, connect
+from gavel.events import BidEvent
+
+ROOT = Path(__file__).resolve().parents[1]
+DROPS = 20
+console = Console()
+
+
+def stack_env() -> dict[str, str]:
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "stack"), "env"], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def events_for(prefix: str, rows: int) -> tuple[list[str], list[BidEvent]]:
+    """``rows`` events over :data:`DROPS` fresh drops, 5 ms apart per drop (hot drops)."""
+    drops = [f"{prefix}-{uuid.uuid4().hex[:8]}" for _ in range(DROPS)]
+    base = int(time.time() * 1000) - 3_600_000
+    per_drop = -(-rows // DROPS)
+    events = [make_event(d, i, base_ms=base, step_ms=5) for i in range(per_drop) for d in drops][
+        :rows
+    ]
+    return drops, events
+
+
+def count_rows(store: AuditStore, drops: list[str]) -> int:
+    ks, total = store.keyspace, 0
+    for drop in drops:
+        for row in store.session.execute(
+            f"SELECT bucket FROM {ks}.{schema.BUCKETS} WHERE drop_id = %s",  # noqa: S608
+            (drop,),
+        ):
+            total += store.session.execute(
+                f"SELECT COUNT(*) FROM {ks}.{schema.ATTEMPTS} "  # noqa: S608
+                "WHERE drop_id = %s AND bucket = %s",
+                (drop, row.bucket),
+            ).one()[0]
+    return total
+
+
+def baseline(store: AuditStore, events: list[BidEvent], concurrency: int) -> dict[str, float]:
+    """Direct inserts of the events' rows (and their buckets, as the writer writes them)."""
+    attempts = [attempt_from_event(e) for e in events]
+    buckets = sorted({(a.drop_id, a.bucket) for a in attempts})
+    store.session.execute(  # warm the connection pool
+        f"SELECT * FROM {store.keyspace}.{schema.BUCKETS} LIMIT 1"  # noqa: S608
+    )
+    params = [(*a.values(), a.write_timestamp_us) for a in attempts]
+    began = time.perf_counter()
+    execute_concurrent_with_args(
+        store.session, store._insert_bucket, buckets, concurrency=concurrency
+    )
+    results = execute_concurrent_with_args(
+        store.session, store._insert, params, concurrency=concurrency, raise_on_first_error=True
+    )
+    elapsed = time.perf_counter() - began
+    assert all(ok for ok, _ in results)
+    return {"rows": len(params), "seconds": elapsed, "rps": len(params) / elapsed}
+
+
+async def run_writer(
+    env: dict[str, str],
+    *,
+    target: CassandraTarget,
+    events: list[BidEvent],
+    in_flight: int,
+    log: Path,
+) -> dict[str, float]:
+    kafka = env["KAFKA_BOOTSTRAP_US"]
+    group = f"bench-audit-{uuid.uuid4().hex[:8]}"
+    await group_at_end(kafka, group)
+    await produce_events(kafka, events)
+    settings = WriterSettings(
+        region="us",
+        kafka_bootstrap=kafka,
+        cassandra=target,
+        port=free_port(),
+        group_id=group,
+        max_in_flight=in_flight,
+    )
+    proc = writer_process(settings, log)
+    try:
+        first_at = None
+        deadline = time.monotonic() + 600
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"writer exited with {proc.returncode}; see {log}")
+            try:
+                written = await metric(settings.port, "gavel_audit_rows_written_total")
+            except httpx.TransportError:
+                written = 0
+            now = time.perf_counter()
+            if written > 0 and first_at is None:
+                first_at, first_rows = now, written
+            if written >= len(events):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"writer wrote {written} of {len(events)} rows in 600 s")
+            await asyncio.sleep(0.02)
+        assert first_at is not None
+        rows = len(events) - first_rows
+        elapsed = now - first_at
+        return {"rows": len(events), "seconds": elapsed, "rps": rows / elapsed}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--concurrency", type=int, default=256, help="baseline concurrency")
+    parser.add_argument("--in-flight", default="128,512,2048", help="writer --max-in-flight")
+    args = parser.parse_args()
+    env = stack_env()
+    os.environ.update(env)
+    host, port = parse_contact(env["CASSANDRA_CONTACT"])
+    keyspace = f"audit_bench_{uuid.uuid4().hex[:8]}"
+    target = CassandraTarget(host, port, env["CASSANDRA_DC"], keyspace)
+    cluster, session = connect(target)
+    schema.migrate(session, keyspace, {env["CASSANDRA_DC"]: 1})
+    store = AuditStore(cluster, session, keyspace)
+    rows: list[tuple[str, dict[str, float], int]] = []
+    log = Path(tempfile.gettempdir()) / f"{keyspace}-writer.log"
+    try:
+        with console.status("baseline: execute_concurrent_with_args"):
+            drops, events = events_for("base", args.rows)
+            base = await asyncio.to_thread(baseline, store, events, args.concurrency)
+        rows.append(
+            (
+                f"baseline: driver direct, concurrency {args.concurrency}",
+                base,
+                count_rows(store, drops),
+            )
+        )
+        for n in (int(x) for x in args.in_flight.split(",")):
+            with console.status(f"writer, max in flight {n}"):
+                drops, events = events_for(f"w{n}", args.rows)
+                result = await run_writer(env, target=target, events=events, in_flight=n, log=log)
+            rows.append(
+                (f"audit-writer from Kafka, in flight {n}", result, count_rows(store, drops))
+            )
+    finally:
+        store.session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        store.close()
+
+    table = Table(
+        title=f"Audit rows into Cassandra: {args.rows:,} rows each, {os.cpu_count()} cores "
+        "(Cassandra, Kafka and the writer share them)"
+    )
+    for col in ("scenario", "rows/s", "seconds", "rows in table", "x baseline"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for name, r, counted in rows:
+        table.add_row(
+            name,
+            f"{r['rps']:,.0f}",
+            f"{r['seconds']:.2f}",
+            f"{counted:,}",
+            f"{r['rps'] / base['rps']:.2f}",
+        )
+    console.print(table)
+    console.print(f"writer log: {log}")
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
