@@ -7,7 +7,10 @@ it starts, what it waits for and how to tell it is ready. :mod:`gavel.devstack.s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -197,6 +200,16 @@ def _kafka(inst: Installed, run_dir: Path, region: str, ports: layout.RegionPort
     )
 
 
+def mirror_settings() -> mirror.MirrorSettings:
+    """MirrorMaker 2 settings of the local stack: production's, at replication factor 1.
+
+    ``$GAVEL_MIRROR_SETTINGS`` (JSON of MirrorSettings fields) overrides them, to measure the
+    latency knobs (docs/mirrormaker.md); a changed value restarts the MirrorMaker processes.
+    """
+    overrides = json.loads(os.environ.get("GAVEL_MIRROR_SETTINGS", "{}"))
+    return dataclasses.replace(mirror.MirrorSettings(replication_factor=1), **overrides)
+
+
 def _mirror(
     inst: Installed,
     run_dir: Path,
@@ -207,9 +220,7 @@ def _mirror(
     home = run_dir / f"mirror-{region}"
     props, log4j = home / "mm2.properties", home / "log4j2.properties"
     bootstraps = {r: f"127.0.0.1:{all_ports.regions[r].kafka}" for r in regions}
-    text = mirror.render_mirrormaker_config(
-        region, bootstraps, mirror.MirrorSettings(replication_factor=1)
-    )
+    text = mirror.render_mirrormaker_config(region, bootstraps, mirror_settings())
     # C1 only: MirrorMaker's start (one Connect worker per flow) is JIT-bound on small machines,
     # and its steady state, forwarding a few records per second, never needs C2.
     argv = _java(
