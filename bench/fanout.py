@@ -37,7 +37,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
-from tests.support.gateway import free_port
+from tests.support.processes import free_port, stack_env
 
 from gavel import kafka_clients, topics
 from gavel.devstack.install import cache_dir
@@ -232,13 +232,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers and client inherit it
     if hard < args.conns + 1000:
         sys.exit(f"open-file limit {hard} is too low for {args.conns} sockets")
-    env = dict(
-        line.split("=", 1)
-        for line in subprocess.run(
-            [str(ROOT / "scripts" / "stack"), "env"], capture_output=True, text=True, check=True
-        ).stdout.splitlines()
-        if "=" in line
-    )
+    env = stack_env()
     region = env["GAVEL_REGIONS"].split(",")[0]
     bootstrap = env[f"KAFKA_BOOTSTRAP_{region.upper()}"]
     with console.status("building the Go client and Centrifugo (first run only)"):

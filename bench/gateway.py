@@ -35,7 +35,7 @@ import httpx
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
-from tests.support.gateway import free_port
+from tests.support.processes import free_port, stack_env
 
 from gavel import auction, bidding, drops
 from gavel.gateway import auth
@@ -44,13 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 console = Console(width=150)
 UNLIMITED = bidding.RateLimit(burst=10**9, per_second=10**9)
-
-
-def stack_env() -> dict[str, str]:
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "stack"), "env"], capture_output=True, text=True, check=True
-    ).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 async def open_bench_drop(redis: Redis) -> str:

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from rich.console import Console
 from rich.table import Table
 from tests.support.fanout import running_fanout
 from tests.support.gateway import running_gateway
+from tests.support.processes import stack_env
 from tests.support.relay import relay_process, relay_settings, stop_process, with_db
 
 from gavel import auction, drops, topics
@@ -46,13 +46,6 @@ from gavel.gateway import auth
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = 4  # its own logical database: this relay drains only the benchmark's drop
 console = Console(width=150)
-
-
-def stack_env() -> dict[str, str]:
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "stack"), "env"], capture_output=True, text=True, check=True
-    ).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 async def open_drop(redis_url: str, home: str) -> str:

@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -37,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 from tests.support.drops import open_test_drop
 from tests.support.kafka import KafkaTail
+from tests.support.processes import stack_env
 from tests.support.relay import (
     drained,
     place_attempts,
@@ -52,13 +52,6 @@ from gavel.relay.plan import StreamEntry, plan_batch
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = 8
 console = Console()
-
-
-def stack_env() -> dict[str, str]:
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "stack"), "env"], capture_output=True, text=True, check=True
-    ).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 async def baseline(redis: Redis, kafka: str, drop_ids: list[str]) -> tuple[float, int]:

@@ -13,10 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import websockets
 
-from tests.support.gateway import free_port
+from tests.support.processes import free_port, wait_ready
 
 
 @contextmanager
@@ -30,19 +29,7 @@ def running_fanout(env: dict[str, str], region: str, *extra: str) -> Iterator[st
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"fanout exited with {proc.returncode}:\n{out}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("fanout not ready within 60 s")
-            time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}/readyz", proc, what="fanout")
         yield f"ws://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,16 +29,11 @@ from gavel import bidding, keys
 from gavel.auction import Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
+from tests.support.processes import free_port
 
 RELAY_TEST_DB = 7
 UNLIMITED = bidding.RateLimit(burst=1_000_000, per_second=1_000_000)
 GAVEL = Path(sys.executable).with_name("gavel")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def with_db(redis_url: str, db: int) -> str:

@@ -13,7 +13,8 @@ from gavel import drops, outbox
 from gavel.gateway import auth
 from tests.conftest import Stack
 from tests.support.drops import new_drop_id, open_test_drop
-from tests.support.gateway import free_port, running_gateway
+from tests.support.gateway import running_gateway
+from tests.support.processes import free_port
 
 
 async def test_unreachable_home_region(stack: Stack, tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ from gavel import keys, topics
 from gavel.events import BidEvent, PriceEvent
 from tests.support.drops import open_test_drop
 from tests.support.kafka import KafkaTail
+from tests.support.processes import free_port
 from tests.support.relay import (
     create_group,
     drained,
-    free_port,
     http_get,
     metric,
     place_attempts,

@@ -1,0 +1,50 @@
+"""Starting servers for tests and benchmarks: free ports, the stack's endpoints, readiness."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the kernel picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stack_env() -> dict[str, str]:
+    """``scripts/stack env`` as a dict; raises CalledProcessError when no stack runs."""
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "stack"), "env"], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def wait_ready(
+    url: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    *,
+    timeout_s: float = 60,
+    what: str = "server",
+) -> None:
+    """Poll ``url`` until it answers 200; fail early with its output if ``proc`` exits."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{out}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not ready within {timeout_s:.0f} s ({url})")
+        time.sleep(0.1)
