@@ -271,7 +271,7 @@ def audit_writer(
     group: Annotated[str, typer.Option(help="Kafka consumer group.")] = "gavel-audit-writer",
     max_in_flight: Annotated[
         int, typer.Option(help="Records taken from Kafka and not yet durable, at most.")
-    ] = 512,
+    ] = 2048,
 ) -> None:
     """Write every attempt on REGION's gavel.audit to Cassandra, exactly once per event."""
     from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast

@@ -8,8 +8,8 @@ backoff while Cassandra is down; start the dead-letter producer and the consumer
 :data:`~gavel.audit.settings.DEFAULT_GROUP`, auto-commit off), retrying while Kafka is down.
 Then three loops:
 
-* consume — take records (at most ``max_in_flight`` unfinished at once; at the bound every
-  partition is paused, so Cassandra's pace becomes the consumer's) and classify them (pure,
+* consume — take records (at most ``max_in_flight`` unfinished at once: at the bound it waits
+  for writes to finish, so Cassandra's pace becomes the consumer's) and classify them (pure,
   :mod:`gavel.audit.records`). Rows of the same Cassandra partition (drop and bucket) from one
   poll go in one write request (an unlogged single-partition batch of up to 16 rows), one
   task each, retried until Cassandra acknowledges; each poison record goes to
@@ -56,6 +56,11 @@ T = TypeVar("T")
 
 RETRYABLE: tuple[type[BaseException], ...] = (*StoreErrors, KafkaError)
 """Failures of a dependency (not of the record): retried after a backoff."""
+
+
+KEEPALIVE_POLL_S = 10.0
+"""At the in-flight bound, poll (with every partition paused) this often: well inside the
+consumer's ``max_poll_interval_ms`` (5 minutes), after which the group would evict it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +114,16 @@ class AuditWriter:
         while not self.stop.is_set():
             free = s.max_in_flight - self.tracker.in_flight
             if free <= 0:
-                # At the bound: pause every assigned partition (a paused partition's buffered
-                # records are dropped and fetched again later, from the same position), wait
-                # for a write to finish, and keep polling so the group sees this member alive.
-                self.consumer.pause(*self.consumer.assignment())
-                self._paused = True
+                # At the bound: wait for a write to finish, without polling (the fetcher keeps
+                # what it prefetched). Only a long wait (an outage) pauses every partition and
+                # polls, empty-handed, so the group does not take this member for dead.
                 self._slot_freed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._slot_freed.wait(), timeout=0.5)
+                try:
+                    await asyncio.wait_for(self._slot_freed.wait(), timeout=KEEPALIVE_POLL_S)
+                    continue
+                except TimeoutError:
+                    self.consumer.pause(*self.consumer.assignment())
+                    self._paused = True
                 max_records = 1
             else:
                 if self._paused:

@@ -70,9 +70,10 @@ class WriterSettings:
     local DC with one replica (the local stack)."""
     group_id: str = DEFAULT_GROUP
     client_id: str = ""
-    max_in_flight: int = 512
+    max_in_flight: int = 2048
     """Records taken from Kafka and not yet durable (written or dead-lettered), at most. When
-    reached, the writer pauses its partitions: Cassandra's pace is the consumer's pace."""
+    reached, the writer takes no more until writes finish: Cassandra's pace is the consumer's
+    pace. The bench (docs/performance.md) found 512 too few to keep Cassandra busy."""
     max_batch: int = 500
     """Records taken from Kafka per poll, at most."""
     poll_timeout_ms: int = 200
