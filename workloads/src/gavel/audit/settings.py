@@ -73,7 +73,7 @@ class WriterSettings:
     max_in_flight: int = 2048
     """Records taken from Kafka and not yet durable (written or dead-lettered), at most. When
     reached, the writer takes no more until writes finish: Cassandra's pace is the consumer's
-    pace. The bench (docs/performance.md) found 512 too few to keep Cassandra busy."""
+    pace. Measured (docs/performance.md): 2048 kept Cassandra busier than 512 or 128."""
     max_batch: int = 500
     """Records taken from Kafka per poll, at most."""
     poll_timeout_ms: int = 200
