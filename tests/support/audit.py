@@ -152,6 +152,7 @@ def writer_settings(stack: Stack, keyspace: str, group: str, **overrides: object
         client_id=f"test-{group}",
         commit_interval_s=0.1,
         gauges_interval_s=0.2,
+        durability_window_s=1.0,  # short, so tests commit soon; the code path is the same
     )
     return replace(base, **overrides)
 
@@ -261,6 +262,8 @@ def writer_process(
         settings.group_id,
         "--max-in-flight",
         str(settings.max_in_flight),
+        "--durability-window",
+        str(settings.durability_window_s),
     ]
     with log_path.open("ab") as log:
         return subprocess.Popen(

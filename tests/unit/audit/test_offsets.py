@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gavel.audit.offsets import OffsetTracker
+from gavel.audit.offsets import OffsetTracker, Settling
 
 
 def test_position_moves_only_past_contiguous_finished_offsets() -> None:
@@ -85,3 +85,24 @@ def test_never_commits_past_an_unfinished_offset(order: list[int], finished: int
     assert all(o in done for o in range(position))
     assert position == 30 or position not in done
     assert t.in_flight == 30 - finished
+
+
+def test_positions_settle_after_the_window() -> None:
+    s: Settling[str] = Settling(window_s=10)
+    s.observe("p", 5, now=0)
+    s.observe("p", 9, now=4)
+    s.observe("p", 9, now=6)  # unchanged: nothing new
+    assert s.settled("p", now=9.9) is None
+    assert s.settled("p", now=10) == 5
+    assert s.settled("p", now=13) == 5
+    assert s.settled("p", now=14) == 9
+    assert s.settled("p", now=100) == 9
+    s.clear("p")
+    assert s.settled("p", now=200) is None
+    assert Settling[str](window_s=0).settled("q", now=1) is None
+
+
+def test_a_zero_window_settles_at_once() -> None:
+    s: Settling[str] = Settling(window_s=0)
+    s.observe("p", 3, now=7)
+    assert s.settled("p", now=7) == 3

@@ -272,6 +272,13 @@ def audit_writer(
     max_in_flight: Annotated[
         int, typer.Option(help="Records taken from Kafka and not yet durable, at most.")
     ] = 2048,
+    durability_window: Annotated[
+        float,
+        typer.Option(
+            help="Commit offsets only for rows written this many seconds ago (above "
+            "Cassandra's commitlog_sync_period); 0 if its commit log syncs before acking."
+        ),
+    ] = 15.0,
 ) -> None:
     """Write every attempt on REGION's gavel.audit to Cassandra, exactly once per event."""
     from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
@@ -292,6 +299,7 @@ def audit_writer(
             replication=tuple(parse_replication(replication).items()) if replication else (),
             group_id=group,
             max_in_flight=max_in_flight,
+            durability_window_s=durability_window,
         )
     except (endpoints.MissingEndpointError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -39,6 +39,7 @@ class WriterMetrics:
     dead_letters: Counter = field(init=False)
     retries: Counter = field(init=False)
     commits: Counter = field(init=False)
+    rewinds: Counter = field(init=False)
     lag: Gauge = field(init=False)
     in_flight: Gauge = field(init=False)
 
@@ -68,6 +69,12 @@ class WriterMetrics:
             registry=r,
         )
         self.commits = Counter("gavel_audit_commits", "Offset commits Kafka accepted", registry=r)
+        self.rewinds = Counter(
+            "gavel_audit_rewinds",
+            "Times the writer went back to its committed offsets to write the durability "
+            "window again, because Cassandra showed trouble",
+            registry=r,
+        )
         self.lag = Gauge(
             "gavel_audit_lag_records",
             "Records of gavel.audit not yet committed (end offset - committed), by partition",

@@ -40,14 +40,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 
 from gavel import kafka_clients, topics
-from gavel.audit import web
+from gavel.audit import schema, web
 from gavel.audit.metrics import Health, WriterMetrics
-from gavel.audit.offsets import OffsetTracker, Ticket
+from gavel.audit.offsets import OffsetTracker, Settling, Ticket
 from gavel.audit.records import Incoming, Poison, batch_by_partition, classify, dead_letter
 from gavel.audit.rows import Attempt
 from gavel.audit.schema import SchemaError
 from gavel.audit.settings import WriterSettings
-from gavel.audit.store import AuditStore, StoreErrors
+from gavel.audit.store import AuditStore, StoreErrors, connect
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,10 @@ class AuditWriter:
         self.abandon = asyncio.Event()
         """Set when the shutdown grace is over: retrying steps give up."""
         self.tracker: OffsetTracker[TopicPartition] = OffsetTracker()
+        self.settling: Settling[TopicPartition] = Settling(settings.durability_window_s)
+        self.committed_offsets: dict[TopicPartition, int] = {}
+        """What the group has committed, per assigned partition (where a rewind goes)."""
+        self._written_since_rewind = True
         self._slot_freed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self.crash: BaseException | None = None
@@ -133,6 +137,9 @@ class AuditWriter:
             # Whatever a poll returns is taken, even past the bound (a partition assigned while
             # paused): a record returned and dropped would be skipped by the next commit.
             batches = await self._poll(max_records)
+            unknown = {tp for tp in batches if tp not in self.committed_offsets}
+            if unknown:  # assigned before this writer listened: learn where a rewind goes
+                await self.on_assigned(unknown)
             for tp, records in batches.items():
                 self._take(tp, records)
             self.metrics.in_flight.set(self.tracker.in_flight)
@@ -208,6 +215,7 @@ class AuditWriter:
 
         rejected = await self._retry(write, "cassandra_write", f"writing {len(group)} row(s)")
         self.health.cassandra_ok = True
+        self._written_since_rewind = True
         self.metrics.rows.inc(len(group) - len(rejected))
         for index, reason in rejected:
             await self._dead_letter(group[index].record, reason, "bind")
@@ -245,6 +253,8 @@ class AuditWriter:
                 if stage == "cassandra_write":
                     self.health.cassandra_ok = False
                 self._failing[stage] = self._failing.get(stage, 0) + 1
+                if stage == "cassandra_write" and self._failing[stage] == 1:
+                    self.suspect(f"a write failed ({exc!r})")
                 if self._failing[stage] % 1000 == 1:
                     log.warning(
                         "%s failed (%r); retrying with backoff (%d failures of %s so far)",
@@ -269,11 +279,20 @@ class AuditWriter:
             await self._pause_for(self.settings.commit_interval_s)
 
     async def commit(self, only: set[TopicPartition] | None = None) -> None:
-        """Commit every position that moved (of ``only`` these partitions); a failure is
+        """Commit every settled position that moved (of ``only`` these partitions): written,
+        and for the durability window (:class:`~gavel.audit.offsets.Settling`). A failure is
         counted, logged and left for the next round."""
-        positions = self.tracker.to_commit()
-        if only is not None:
-            positions = {tp: pos for tp, pos in positions.items() if tp in only}
+        now = asyncio.get_running_loop().time()
+        positions = {}
+        for tp in self.tracker.partitions():
+            if only is not None and tp not in only:
+                continue
+            written = self.tracker.position(tp)
+            if written is not None:
+                self.settling.observe(tp, written, now)
+            settled = self.settling.settled(tp, now)
+            if settled is not None and settled != self.committed_offsets.get(tp):
+                positions[tp] = settled
         if not positions:
             return
         try:
@@ -284,7 +303,46 @@ class AuditWriter:
             return
         for tp, pos in positions.items():
             self.tracker.committed(tp, pos)
+            self.committed_offsets[tp] = pos
         self.metrics.commits.inc()
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """After a rebalance: learn where each new partition's committed offset is (a rewind
+        goes back there)."""
+        for tp in assigned:
+            offset = await self.consumer.committed(tp)
+            if offset is None:  # a new group: auto_offset_reset=earliest
+                offset = (await self.consumer.beginning_offsets([tp]))[tp]
+            self.committed_offsets[tp] = offset
+
+    def suspect(self, why: str) -> None:
+        """Cassandra showed trouble (a node down, a write failed): rows acknowledged within
+        the durability window may be lost. Go back to the committed offsets and write every
+        record from there again (cancelling the writes in flight: their records come again).
+        Nothing is done again until a write has succeeded since the last rewind."""
+        if self.settings.durability_window_s <= 0 or not self._written_since_rewind:
+            return
+        self._written_since_rewind = False
+        for tp in list(self.consumer.assignment()):
+            offset = self.committed_offsets.get(tp)
+            if offset is None:
+                log.error("no committed offset known for %s: cannot rewind it", tp)
+                continue
+            self.consumer.seek(tp, offset)
+            self.tracker.forget(tp)
+            self.settling.clear(tp)
+        for task in list(self._tasks):
+            task.cancel()
+        self.store.forget_buckets()
+        self.metrics.rewinds.inc()
+        self.metrics.in_flight.set(self.tracker.in_flight)
+        self._slot_freed.set()
+        log.warning(
+            "Cassandra: %s; writing again everything after the committed offsets (up to the "
+            "last %.0f s of rows, which it may not have made durable)",
+            why,
+            self.settings.durability_window_s,
+        )
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         """Before a rebalance: let the partitions' writes finish briefly, commit, forget them."""
@@ -300,6 +358,8 @@ class AuditWriter:
         await self.commit(only=revoked)
         for tp in revoked:
             self.tracker.forget(tp)
+            self.settling.clear(tp)
+            self.committed_offsets.pop(tp, None)
         self._paused = False  # the new assignment starts unpaused
         if revoked:
             log.info("handed over %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
@@ -313,7 +373,7 @@ class AuditWriter:
                 try:
                     ends = await self.consumer.end_offsets(assigned)
                     for tp in assigned:
-                        committed = self.tracker.last_committed(tp)
+                        committed = self.committed_offsets.get(tp)
                         if committed is None:
                             committed = await self.consumer.committed(tp)
                         if committed is None:  # nothing committed yet: all of it is to read
@@ -364,6 +424,8 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
             await self.writer.on_revoked(set(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self.writer is not None:
+            await self.writer.on_assigned(set(assigned))
         if assigned:
             log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
 
@@ -397,19 +459,21 @@ async def open_store(settings: WriterSettings) -> AuditStore:
     """Connect, migrate (if asked) and prepare; blocking work runs in a worker thread."""
 
     def work() -> AuditStore:
-        store = AuditStore.open(settings.cassandra, settings.request_timeout_s)
+        cluster, session = connect(settings.cassandra, settings.request_timeout_s)
         try:
-            if settings.migrate:
-                report = store.migrate(dict(settings.replication_map))
+            if settings.migrate:  # before preparing: the statements need the tables
+                report = schema.migrate(
+                    session, settings.cassandra.keyspace, dict(settings.replication_map)
+                )
                 log.info(
                     "audit schema %s at version %d (applied now: %s)",
                     report.keyspace,
                     report.version,
                     list(report.applied) or "none",
                 )
-            return store
+            return AuditStore(cluster, session, settings.cassandra.keyspace)
         except BaseException:
-            store.close()
+            cluster.shutdown()
             raise
 
     try:
@@ -527,6 +591,13 @@ async def run(settings: WriterSettings, *, stop: asyncio.Event | None = None) ->
             stop=stop,
         )
         listener.writer = writer
+        loop = asyncio.get_running_loop()
+
+        def on_trouble(why: str) -> None:  # on the driver's thread
+            with contextlib.suppress(RuntimeError):  # the loop closed: stopping anyway
+                loop.call_soon_threadsafe(writer.suspect, why)
+
+        store.watch_hosts(on_trouble)
         await _run_loops(writer)
     finally:
         health.kafka_ok = health.cassandra_ok = False

@@ -87,6 +87,12 @@ class WriterSettings:
     """On a stop, how long writes in flight may finish (and be committed) before giving up."""
     request_timeout_s: float = 10.0
     """Cassandra request timeout (a write that takes longer is retried)."""
+    durability_window_s: float = 15.0
+    """Offsets are committed only for rows written at least this long ago; if Cassandra shows
+    trouble meanwhile, the writer writes them again. Above Cassandra's
+    ``commitlog_sync_period`` (10 s by default), so a node that dies before syncing its
+    commit log loses nothing the writer committed (see :class:`gavel.audit.offsets.Settling`).
+    0: commit as soon as written (when the commit log syncs before acknowledging)."""
     migrate: bool = True
     """Run the schema migration at start (``gavel audit migrate`` does the same)."""
     backoff: Backoff = field(default_factory=Backoff)
@@ -97,6 +103,8 @@ class WriterSettings:
             problems.append(f"port {self.port} is not 0..65535")
         if self.max_in_flight < 1:
             problems.append(f"max_in_flight {self.max_in_flight} is below 1")
+        if self.durability_window_s < 0:
+            problems.append(f"durability_window_s {self.durability_window_s} is negative")
         if self.max_batch < 1:
             problems.append(f"max_batch {self.max_batch} is below 1")
         if not self.group_id:

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cassandra import ConsistencyLevel, DriverException
@@ -38,6 +38,7 @@ from cassandra.connection import ConnectionException
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
+    HostStateListener,
     TokenAwarePolicy,
 )
 from cassandra.query import BatchStatement, BatchType
@@ -124,6 +125,23 @@ def connect(target: CassandraTarget, request_timeout_s: float = 10.0) -> tuple[C
         raise
 
 
+class _HostWatch(HostStateListener):  # type: ignore[misc]
+    def __init__(self, on_trouble: Callable[[str], None]) -> None:
+        self.on_trouble = on_trouble
+
+    def on_down(self, host: Any) -> None:
+        self.on_trouble(f"node {host} is down")
+
+    def on_remove(self, host: Any) -> None:
+        self.on_trouble(f"node {host} left")
+
+    def on_up(self, host: Any) -> None:
+        pass
+
+    def on_add(self, host: Any) -> None:
+        pass
+
+
 class AuditStore:
     """Prepared statements on a connected session, and their asyncio calls."""
 
@@ -170,9 +188,14 @@ class AuditStore:
         """Close every connection (blocking)."""
         self.cluster.shutdown()
 
-    def migrate(self, replication: dict[str, int]) -> schema.MigrationReport:
-        """Run the schema migration on this session (blocking)."""
-        return schema.migrate(self.session, self.keyspace, replication)
+    def forget_buckets(self) -> None:
+        """Write bucket index rows again from now on (they may have been lost with the rows
+        a node had not made durable)."""
+        self._known_buckets.clear()
+
+    def watch_hosts(self, on_trouble: Callable[[str], None]) -> None:
+        """Call ``on_trouble(why)`` (on the driver's thread) whenever a node goes down."""
+        self.cluster.register_listener(_HostWatch(on_trouble))
 
     # --- writes ---------------------------------------------------------------------------
 
