@@ -16,8 +16,12 @@ Then three loops:
   ``gavel.audit.dlq``, retried until Kafka acknowledges. Only then are the records finished in
   the :class:`~gavel.audit.offsets.OffsetTracker`.
 * commit — every ``commit_interval_s``, commit each partition's position: the offset below
-  which every record finished. A crash replays from there; the replay lands on the same
-  primary keys, so the table holds every attempt exactly once.
+  which every record finished, once it has been so for ``durability_window_s``
+  (:class:`~gavel.audit.offsets.Settling`: Cassandra may lose the last seconds of acknowledged
+  writes when a node dies). A crash replays from there; the replay lands on the same primary
+  keys, so the table holds every attempt exactly once. When the driver marks a node down (or a
+  write fails) the writer rewinds to the committed offsets and writes the window again
+  (:meth:`AuditWriter.suspect`).
 * gauges — every ``gauges_interval_s``, the lag (end offset - committed) per partition.
 
 Nothing gives up on Cassandra or Kafka: a failed step is retried after a capped backoff until it
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import signal
@@ -537,7 +542,7 @@ async def run(settings: WriterSettings, *, stop: asyncio.Event | None = None) ->
     api = web.Api(health=health, render_metrics=metrics.render)
     server = await web.start_server(settings.host, settings.port, api)
     client_id = settings.effective_client_id
-    retry = {"settings": settings, "metrics": metrics, "stop": stop}
+    retry = functools.partial(_until_started, settings=settings, metrics=metrics, stop=stop)
     store: AuditStore | None = None
     producer: AIOKafkaProducer | None = None
     consumer: AIOKafkaConsumer | None = None
@@ -554,29 +559,26 @@ async def run(settings: WriterSettings, *, stop: asyncio.Event | None = None) ->
         server.sockets[0].getsockname()[1],
     )
     try:
-        store = await _until_started(
+        store = await retry(
             lambda: open_store(settings),
             what="connecting to Cassandra",
             stage="cassandra_connect",
-            **retry,  # type: ignore[arg-type]
         )
         if store is None:
             return
         api.store = store
         health.cassandra_ok = True
-        producer = await _until_started(
+        producer = await retry(
             lambda: start_producer(settings, client_id),
             what="starting the dead-letter producer",
             stage="kafka_start",
-            **retry,  # type: ignore[arg-type]
         )
         listener = _Listener()
         if producer is not None:
-            consumer = await _until_started(
+            consumer = await retry(
                 lambda: start_consumer(settings, client_id, listener),
                 what="starting the consumer",
                 stage="kafka_start",
-                **retry,  # type: ignore[arg-type]
             )
         if producer is None or consumer is None:
             return

@@ -62,10 +62,6 @@ BIND_ERRORS: tuple[type[BaseException], ...] = (TypeError, ValueError, OverflowE
 """What binding a row's values may fail with: the row is at fault, not Cassandra."""
 
 
-class RowRejectedError(ValueError):
-    """The driver could not encode a row's values (the row is dead-lettered, not retried)."""
-
-
 def aio(future: ResponseFuture) -> asyncio.Future[Any]:
     """An asyncio future (of the current loop) for a driver future: the first page of rows."""
     loop = asyncio.get_running_loop()
@@ -198,13 +194,6 @@ class AuditStore:
         self.cluster.register_listener(_HostWatch(on_trouble))
 
     # --- writes ---------------------------------------------------------------------------
-
-    async def write(self, attempt: Attempt) -> None:
-        """Write ``attempt`` (its bucket first, once per process); returns when Cassandra
-        acknowledged it. Raises :data:`StoreErrors` (retry) or RowRejectedError."""
-        rejected = await self.write_partition([attempt])
-        if rejected:
-            raise RowRejectedError(rejected[0][1])
 
     async def write_partition(self, attempts: Sequence[Attempt]) -> list[tuple[int, str]]:
         """Write rows of one partition (same drop and bucket) in one request: an UNLOGGED
