@@ -1,0 +1,158 @@
+"""The CRDs on a real API server: examples apply as they are, bad specs are refused by the
+schema and CEL with a clear message, and a live drop's rules are frozen."""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+from gavel_operator import crds
+from tests.conftest import Stack
+
+ROOT = Path(__file__).resolve().parents[3]
+NS = "default"
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack) -> client.CustomObjectsApi:
+    api_client = config.new_client_from_config(config_file=stack.kubeconfig("hub"))
+    ext = client.ApiextensionsV1Api(api_client)
+    for wanted in crds.all_crds().values():
+        name = wanted["metadata"]["name"]
+        try:
+            version = ext.read_custom_resource_definition(name).metadata.resource_version
+            meta = {**wanted["metadata"], "resourceVersion": version}
+            ext.replace_custom_resource_definition(name, {**wanted, "metadata": meta})
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+            ext.create_custom_resource_definition(wanted)
+    deadline = time.monotonic() + 30
+    for crd in crds.all_crds().values():
+        while time.monotonic() < deadline:
+            got = ext.read_custom_resource_definition(crd["metadata"]["name"])
+            if any(
+                c.type == "Established" and c.status == "True" for c in got.status.conditions or []
+            ):
+                break
+            time.sleep(0.2)
+    return client.CustomObjectsApi(api_client)
+
+
+def example_drop() -> dict[str, Any]:
+    drop = yaml.safe_load((ROOT / "examples" / "drop.yaml").read_text())
+    drop["metadata"] = {"name": f"d-{uuid.uuid4().hex[:8]}"}
+    return drop
+
+
+def create_drop(api: client.CustomObjectsApi, body: dict[str, Any]) -> dict[str, Any]:
+    created = api.create_namespaced_custom_object(crds.GROUP, crds.VERSION, NS, "drops", body)
+    return cast(dict[str, Any], created)
+
+
+def refused(api: client.CustomObjectsApi, body: dict[str, Any]) -> str:
+    with pytest.raises(client.ApiException) as err:
+        create_drop(api, body)
+    assert err.value.status == 422, err.value.body
+    return str(err.value.body)
+
+
+def test_examples_apply_as_they_are(api: client.CustomObjectsApi) -> None:
+    for doc in yaml.safe_load_all((ROOT / "examples" / "regions.yaml").read_text()):
+        name = doc["metadata"]["name"]
+        try:
+            api.create_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", doc)
+        except client.ApiException as exc:
+            if exc.status != 409:  # 409: an earlier run created it
+                raise
+        got = api.get_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", name)
+        assert got["spec"]["baseline"] == {"gateway": 2, "fanout": 2}
+    created = create_drop(api, example_drop())
+    assert created["spec"]["cancelled"] is False  # defaulted
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["spec"].update(endsAt="2025-01-01T00:00:00Z"),
+            "endsAt must be after startsAt",
+        ),
+        (lambda d: d["spec"].update(homeRegion="ap"), "homeRegion must be one of regions"),
+        (
+            lambda d: d["spec"]["auction"]["increments"].reverse(),
+            "the first increment tier must start from 0",
+        ),
+        (
+            lambda d: d["spec"]["auction"]["increments"].append({"from": 500, "step": 1}),
+            "increment tiers must be sorted",
+        ),
+        (
+            lambda d: d["spec"]["auction"]["increments"].append({"from": 0, "step": 1}),
+            "must not repeat",
+        ),
+        (lambda d: d["spec"]["auction"].update(startPrice=-1), "startPrice"),
+        (lambda d: d["spec"]["auction"].update(startPrice=10.5), "startPrice"),
+        (lambda d: d["spec"]["auction"].update(currency="euro"), "currency"),
+        (lambda d: d["spec"]["preScale"].update(leadSeconds=90_000), "leadSeconds"),
+        (
+            lambda d: d["spec"]["auction"]["softClose"].update(hardStopAt="2029-01-01T00:00:00Z"),
+            "hardStopAt must not be before endsAt",
+        ),
+    ],
+)
+def test_bad_drops_are_refused_with_a_clear_message(
+    api: client.CustomObjectsApi,
+    change: Any,
+    message: str,
+) -> None:
+    drop = example_drop()
+    change(drop)
+    assert message in refused(api, drop)
+
+
+def test_region_needs_exactly_one_way_to_reach_its_cluster(
+    api: client.CustomObjectsApi,
+) -> None:
+    doc = next(yaml.safe_load_all((ROOT / "examples" / "regions.yaml").read_text()))
+    doc = copy.deepcopy(doc)
+    doc["metadata"]["name"] = f"r-{uuid.uuid4().hex[:6]}"
+    doc["spec"]["cluster"]["inCluster"] = True
+    with pytest.raises(client.ApiException) as err:
+        api.create_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", doc)
+    assert "set exactly one of" in str(err.value.body)
+
+
+def test_a_live_drop_freezes_its_rules(api: client.CustomObjectsApi) -> None:
+    drop = create_drop(api, example_drop())
+    name = drop["metadata"]["name"]
+
+    def patch(spec: dict[str, Any]) -> None:
+        api.patch_namespaced_custom_object(
+            crds.GROUP, crds.VERSION, NS, "drops", name, {"spec": spec}
+        )
+
+    patch({"auction": {"startPrice": 90_000}})  # not live yet: allowed
+    api.patch_namespaced_custom_object_status(
+        crds.GROUP, crds.VERSION, NS, "drops", name, {"status": {"phase": "Live"}}
+    )
+    for spec, message in [
+        ({"auction": {"startPrice": 1}}, "spec.auction is frozen once the drop is live"),
+        ({"startsAt": "2026-02-01T00:00:00Z"}, "spec.startsAt and spec.homeRegion are frozen"),
+        ({"endsAt": "2029-06-01T00:00:00Z"}, "spec.endsAt may only move later"),
+    ]:
+        with pytest.raises(client.ApiException) as err:
+            patch(spec)
+        assert message in str(err.value.body)
+    patch({"endsAt": "2030-06-01T00:00:00Z"})  # later: allowed
+    patch({"cancelled": True})
+    with pytest.raises(client.ApiException) as err:
+        patch({"cancelled": False})
+    assert "a cancelled drop cannot be reopened" in str(err.value.body)
