@@ -108,6 +108,10 @@ def make_cluster(target: CassandraTarget, request_timeout_s: float = 10.0) -> Cl
         control_connection_timeout=5,
         max_schema_agreement_wait=30,
         protocol_version=PROTOCOL_VERSION,
+        # Find a dead connection (a node that lost power, a half-open socket) within seconds,
+        # not the default half minute: the writer's durability window relies on hearing of it.
+        idle_heartbeat_interval=5,
+        idle_heartbeat_timeout=5,
     )
 
 
