@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from gavel.audit.settings import CassandraTarget, WriterSettings
 from gavel.audit.store import AuditStore
 from gavel.events import BidEvent
 from tests.conftest import Stack
+from tests.support.processes import free_port
 
 GAVEL = Path(sys.executable).with_name("gavel")
 AUDIT_PARTITIONS = next(t.partitions for t in topics.LOCAL_TOPICS if t.name == topics.AUDIT)
@@ -155,12 +155,6 @@ def writer_settings(stack: Stack, keyspace: str, group: str, **overrides: object
         durability_window_s=1.0,  # short, so tests commit soon; the code path is the same
     )
     return replace(base, **overrides)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -27,7 +27,6 @@ from tests.support.audit import (
     committed,
     end_offsets,
     event_ids,
-    free_port,
     group_at_end,
     http_get,
     make_events,
@@ -42,6 +41,7 @@ from tests.support.audit import (
     writer_settings,
 )
 from tests.support.drops import new_drop_id
+from tests.support.processes import free_port
 from tests.support.tcp_proxy import TcpProxy
 
 

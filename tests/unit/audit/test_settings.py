@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gavel.audit.backoff import Backoff
 from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact
+from gavel.backoff import Backoff
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gavel.relay.backoff import Backoff
+from gavel.backoff import Backoff
 
 
 def test_doubles_from_the_initial_delay_up_to_the_cap() -> None:

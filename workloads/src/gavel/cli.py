@@ -155,8 +155,10 @@ app.add_typer(operator_app, name="operator")
 
 @operator_app.command("crds")
 def operator_crds(
-    write: Annotated[Path | None, typer.Option(
-        help="Write one YAML file per CRD into this folder instead of printing them.")] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(help="Write one YAML file per CRD into this folder instead of printing them."),
+    ] = None,
 ) -> None:
     """Print (or write) the Region and Drop CRDs, generated from gavel_operator.crds."""
     import yaml  # noqa: PLC0415

@@ -1,7 +1,7 @@
 """Audit writer configuration: one frozen dataclass, built by ``gavel audit-writer`` from flags
 and the environment (:mod:`gavel.endpoints`), or directly by tests and benchmarks. Pure.
 
-Read by every I/O module of the package; imports only :mod:`gavel.audit.backoff` and the
+Read by every I/O module of the package; imports only :mod:`gavel.backoff` and the
 schema's names.
 """
 
@@ -12,8 +12,8 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gavel.audit.backoff import Backoff
 from gavel.audit.schema import KEYSPACE, check_name
+from gavel.backoff import Backoff
 
 DEFAULT_GROUP = "gavel-audit-writer"
 """Consumer group of every audit writer of a region (each region has its own Kafka)."""

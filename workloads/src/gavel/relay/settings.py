@@ -1,7 +1,7 @@
 """Relay configuration: one frozen dataclass, built by ``gavel relay`` from flags and the
 environment (:mod:`gavel.endpoints`), or directly by tests and benchmarks.
 
-Read by every other module of the package; imports nothing of it but :mod:`gavel.relay.backoff`.
+Read by every other module of the package, which it imports none of (its backoff: gavel.backoff).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gavel.relay.backoff import Backoff
+from gavel.backoff import Backoff
 
 
 def default_consumer() -> str:

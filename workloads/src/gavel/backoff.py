@@ -1,8 +1,9 @@
 """Retry delays: capped exponential backoff with jitter. Pure.
 
-Used by :mod:`gavel.relay.service` between attempts that failed (Kafka unreachable at start, a
-batch Kafka refused, Redis down), so a relay never spins on a dead dependency and many relays
-that lost the same broker do not retry in lock-step.
+Used by the relay (Kafka unreachable at start, a batch Kafka refused, Redis down) and the audit
+writer (Cassandra unreachable, the dead-letter topic refusing a record, a failed commit) between
+failed attempts, so no workload spins on a dead dependency and many replicas that lost the same
+server do not retry in lock-step.
 """
 
 from __future__ import annotations
