@@ -1,0 +1,143 @@
+"""When a drop is in which phase, and how many replicas each region needs then. Pure.
+
+Called by the operator's Drop handlers with the clock and the Drop/Region specs; nothing here
+reads a clock or a cluster. The phases::
+
+    Scheduled --(startsAt - leadSeconds)--> PreScaling --(startsAt)--> Live --(end)--> Closed
+    (any) --(spec.cancelled)--> Cancelled
+
+"end" is the live end from the home region's Redis when known (soft close may have moved it),
+else ``spec.endsAt``. Replicas are raised from PreScaling until ``cooldown_s`` after the end,
+then return to the Region's baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+DEFAULT_COOLDOWN_S = 600
+"""How long after the end the raised capacity stays: observers linger to see the result."""
+
+
+class Phase(StrEnum):
+    SCHEDULED = "Scheduled"
+    PRE_SCALING = "PreScaling"
+    LIVE = "Live"
+    CLOSED = "Closed"
+    CANCELLED = "Cancelled"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The instants that decide a drop's phase, in epoch seconds."""
+
+    starts_at: float
+    ends_at: float
+    lead_s: float
+    cancelled: bool = False
+    cooldown_s: float = DEFAULT_COOLDOWN_S
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], live_end: float | None = None) -> Timeline:
+        pre = spec.get("preScale") or {}
+        return cls(
+            starts_at=_epoch(spec["startsAt"]),
+            ends_at=live_end if live_end is not None else _epoch(spec["endsAt"]),
+            lead_s=float(pre.get("leadSeconds", 600)),
+            cancelled=bool(spec.get("cancelled", False)),
+        )
+
+
+def _epoch(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def phase_at(now: float, t: Timeline) -> Phase:
+    """The phase at ``now``."""
+    if t.cancelled:
+        return Phase.CANCELLED
+    if now < t.starts_at - t.lead_s:
+        return Phase.SCHEDULED
+    if now < t.starts_at:
+        return Phase.PRE_SCALING
+    if now < t.ends_at:
+        return Phase.LIVE
+    return Phase.CLOSED
+
+
+def scaled_at(now: float, t: Timeline) -> bool:
+    """Whether capacity should be raised at ``now`` (PreScaling, Live, or within cooldown)."""
+    return not t.cancelled and t.starts_at - t.lead_s <= now < t.ends_at + t.cooldown_s
+
+
+def next_change(now: float, t: Timeline) -> float | None:
+    """Seconds until the phase or the scaling next changes; None when nothing will."""
+    if t.cancelled:
+        return None
+    upcoming = [
+        x
+        for x in (t.starts_at - t.lead_s, t.starts_at, t.ends_at, t.ends_at + t.cooldown_s)
+        if x > now
+    ]
+    return min(upcoming) - now if upcoming else None
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """A Region's capacity model and baseline (its spec.capacity and spec.baseline)."""
+
+    observers_per_fanout_pod: int
+    bids_per_second_per_gateway_pod: int
+    baseline_gateway: int = 2
+    baseline_fanout: int = 2
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Capacity:
+        cap, base = spec["capacity"], spec.get("baseline") or {}
+        return cls(
+            int(cap["observersPerFanoutPod"]),
+            int(cap["bidsPerSecondPerGatewayPod"]),
+            int(base.get("gateway", 2)),
+            int(base.get("fanout", 2)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Replicas:
+    gateway: int
+    fanout: int
+
+
+def region_shares(regions: list[str], weights: dict[str, int] | None) -> dict[str, float]:
+    """Each region's share of the crowd: its weight over the sum (equal without weights)."""
+    if not regions:
+        return {}
+    w = {r: (weights or {}).get(r, 1 if not weights else 0) for r in regions}
+    total = sum(w.values())
+    if total == 0:
+        return {r: 1 / len(regions) for r in regions}
+    return {r: w[r] / total for r in regions}
+
+
+def desired_replicas(
+    *,
+    share: float,
+    peak_observers: int,
+    peak_bids_per_s: int,
+    headroom_percent: int,
+    capacity: Capacity,
+    scaled: bool,
+) -> Replicas:
+    """Replicas for one region: the baseline, or enough for its share of the peak plus headroom
+    (never below the baseline)."""
+    if not scaled:
+        return Replicas(capacity.baseline_gateway, capacity.baseline_fanout)
+    factor = 1 + headroom_percent / 100
+    fanout = math.ceil(peak_observers * share * factor / capacity.observers_per_fanout_pod)
+    gateway = math.ceil(peak_bids_per_s * share * factor / capacity.bids_per_second_per_gateway_pod)
+    return Replicas(max(gateway, capacity.baseline_gateway), max(fanout, capacity.baseline_fanout))
