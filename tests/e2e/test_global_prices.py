@@ -46,11 +46,17 @@ async def place_bids(gateway: str, secret: str, drop: str) -> list[int]:
     async def bidder(client: httpx.AsyncClient) -> None:
         while not queue.empty():
             i = queue.get_nowait()
-            r = await client.post(
-                f"/v1/drops/{drop}/bids",
-                json={"bid_id": f"b{i}", "amount": 1_000 + i * 100 + rng.randrange(0, 150)},
-                headers={"Authorization": f"Bearer {tokens[i % BIDDERS]}"},
-            )
+            body = {"bid_id": f"b{i}", "amount": 1_000 + i * 100 + rng.randrange(0, 150)}
+            headers = {"Authorization": f"Bearer {tokens[i % BIDDERS]}"}
+            for attempt in range(3):
+                try:
+                    r = await client.post(f"/v1/drops/{drop}/bids", json=body, headers=headers)
+                    break
+                except httpx.TransportError:
+                    # A bid is idempotent by bid_id: resending after a broken connection is
+                    # what a real client does, and returns the first answer if it got through.
+                    if attempt == 2:
+                        raise
             statuses.append(r.status_code)
 
     async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:

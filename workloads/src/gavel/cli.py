@@ -99,6 +99,9 @@ def gateway(
         "port": port,
         "log_level": "warning",
         "access_log": False,
+        # Longer than load balancers' idle timeouts (60 s): the proxy, not us, closes idle
+        # keep-alive connections, so a client never writes into a connection we just closed.
+        "timeout_keep_alive": 75,
         "ws_max_size": settings.max_ws_message_bytes,
         "loop": "uvloop",
         "http": "httptools",

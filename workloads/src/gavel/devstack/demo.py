@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,13 +43,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _stop_previous(run_dir: Path) -> None:
+    """Stop the workloads an earlier demo left running (they are listed in demo-pids)."""
+    pids = run_dir / "demo-pids"
+    if pids.exists():
+        for line in pids.read_text().split():
+            pid, started = (int(x) for x in line.split(":"))
+            process.stop(pid, started, grace_s=10)
+        pids.unlink()
+
+
 def _start(run_dir: Path, name: str, args: list[str], env: dict[str, str], probe: str) -> None:
-    pid, _ = process.spawn(
+    pid, started = process.spawn(
         [sys.executable, "-m", "gavel", *args],
         run_dir / "logs" / f"demo-{name}.log",
         cwd=run_dir,
         env=env,
     )
+    with (run_dir / "demo-pids").open("a") as pids:
+        pids.write(f"{pid}:{started}\n")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -101,6 +114,7 @@ async def _bids(gateway: str, env: dict[str, str], drop: str) -> list[tuple[str,
 
 async def run(run_dir: Path) -> None:
     env = {**os.environ, **_env(run_dir)}
+    _stop_previous(run_dir)
     regions = env["GAVEL_REGIONS"].split(",")
     manifest = yaml.safe_load((install.repo_root() / "examples" / "drop.yaml").read_text())
     rules = drops.rules_from_manifest(manifest)
@@ -126,6 +140,15 @@ async def run(run_dir: Path) -> None:
         env,
         f"http://127.0.0.1:{relay}/readyz",
     )
+    for region in regions:  # every region audits the attempts its own gateways took
+        port = _free_port()
+        _start(
+            run_dir,
+            f"audit-writer-{region}",
+            ["audit-writer", "--region", region, "--port", str(port)],
+            env,
+            f"http://127.0.0.1:{port}/readyz",
+        )
     fanouts = {}
     for region in regions:
         port = _free_port()
@@ -173,6 +196,8 @@ async def run(run_dir: Path) -> None:
                 lag,
             )
     console.print(live)
+    console.print("\n[bold]Audit trail[/] (the audit writer's rows in Cassandra):")
+    console.print(await asyncio.to_thread(_audit, env, rules.drop_id, len(placed)))
     console.print(
         f"\nRunning: gateway http://127.0.0.1:{gw}, relay :{relay}, fan-outs "
         + ", ".join(f"{r} ws://127.0.0.1:{p}" for r, p in fanouts.items())
@@ -181,6 +206,22 @@ async def run(run_dir: Path) -> None:
         '$TOKEN" -H \'Content-Type: application/json\' -d \'{"bid_id":"1","amount":...}\''
         f"\nLogs: {run_dir}/logs/demo-*.log. Stop everything with: scripts/stack down"
     )
+
+
+def _audit(env: dict[str, str], drop: str, at_least: int) -> str:
+    """Wait (up to 60 s: a fresh writer first reads the topic's history) until the audit trail
+    holds ``at_least`` attempts of ``drop``, then print it; returns how it went."""
+    show = [sys.executable, "-m", "gavel", "audit", "show", drop, "--all"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            [*show, "--json"], env=env, capture_output=True, text=True, check=False
+        )
+        if out.returncode == 0 and len(out.stdout.splitlines()) >= at_least:
+            subprocess.run(show, env={**env, "COLUMNS": "160"}, check=False)
+            return f"gavel audit show {drop}: every attempt above, accepted or not"
+        time.sleep(1)
+    return f"not all {at_least} attempts reached Cassandra within 60 s; try gavel audit show"
 
 
 def main() -> None:
