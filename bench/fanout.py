@@ -1,6 +1,8 @@
 """Fan-out benchmark: Gavel's fan-out against Centrifugo v6, same client, same messages.
 
-For each server, one drop/channel, ``--conns`` observer sockets held by one Go client
+For each server — ``gavel fanout``, the same feeds served by ``websockets``' own server and
+``broadcast()`` (bench/fanout_websockets.py, the baseline the WebSocket design was chosen
+against) and Centrifugo — one drop/channel, ``--conns`` observer sockets held by one Go client
 (bench/fanout_client, built here), then ``--messages`` price messages published at
 ``--rate`` per second — to Kafka's ``gavel.price`` for Gavel (as the relay would), to
 Centrifugo's HTTP publish API for Centrifugo, with identical JSON payloads. Reported per server:
@@ -261,6 +263,32 @@ def main() -> None:
         ) as pid,
     ):
         rows["gavel fanout"] = measure(
+            client,
+            pid,
+            Target(f"ws://127.0.0.1:{port}/v1/drops/{drop}/live", "gavel", drop),
+            args,
+            lambda: asyncio.run(publish_kafka(bootstrap, drop, args.messages, args.rate)),
+        )
+
+    port = free_port()
+    drop = f"bench-{uuid.uuid4().hex[:8]}"
+    with (
+        console.status(f"websockets broadcast(): {args.conns} sockets, {args.messages} messages"),
+        server(
+            [
+                sys.executable,
+                "-m",
+                "bench.fanout_websockets",
+                "--region",
+                region,
+                "--port",
+                str(port),
+            ],
+            f"http://127.0.0.1:{port}/readyz",
+            env,
+        ) as pid,
+    ):
+        rows["websockets broadcast()"] = measure(
             client,
             pid,
             Target(f"ws://127.0.0.1:{port}/v1/drops/{drop}/live", "gavel", drop),
