@@ -8,7 +8,8 @@ from gavel.auction import Outcome
 from gavel.audit.metrics import Health
 from gavel.audit.reading import Cursor, Page, QueryError
 from gavel.audit.rows import attempt_from_event
-from gavel.audit.web import Api, answer, page_json, parse_audit_query, parse_request
+from gavel.audit.web import Api, answer, page_json, parse_audit_query
+from gavel.httpd import parse_request
 from tests.unit.audit.test_rows import EVENT
 
 

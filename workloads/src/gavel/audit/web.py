@@ -1,11 +1,10 @@
 """The audit writer's HTTP port: probes, metrics and the read-only audit API.
 
-Started by :func:`gavel.audit.service.run`. Deliberately tiny: :func:`parse_request` (pure)
-turns a request line into a :class:`Request`, :func:`answer` maps it to a :class:`Response`
-(reading Cassandra only for the audit API), and :func:`start_server` serves it with
-``asyncio.start_server``, one request per connection (``Connection: close``), in the writer's
-own event loop. No ASGI stack: five read-only GETs do not need one, and a server framework
-would bring signal handling of its own into a process that must stop in a set order.
+Started by :func:`gavel.audit.service.run`. Deliberately tiny: :func:`answer` maps a
+:class:`gavel.httpd.Request` to a :class:`gavel.httpd.Response` (reading Cassandra only for the
+audit API), and :func:`start_server` serves it on :mod:`gavel.httpd` in the writer's own event
+loop. No ASGI stack: five read-only GETs do not need one, and a server framework would bring
+signal handling of its own into a process that must stop in a set order.
 
 * ``GET /healthz``: 200 while the process serves at all (liveness).
 * ``GET /readyz``: 200 when Cassandra and Kafka are connected, else 503 naming what is not.
@@ -18,74 +17,35 @@ would bring signal handling of its own into a process that must stop in a set or
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from gavel import httpd
 from gavel.audit import reading
 from gavel.audit.metrics import Health
 from gavel.audit.store import StoreErrors
+from gavel.httpd import REASONS, Request, Response, text
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT_S = 5.0
-MAX_HEADER_LINES = 100
-MAX_REQUEST_LINE = 8192
 API_PREFIX = "/v1/audit/drops/"
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    reason: str
-    content_type: str
-    body: bytes
-
-    def encode(self, head_only: bool = False) -> bytes:
-        head = (
-            f"HTTP/1.1 {self.status} {self.reason}\r\n"
-            f"Content-Type: {self.content_type}\r\n"
-            f"Content-Length: {len(self.body)}\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode()
-        return head if head_only else head + self.body
-
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    503: "Service Unavailable",
-}
-
-
-def text(status: int, body: str) -> Response:
-    return Response(status, _REASONS[status], "text/plain; charset=utf-8", body.encode())
 
 
 def problem(status: int, code: str, detail: str) -> Response:
     """An RFC 9457 problem object with a stable ``code`` (the gateway's style)."""
-    body = {"type": "about:blank", "title": _REASONS[status], "status": status}
+    body = {"type": "about:blank", "title": REASONS[status], "status": status}
     body |= {"code": code, "detail": detail}
-    return Response(status, _REASONS[status], "application/problem+json", _json(body))
+    return Response(status, REASONS[status], "application/problem+json", _json(body))
 
 
 def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +56,6 @@ class AuditQuery:
     filters: reading.Filters
     cursor: reading.Cursor | None
     limit: int
-
-
-def parse_request(request_line: bytes) -> Request | None:
-    """``GET /path?x=1 HTTP/1.1`` -> Request; None if it is not a request line."""
-    parts = request_line.decode("latin-1").split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        return None
-    target = urlsplit(parts[1])
-    return Request(parts[0], target.path, parse_qs(target.query, keep_blank_values=True))
 
 
 def _one(query: dict[str, list[str]], name: str) -> str | None:
@@ -192,27 +143,7 @@ async def answer(request: Request, api: Api) -> Response:
 async def start_server(host: str, port: int, api: Api) -> asyncio.Server:
     """Listen on ``host:port``; raises OSError if the port is taken."""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                line = await reader.readline()
-                for _ in range(MAX_HEADER_LINES):
-                    if (await reader.readline()) in (b"\r\n", b"\n", b""):
-                        break
-            request = parse_request(line) if len(line) <= MAX_REQUEST_LINE else None
-            if request is None:
-                response = text(400, "bad request\n")
-            else:
-                response = await answer(request, api)
-            writer.write(
-                response.encode(head_only=request is not None and request.method == "HEAD")
-            )
-            await writer.drain()
-        except (TimeoutError, ConnectionError, ValueError) as exc:
-            log.debug("HTTP request dropped: %r", exc)
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+    async def handler(request: Request) -> Response:
+        return await answer(request, api)
 
-    return await asyncio.start_server(handle, host, port, limit=MAX_REQUEST_LINE * 2)
+    return await httpd.start_server(host, port, handler)
