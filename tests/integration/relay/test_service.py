@@ -60,7 +60,11 @@ async def test_every_attempt_reaches_audit_and_accepted_ones_price(
             # Other test drops in the relay database may have been relayed too: at least ours.
             audited = await metric(settings.port, "gavel_relay_records_total", topic=topics.AUDIT)
             assert audited >= len(placed_all)
-            assert await metric(settings.port, "gavel_relay_backlog_entries") == 0
+
+            async def backlog_empty() -> bool:  # the gauge refreshes on its own timer
+                return await metric(settings.port, "gavel_relay_backlog_entries") == 0
+
+            await wait_for(backlog_empty, 5, "the backlog gauge at 0")
 
     # Exactly once here (no failure happened), keyed by drop, payloads as the stream had them.
     audit = [s for s in tail.seen if s.topic == topics.AUDIT]
