@@ -1,0 +1,276 @@
+"""Region -> the Kubernetes objects of Gavel's regional workloads. Pure builders.
+
+Called by the operator's Region handler, which applies the result to the regional cluster with
+server-side apply under one field manager; nothing here talks to a cluster. Golden files in
+``tests/unit/gavel_operator/golden/`` pin the output.
+
+Per region: the namespace; Redis (StatefulSet with AOF on, headless Service); MirrorMaker 2
+(ConfigMap from :func:`gavel.mirror.render_mirrormaker_config`, the function the local stack
+uses, and a Deployment); the gateway and the fan-out (Deployment, Service, HPA,
+PodDisruptionBudget); the relay (one replica, Recreate: per-drop order into Kafka needs a single
+relay) and the audit writer (Deployments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gavel import mirror
+
+Obj = dict[str, Any]
+
+MANAGER = "gavel-operator"
+REDIS_PORT, GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 6379, 8080, 8090, 8081, 8082
+
+
+@dataclass(frozen=True, slots=True)
+class Images:
+    """Container images; operator settings, the same for every region."""
+
+    gavel: str = "ghcr.io/gavel-dev/gavel:0.1.0"
+    redis: str = "redis:7.0"
+    kafka: str = "apache/kafka:4.1.1"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionView:
+    """What rendering needs of one Region resource."""
+
+    name: str
+    namespace: str
+    kafka_bootstrap: str
+    gateway_replicas: int
+    fanout_replicas: int
+
+    @classmethod
+    def from_resource(cls, name: str, spec: dict[str, Any]) -> RegionView:
+        baseline = spec.get("baseline") or {}
+        return cls(
+            name,
+            spec.get("namespace", "gavel"),
+            spec["endpoints"]["kafkaBootstrap"],
+            int(baseline.get("gateway", 2)),
+            int(baseline.get("fanout", 2)),
+        )
+
+
+def labels(region: str, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": component,
+        "app.kubernetes.io/part-of": "gavel",
+        "app.kubernetes.io/managed-by": MANAGER,
+        "gavel.dev/region": region,
+    }
+
+
+def _meta(name: str, ns: str, region: str, component: str) -> Obj:
+    return {"name": name, "namespace": ns, "labels": labels(region, component)}
+
+
+def _env(pairs: dict[str, str]) -> list[Obj]:
+    return [{"name": k, "value": v} for k, v in pairs.items()]
+
+
+def _probe(path: str, port: int) -> Obj:
+    return {"httpGet": {"path": path, "port": port}, "periodSeconds": 5}
+
+
+def _deployment(
+    r: RegionView, component: str, replicas: int, container: Obj, strategy: str = "RollingUpdate"
+) -> Obj:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
+        "spec": {
+            "replicas": replicas,
+            "strategy": {"type": strategy},
+            "selector": {"matchLabels": labels(r.name, component)},
+            "template": {
+                "metadata": {"labels": labels(r.name, component)},
+                "spec": {"containers": [container]},
+            },
+        },
+    }
+
+
+def _service(r: RegionView, component: str, port: int, headless: bool = False) -> Obj:
+    spec: Obj = {
+        "selector": labels(r.name, component),
+        "ports": [{"name": "main", "port": port, "targetPort": port}],
+    }
+    if headless:
+        spec["clusterIP"] = "None"
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
+        "spec": spec,
+    }
+
+
+def _hpa(r: RegionView, component: str, minimum: int) -> Obj:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": f"gavel-{component}",
+            },
+            # Pre-scaling raises minReplicas before a drop (scheduling.desired_replicas).
+            "minReplicas": minimum,
+            "maxReplicas": max(minimum * 4, 10),
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 60},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _pdb(r: RegionView, component: str) -> Obj:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels(r.name, component)}},
+    }
+
+
+def _gavel(
+    images: Images, r: RegionView, regions: list[RegionView], command: list[str], port: int
+) -> Obj:
+    env = {
+        "GAVEL_REGIONS": ",".join(x.name for x in regions),
+        f"REDIS_URL_{r.name.upper()}": f"redis://gavel-redis.{r.namespace}.svc:{REDIS_PORT}/0",
+        f"KAFKA_BOOTSTRAP_{r.name.upper()}": r.kafka_bootstrap,
+    }
+    container: Obj = {
+        "name": command[0],
+        "image": images.gavel,
+        "args": [*command, "--region", r.name, "--port", str(port), "--host", "0.0.0.0"],  # noqa: S104 - in a pod
+        "env": _env(env),
+        "ports": [{"name": "main", "containerPort": port}],
+        "readinessProbe": _probe("/readyz", port),
+        "livenessProbe": _probe("/healthz", port),
+    }
+    if command[0] == "gateway":
+        container["env"].append(
+            {
+                "name": "GAVEL_JWT_SECRET",
+                "valueFrom": {"secretKeyRef": {"name": "gavel-bidder-tokens", "key": "secret"}},
+            }
+        )
+    return container
+
+
+def render_region(
+    r: RegionView, regions: list[RegionView], images: Images | None = None
+) -> list[Obj]:
+    """Every object of region ``r``; ``regions`` is every Region (MirrorMaker pulls from all)."""
+    images = images or Images()
+    ns = r.namespace
+    bootstraps = {x.name: x.kafka_bootstrap for x in regions}
+    mm2 = mirror.render_mirrormaker_config(r.name, bootstraps) if len(regions) > 1 else ""
+    redis = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _meta("gavel-redis", ns, r.name, "redis"),
+        "spec": {
+            "serviceName": "gavel-redis",
+            "replicas": 1,
+            "selector": {"matchLabels": labels(r.name, "redis")},
+            "template": {
+                "metadata": {"labels": labels(r.name, "redis")},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "redis",
+                            "image": images.redis,
+                            "args": [
+                                "--appendonly",
+                                "yes",
+                                "--appendfsync",
+                                "everysec",
+                                "--save",
+                                "",
+                            ],
+                            "ports": [{"name": "main", "containerPort": REDIS_PORT}],
+                            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                        }
+                    ]
+                },
+            },
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "data"},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "10Gi"}},
+                    },
+                }
+            ],
+        },
+    }
+    objects: list[Obj] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": labels(r.name, "namespace")},
+        },
+        redis,
+        _service(r, "redis", REDIS_PORT, headless=True),
+    ]
+    if mm2:
+        objects += [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": _meta("gavel-mirrormaker", ns, r.name, "mirrormaker"),
+                "data": {"mm2.properties": mm2},
+            },
+            _deployment(
+                r,
+                "mirrormaker",
+                1,
+                {
+                    "name": "mirrormaker",
+                    "image": images.kafka,
+                    "command": [
+                        "/opt/kafka/bin/connect-mirror-maker.sh",
+                        "/config/mm2.properties",
+                        "--clusters",
+                        r.name,
+                    ],
+                    "volumeMounts": [{"name": "config", "mountPath": "/config"}],
+                },
+                "Recreate",
+            ),
+        ]
+        objects[-1]["spec"]["template"]["spec"]["volumes"] = [
+            {"name": "config", "configMap": {"name": "gavel-mirrormaker"}}
+        ]
+    for component, port, replicas in (
+        ("gateway", GATEWAY_PORT, r.gateway_replicas),
+        ("fanout", FANOUT_PORT, r.fanout_replicas),
+    ):
+        objects += [
+            _deployment(r, component, replicas, _gavel(images, r, regions, [component], port)),
+            _service(r, component, port),
+            _hpa(r, component, replicas),
+            _pdb(r, component),
+        ]
+    objects += [
+        _deployment(r, "relay", 1, _gavel(images, r, regions, ["relay"], RELAY_PORT), "Recreate"),
+        _deployment(r, "audit-writer", 2, _gavel(images, r, regions, ["audit-writer"], AUDIT_PORT)),
+    ]
+    return objects

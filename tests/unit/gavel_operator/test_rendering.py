@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from gavel_operator.rendering import RegionView, labels, render_region
+
+GOLDEN = Path(__file__).with_name("golden")
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "regions.yaml"
+
+
+def example_regions() -> list[RegionView]:
+    return [
+        RegionView.from_resource(doc["metadata"]["name"], doc["spec"])
+        for doc in yaml.safe_load_all(EXAMPLES.read_text())
+    ]
+
+
+def test_region_objects_match_the_golden_file() -> None:
+    """To accept a deliberate change: GAVEL_UPDATE_GOLDEN=1 pytest this file, then review the
+    diff of tests/unit/gavel_operator/golden/ like any other change."""
+    regions = example_regions()
+    rendered = yaml.safe_dump_all(render_region(regions[0], regions), sort_keys=False)
+    golden = GOLDEN / "region-us.yaml"
+    if os.environ.get("GAVEL_UPDATE_GOLDEN"):
+        golden.write_text(rendered)
+    assert rendered == golden.read_text()
+
+
+def test_every_object_is_labelled_and_namespaced() -> None:
+    regions = example_regions()
+    for obj in render_region(regions[1], regions):
+        meta = obj["metadata"]
+        assert meta["labels"]["app.kubernetes.io/managed-by"] == "gavel-operator"
+        assert meta["labels"]["gavel.dev/region"] == "eu"
+        if obj["kind"] != "Namespace":
+            assert meta["namespace"] == "gavel"
+
+
+def test_mirrormaker_pulls_from_every_other_region() -> None:
+    regions = example_regions()
+    config = next(o for o in render_region(regions[2], regions) if o["kind"] == "ConfigMap")
+    props = config["data"]["mm2.properties"]
+    for source in ("us", "eu", "ap", "sa"):
+        assert f"{source}->in.enabled = true" in props
+    assert "in->" not in props
+
+
+def test_a_lone_region_runs_no_mirrormaker() -> None:
+    lone = example_regions()[:1]
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in render_region(lone[0], lone)}
+    assert ("Deployment", "gavel-mirrormaker") not in kinds
+
+
+def test_baseline_replicas_and_hpa_minimums_come_from_the_region() -> None:
+    regions = example_regions()
+    objs = render_region(regions[0], regions)
+    gateway = next(
+        o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "gavel-gateway"
+    )
+    hpa = next(
+        o
+        for o in objs
+        if o["kind"] == "HorizontalPodAutoscaler" and o["metadata"]["name"] == "gavel-gateway"
+    )
+    assert gateway["spec"]["replicas"] == hpa["spec"]["minReplicas"] == 2
+    assert gateway["spec"]["selector"]["matchLabels"] == labels("us", "gateway")
+    relay = next(o for o in objs if o["metadata"]["name"] == "gavel-relay")
+    assert (relay["spec"]["replicas"], relay["spec"]["strategy"]["type"]) == (1, "Recreate")
