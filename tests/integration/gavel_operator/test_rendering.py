@@ -1,4 +1,4 @@
-"""Rendered regional objects are valid for a real API server (server-side apply, dry run)."""
+"""Rendered regional objects are accepted by a real API server (server-side apply)."""
 
 from __future__ import annotations
 
@@ -16,26 +16,39 @@ from tests.unit.gavel_operator.test_rendering import example_regions
 def test_a_regions_objects_pass_server_side_apply(stack: Stack, tmp_path: Path) -> None:
     regions: list[RegionView] = example_regions()
     objects = render_region(regions[0], regions)
-    manifest = tmp_path / "region.yaml"
-    manifest.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    kubectl = install.k8s_dir() / "bin" / "kubectl"
+    kubectl = [
+        str(install.k8s_dir() / "bin" / "kubectl"),
+        "--kubeconfig",
+        stack.kubeconfig(stack.regions[0]),
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "gavel-operator",
+        "-f",
+    ]
+    # The namespace first, as the operator applies it: kubectl resolves every object's
+    # namespace before it sends any of them.
+    namespace, rest = objects[0], objects[1:]
+    assert namespace["kind"] == "Namespace"
+    for name, docs in (("namespace.yaml", [namespace]), ("region.yaml", rest)):
+        (tmp_path / name).write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    first = subprocess.run(
+        [*kubectl, str(tmp_path / "namespace.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert first.returncode == 0, first.stderr
     out = subprocess.run(
-        [
-            str(kubectl),
-            "--kubeconfig",
-            stack.kubeconfig(stack.regions[0]),
-            "apply",
-            "--server-side",
-            "--field-manager",
-            "gavel-operator",
-            "--dry-run=server",
-            "-f",
-            str(manifest),
-        ],
+        [*kubectl, str(tmp_path / "region.yaml")],
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert len(out.stdout.strip().splitlines()) == len(objects)
+    assert len(out.stdout.strip().splitlines()) == len(rest)
+    # Applying again with the same field manager is a no-op, as the operator's resyncs will be.
+    again = subprocess.run(out.args, capture_output=True, text=True, check=False, timeout=60)
+    assert again.returncode == 0, again.stderr
