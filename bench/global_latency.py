@@ -37,8 +37,8 @@ from rich.console import Console
 from rich.table import Table
 from tests.support.fanout import running_fanout
 from tests.support.gateway import running_gateway
-from tests.support.processes import stack_env
-from tests.support.relay import relay_process, relay_settings, stop_process, with_db
+from tests.support.processes import stack_env, stop_process
+from tests.support.relay import relay_process, relay_settings, with_db
 
 from gavel import auction, drops, topics
 from gavel.gateway import auth

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +30,7 @@ from gavel.audit.settings import CassandraTarget, WriterSettings
 from gavel.audit.store import AuditStore
 from gavel.events import BidEvent
 from tests.conftest import Stack
-from tests.support.processes import free_port
+from tests.support.processes import free_port, start_logged
 
 GAVEL = Path(sys.executable).with_name("gavel")
 AUDIT_PARTITIONS = next(t.partitions for t in topics.LOCAL_TOPICS if t.name == topics.AUDIT)
@@ -259,17 +257,4 @@ def writer_process(
         "--durability-window",
         str(settings.durability_window_s),
     ]
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            args, env={**os.environ, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT
-        )
-
-
-def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
+    return start_logged(args, log_path, extra_env)

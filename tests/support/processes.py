@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -48,3 +51,29 @@ def wait_ready(
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} not ready within {timeout_s:.0f} s ({url})")
         time.sleep(0.1)
+
+
+def start_logged(
+    args: Sequence[str], log_path: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``args`` with stdout and stderr appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            list(args),
+            env={**os.environ, **(extra_env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_process(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 30
+) -> int:
+    """Send ``sig`` (if it still runs), wait up to ``timeout_s``, then kill; the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +27,7 @@ from gavel import bidding, keys
 from gavel.auction import Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
-from tests.support.processes import free_port
+from tests.support.processes import free_port, start_logged
 
 RELAY_TEST_DB = 7
 UNLIMITED = bidding.RateLimit(burst=1_000_000, per_second=1_000_000)
@@ -237,17 +235,4 @@ def relay_process(
     ]
     if settings.outbox_dir is not None:
         args += ["--outbox-dir", str(settings.outbox_dir)]
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            args, env={**os.environ, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT
-        )
-
-
-def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-    try:
-        return proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
+    return start_logged(args, log_path, extra_env)

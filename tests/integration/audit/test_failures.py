@@ -33,7 +33,6 @@ from tests.support.audit import (
     metric,
     new_group,
     produce_events,
-    stop_process,
     target,
     wait_for,
     wait_ready,
@@ -41,7 +40,7 @@ from tests.support.audit import (
     writer_settings,
 )
 from tests.support.drops import new_drop_id
-from tests.support.processes import free_port
+from tests.support.processes import free_port, stop_process
 from tests.support.tcp_proxy import TcpProxy
 
 

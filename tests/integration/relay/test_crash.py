@@ -15,12 +15,12 @@ from redis.exceptions import ResponseError
 from gavel import keys, topics
 from tests.support.drops import open_test_drop
 from tests.support.kafka import KafkaTail
+from tests.support.processes import stop_process
 from tests.support.relay import (
     drained,
     place_attempts,
     relay_process,
     relay_settings,
-    stop_process,
     wait_for,
 )
 

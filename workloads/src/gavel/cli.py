@@ -20,6 +20,23 @@ app = typer.Typer(
 )
 
 
+# Options shared by the commands that reach the audit keyspace.
+CassandraContact = Annotated[
+    str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
+]
+CassandraDc = Annotated[
+    str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
+]
+Keyspace = Annotated[str, typer.Option(help="Audit keyspace.")]
+Replication = Annotated[
+    str | None,
+    typer.Option(
+        envvar="GAVEL_AUDIT_REPLICATION",
+        help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
+    ),
+]
+
+
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(f"gavel {version('gavel')}")
@@ -282,20 +299,10 @@ def audit_writer(
         str | None,
         typer.Option(help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_<REGION>)."),
     ] = None,
-    cassandra_contact: Annotated[
-        str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
-    ] = None,
-    cassandra_dc: Annotated[
-        str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
-    ] = None,
-    keyspace: Annotated[str, typer.Option(help="Audit keyspace.")] = "gavel_audit",
-    replication: Annotated[
-        str | None,
-        typer.Option(
-            envvar="GAVEL_AUDIT_REPLICATION",
-            help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
-        ),
-    ] = None,
+    cassandra_contact: CassandraContact = None,
+    cassandra_dc: CassandraDc = None,
+    keyspace: Keyspace = "gavel_audit",
+    replication: Replication = None,
     group: Annotated[str, typer.Option(help="Kafka consumer group.")] = "gavel-audit-writer",
     max_in_flight: Annotated[
         int, typer.Option(help="Records taken from Kafka and not yet durable, at most.")
@@ -340,20 +347,10 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("migrate")
 def audit_migrate(
-    cassandra_contact: Annotated[
-        str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
-    ] = None,
-    cassandra_dc: Annotated[
-        str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
-    ] = None,
-    keyspace: Annotated[str, typer.Option(help="Audit keyspace.")] = "gavel_audit",
-    replication: Annotated[
-        str | None,
-        typer.Option(
-            envvar="GAVEL_AUDIT_REPLICATION",
-            help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
-        ),
-    ] = None,
+    cassandra_contact: CassandraContact = None,
+    cassandra_dc: CassandraDc = None,
+    keyspace: Keyspace = "gavel_audit",
+    replication: Replication = None,
 ) -> None:
     """Create or upgrade the audit keyspace and tables (idempotent; the writer runs it too)."""
     from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
@@ -404,13 +401,9 @@ def audit_show(
         str | None, typer.Option(help="Continue after the page that printed this token.")
     ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Every page, not just one.")] = False,
-    cassandra_contact: Annotated[
-        str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
-    ] = None,
-    cassandra_dc: Annotated[
-        str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
-    ] = None,
-    keyspace: Annotated[str, typer.Option(help="Audit keyspace.")] = "gavel_audit",
+    cassandra_contact: CassandraContact = None,
+    cassandra_dc: CassandraDc = None,
+    keyspace: Keyspace = "gavel_audit",
 ) -> None:
     """Show DROP's bid attempts in decided-time order: a table, or JSON lines with --json."""
     import sys  # noqa: PLC0415
