@@ -114,12 +114,17 @@ def region_crd() -> dict[str, Any]:
                     "kafkaBootstrap": _str(
                         "This region's Kafka bootstrap servers (host:port,...).", minLength=1
                     ),
+                    "redisUrl": _str(
+                        "This region's Redis as the operator and other regions' gateways reach "
+                        "it (redis://host:port/db): drops homed here are decided in it.",
+                        pattern=r"^rediss?://",
+                    ),
                     "gatewayUrl": _str("Public URL of the bid gateway.", pattern=r"^https?://"),
                     "fanoutUrl": _str(
                         "Public URL of the fan-out (observers).", pattern=r"^wss?://"
                     ),
                 },
-                required=["kafkaBootstrap"],
+                required=["kafkaBootstrap", "redisUrl"],
             ),
             "capacity": _obj(
                 "What one pod handles, for pre-scaling.",
@@ -149,6 +154,13 @@ def region_crd() -> dict[str, Any]:
             "reachable": {"type": "boolean", "description": "The regional API server answered."},
             "lastSync": _str("When the workloads were last applied.", format="date-time"),
             "syncedGeneration": _int("spec generation last applied.", maximum=2**53),
+            "minReplicas": _obj(
+                "Replica floors applied: the baseline, raised while drops need more.",
+                {
+                    "gateway": _int("Gateway minimum (its HPA's minReplicas).", 0, 10**5),
+                    "fanout": _int("Fan-out minimum (its HPA's minReplicas).", 0, 10**5),
+                },
+            ),
             "conditions": _CONDITIONS,
         },
     )
@@ -162,6 +174,8 @@ def region_crd() -> dict[str, Any]:
         columns=[
             _column("Reachable", "boolean", ".status.reachable"),
             _column("Namespace", "string", ".spec.namespace"),
+            _column("Gateways", "integer", ".status.minReplicas.gateway"),
+            _column("Fanouts", "integer", ".status.minReplicas.fanout"),
             _column("Kafka", "string", ".spec.endpoints.kafkaBootstrap", priority=1),
             _column("Age", "date", ".metadata.creationTimestamp"),
         ],
@@ -263,6 +277,10 @@ def drop_crd() -> dict[str, Any]:
                     | {"default": 600},
                     "headroomPercent": _int("Extra capacity over the expected peak.", 0, 500)
                     | {"default": 30},
+                    "cooldownSeconds": _int(
+                        "Keep the raised capacity this long after the end.", 0, MAX_LEAD_SECONDS
+                    )
+                    | {"default": 600},
                 },
             ),
         },
@@ -304,9 +322,14 @@ def drop_crd() -> dict[str, Any]:
                 ),
             },
             "regionsReady": _str("Ready regions over participating ones, e.g. 4/5."),
+            "liveEndsAt": _str(
+                "The end in the home region's Redis (soft close may have moved it).",
+                format="date-time",
+            ),
             "highBid": _int("Current high bid (minor units)."),
             "bids": _int("Accepted bids.", maximum=2**53),
             "winnerAlias": _str("Leader alias once closed."),
+            "reserveMet": {"type": "boolean", "description": "The high bid reached the reserve."},
             "conditions": _CONDITIONS,
             "observedGeneration": _int("spec generation the status describes.", maximum=2**53),
         },

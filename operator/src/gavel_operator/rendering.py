@@ -13,6 +13,7 @@ relay) and the audit writer (Deployments).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,18 +41,28 @@ class RegionView:
     name: str
     namespace: str
     kafka_bootstrap: str
-    gateway_replicas: int
-    fanout_replicas: int
+    redis_url: str
+    """How other regions (and the operator) reach this region's Redis."""
+    gateway_min: int
+    fanout_min: int
+    """Replica floors: the baseline, or more while drops need it (scheduling.region_minimums)."""
 
     @classmethod
-    def from_resource(cls, name: str, spec: dict[str, Any]) -> RegionView:
+    def from_resource(
+        cls, name: str, spec: dict[str, Any], minimums: tuple[int, int] | None = None
+    ) -> RegionView:
         baseline = spec.get("baseline") or {}
+        gateway, fanout = minimums or (
+            int(baseline.get("gateway", 2)),
+            int(baseline.get("fanout", 2)),
+        )
         return cls(
             name,
             spec.get("namespace", "gavel"),
             spec["endpoints"]["kafkaBootstrap"],
-            int(baseline.get("gateway", 2)),
-            int(baseline.get("fanout", 2)),
+            spec["endpoints"]["redisUrl"],
+            gateway,
+            fanout,
         )
 
 
@@ -77,14 +88,19 @@ def _probe(path: str, port: int) -> Obj:
 
 
 def _deployment(
-    r: RegionView, component: str, replicas: int, container: Obj, strategy: str = "RollingUpdate"
+    r: RegionView,
+    component: str,
+    replicas: int | None,
+    container: Obj,
+    strategy: str = "RollingUpdate",
 ) -> Obj:
+    spec: Obj = {} if replicas is None else {"replicas": replicas}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
-        "spec": {
-            "replicas": replicas,
+        "spec": spec
+        | {
             "strategy": {"type": strategy},
             "selector": {"matchLabels": labels(r.name, component)},
             "template": {
@@ -149,9 +165,17 @@ def _pdb(r: RegionView, component: str) -> Obj:
 def _gavel(
     images: Images, r: RegionView, regions: list[RegionView], command: list[str], port: int
 ) -> Obj:
+    # Its own Redis through the in-cluster Service; other regions' (a drop homed elsewhere is
+    # decided there) through the address their Region publishes.
+    redis = {
+        f"REDIS_URL_{x.name.upper()}": f"redis://gavel-redis.{r.namespace}.svc:{REDIS_PORT}/0"
+        if x.name == r.name
+        else x.redis_url
+        for x in regions
+    }
     env = {
         "GAVEL_REGIONS": ",".join(x.name for x in regions),
-        f"REDIS_URL_{r.name.upper()}": f"redis://gavel-redis.{r.namespace}.svc:{REDIS_PORT}/0",
+        **redis,
         f"KAFKA_BOOTSTRAP_{r.name.upper()}": r.kafka_bootstrap,
     }
     container: Obj = {
@@ -259,14 +283,16 @@ def render_region(
         objects[-1]["spec"]["template"]["spec"]["volumes"] = [
             {"name": "config", "configMap": {"name": "gavel-mirrormaker"}}
         ]
-    for component, port, replicas in (
-        ("gateway", GATEWAY_PORT, r.gateway_replicas),
-        ("fanout", FANOUT_PORT, r.fanout_replicas),
+    for component, port, minimum in (
+        ("gateway", GATEWAY_PORT, r.gateway_min),
+        ("fanout", FANOUT_PORT, r.fanout_min),
     ):
+        # No replicas here: the HPA owns them. Applying a count would undo its scaling on every
+        # resync; the operator raises a Deployment to its floor through /scale instead.
         objects += [
-            _deployment(r, component, replicas, _gavel(images, r, regions, [component], port)),
+            _deployment(r, component, None, _gavel(images, r, regions, [component], port)),
             _service(r, component, port),
-            _hpa(r, component, replicas),
+            _hpa(r, component, minimum),
             _pdb(r, component),
         ]
     objects += [
@@ -274,3 +300,27 @@ def render_region(
         _deployment(r, "audit-writer", 2, _gavel(images, r, regions, ["audit-writer"], AUDIT_PORT)),
     ]
     return objects
+
+
+SCALED = ("gateway", "fanout")
+"""Components whose replicas the HPA owns and pre-scaling raises."""
+
+
+def drop_record(name: str, hub_namespace: str, spec: dict[str, Any], region: RegionView) -> Obj:
+    """The regional cluster's record of a drop it serves: a ConfigMap with the Drop's spec.
+
+    The auction itself runs from Redis (the home region's decides, the others hold a copy of the
+    rules); this record lets a regional on-call see and label-select the drops their cluster is
+    serving, and is what the Drop's finalizer removes.
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"gavel-drop-{name}",
+            "namespace": region.namespace,
+            "labels": labels(region.name, "drop") | {"gavel.dev/drop": name},
+            "annotations": {"gavel.dev/source": f"{hub_namespace}/{name}"},
+        },
+        "data": {"spec.json": json.dumps(spec, sort_keys=True, indent=2)},
+    }

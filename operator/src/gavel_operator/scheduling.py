@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
 DEFAULT_COOLDOWN_S = 600
@@ -50,6 +51,7 @@ class Timeline:
             ends_at=live_end if live_end is not None else _epoch(spec["endsAt"]),
             lead_s=float(pre.get("leadSeconds", 600)),
             cancelled=bool(spec.get("cancelled", False)),
+            cooldown_s=float(pre.get("cooldownSeconds", DEFAULT_COOLDOWN_S)),
         )
 
 
@@ -113,31 +115,89 @@ class Replicas:
     fanout: int
 
 
-def region_shares(regions: list[str], weights: dict[str, int] | None) -> dict[str, float]:
-    """Each region's share of the crowd: its weight over the sum (equal without weights)."""
+def region_shares(regions: list[str], weights: dict[str, int] | None) -> dict[str, Fraction]:
+    """Each region's share of the crowd: its weight over the sum (equal without weights).
+
+    Exact fractions: 6.000000000000001 pods must not round up to 7."""
     if not regions:
         return {}
     w = {r: (weights or {}).get(r, 1 if not weights else 0) for r in regions}
     total = sum(w.values())
     if total == 0:
-        return {r: 1 / len(regions) for r in regions}
-    return {r: w[r] / total for r in regions}
+        return {r: Fraction(1, len(regions)) for r in regions}
+    return {r: Fraction(w[r], total) for r in regions}
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """A Drop's expected crowd and how much to scale for it (its spec.demand and preScale)."""
+
+    peak_observers: int = 0
+    peak_bids_per_s: int = 0
+    headroom_percent: int = 30
+    weights: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Demand:
+        demand, pre = spec.get("demand") or {}, spec.get("preScale") or {}
+        return cls(
+            int(demand.get("peakObservers", 0)),
+            int(demand.get("peakBidders", 0)),
+            int(pre.get("headroomPercent", 30)),
+            tuple(sorted((demand.get("regionWeights") or {}).items())),
+        )
+
+
+def pods_needed(share: Fraction, demand: Demand, capacity: Capacity) -> Replicas:
+    """Pods one drop needs in a region for its ``share`` of the peak, headroom included, before
+    any baseline: what concurrent drops add up."""
+    factor = Fraction(100 + demand.headroom_percent, 100)
+    return Replicas(
+        math.ceil(
+            demand.peak_bids_per_s * share * factor / capacity.bids_per_second_per_gateway_pod
+        ),
+        math.ceil(demand.peak_observers * share * factor / capacity.observers_per_fanout_pod),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DropPlan:
+    """What a Region needs to know of one Drop to size itself; built from the Drop resource."""
+
+    regions: tuple[str, ...]
+    """Participating regions; empty means every Region."""
+    timeline: Timeline
+    demand: Demand
+
+    def participates(self, region: str) -> bool:
+        return not self.regions or region in self.regions
+
+
+def region_minimums(
+    region: str, all_regions: list[str], capacity: Capacity, drops: list[DropPlan], now: float
+) -> Replicas:
+    """The replica floors of ``region`` at ``now``: its baseline, or the pods every drop being
+    scaled for needs there together, whichever is more. Drops share the pods, so their needs
+    add up."""
+    gateway = fanout = 0
+    for drop in drops:
+        if not drop.participates(region) or not scaled_at(now, drop.timeline):
+            continue
+        members = list(drop.regions) or all_regions
+        share = region_shares(members, dict(drop.demand.weights) or None).get(region, Fraction(0))
+        need = pods_needed(share, drop.demand, capacity)
+        gateway, fanout = gateway + need.gateway, fanout + need.fanout
+    return Replicas(max(gateway, capacity.baseline_gateway), max(fanout, capacity.baseline_fanout))
 
 
 def desired_replicas(
-    *,
-    share: float,
-    peak_observers: int,
-    peak_bids_per_s: int,
-    headroom_percent: int,
-    capacity: Capacity,
-    scaled: bool,
+    share: Fraction, demand: Demand, capacity: Capacity, *, scaled: bool
 ) -> Replicas:
-    """Replicas for one region: the baseline, or enough for its share of the peak plus headroom
-    (never below the baseline)."""
+    """What one drop asks of a region: the baseline, or its share of the peak plus headroom
+    (never below the baseline). Shown per region in the Drop's status."""
     if not scaled:
         return Replicas(capacity.baseline_gateway, capacity.baseline_fanout)
-    factor = 1 + headroom_percent / 100
-    fanout = math.ceil(peak_observers * share * factor / capacity.observers_per_fanout_pod)
-    gateway = math.ceil(peak_bids_per_s * share * factor / capacity.bids_per_second_per_gateway_pod)
-    return Replicas(max(gateway, capacity.baseline_gateway), max(fanout, capacity.baseline_fanout))
+    need = pods_needed(share, demand, capacity)
+    return Replicas(
+        max(need.gateway, capacity.baseline_gateway), max(need.fanout, capacity.baseline_fanout)
+    )

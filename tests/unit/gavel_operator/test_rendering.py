@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
-from gavel_operator.rendering import RegionView, labels, render_region
+from gavel_operator.rendering import RegionView, drop_record, labels, render_region
 
 GOLDEN = Path(__file__).with_name("golden")
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "regions.yaml"
@@ -65,7 +67,43 @@ def test_baseline_replicas_and_hpa_minimums_come_from_the_region() -> None:
         for o in objs
         if o["kind"] == "HorizontalPodAutoscaler" and o["metadata"]["name"] == "gavel-gateway"
     )
-    assert gateway["spec"]["replicas"] == hpa["spec"]["minReplicas"] == 2
+    # The HPA owns the gateway's replicas: the Deployment never states a count.
+    assert "replicas" not in gateway["spec"]
+    assert hpa["spec"]["minReplicas"] == 2
     assert gateway["spec"]["selector"]["matchLabels"] == labels("us", "gateway")
     relay = next(o for o in objs if o["metadata"]["name"] == "gavel-relay")
     assert (relay["spec"]["replicas"], relay["spec"]["strategy"]["type"]) == (1, "Recreate")
+
+
+def test_raised_minimums_reach_the_hpas() -> None:
+    regions = example_regions()
+    raised = replace(regions[0], gateway_min=7, fanout_min=9)
+    hpas = {
+        o["metadata"]["name"]: o["spec"]["minReplicas"]
+        for o in render_region(raised, regions)
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert hpas == {"gavel-gateway": 7, "gavel-fanout": 9}
+
+
+def test_workloads_reach_their_own_redis_in_cluster_and_others_by_their_url() -> None:
+    regions = example_regions()
+    gateway = next(
+        o for o in render_region(regions[1], regions) if o["metadata"]["name"] == "gavel-gateway"
+    )
+    env = {
+        e["name"]: e.get("value")
+        for e in gateway["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["REDIS_URL_EU"] == "redis://gavel-redis.gavel.svc:6379/0"
+    assert env["REDIS_URL_US"] == "redis://redis.gavel-us.example:6379/0"
+
+
+def test_a_drop_record_carries_its_spec_and_labels() -> None:
+    region = example_regions()[0]
+    cm = drop_record("daytona", "merch", {"homeRegion": "us"}, region)
+    assert cm["metadata"]["name"] == "gavel-drop-daytona"
+    assert cm["metadata"]["namespace"] == region.namespace
+    assert cm["metadata"]["labels"]["gavel.dev/drop"] == "daytona"
+    assert cm["metadata"]["annotations"]["gavel.dev/source"] == "merch/daytona"
+    assert json.loads(cm["data"]["spec.json"]) == {"homeRegion": "us"}

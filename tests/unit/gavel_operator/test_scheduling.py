@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from gavel_operator.scheduling import (
     Capacity,
+    Demand,
+    DropPlan,
     Phase,
     Replicas,
     Timeline,
     desired_replicas,
     next_change,
     phase_at,
+    region_minimums,
     region_shares,
     scaled_at,
 )
@@ -73,24 +78,12 @@ def test_shares_follow_weights_or_split_equally() -> None:
 
 def test_replicas_cover_the_share_of_the_peak_with_headroom() -> None:
     cap = Capacity(observers_per_fanout_pod=20_000, bids_per_second_per_gateway_pod=2_000)
-    r = desired_replicas(
-        share=0.6,
-        peak_observers=200_000,
-        peak_bids_per_s=3_000,
-        headroom_percent=30,
-        capacity=cap,
-        scaled=True,
-    )
+    demand = Demand(peak_observers=200_000, peak_bids_per_s=3_000, headroom_percent=30)
     # 120k observers * 1.3 / 20k = 7.8 -> 8; 1,800 bids/s * 1.3 / 2k = 1.17 -> 2 (baseline 2)
-    assert r == Replicas(gateway=2, fanout=8)
-    assert desired_replicas(
-        share=0.6,
-        peak_observers=200_000,
-        peak_bids_per_s=3_000,
-        headroom_percent=30,
-        capacity=cap,
-        scaled=False,
-    ) == Replicas(2, 2)
+    assert desired_replicas(Fraction(3, 5), demand, cap, scaled=True) == Replicas(
+        gateway=2, fanout=8
+    )
+    assert desired_replicas(Fraction(3, 5), demand, cap, scaled=False) == Replicas(2, 2)
 
 
 def test_capacity_from_region_spec() -> None:
@@ -101,3 +94,51 @@ def test_capacity_from_region_spec() -> None:
         }
     )
     assert cap == Capacity(5, 7, baseline_gateway=3, baseline_fanout=2)
+
+
+def test_demand_from_spec_reads_demand_and_prescale() -> None:
+    spec = {
+        "demand": {"peakObservers": 10, "peakBidders": 3, "regionWeights": {"us": 2, "eu": 1}},
+        "preScale": {"headroomPercent": 50},
+    }
+    assert Demand.from_spec(spec) == Demand(10, 3, 50, (("eu", 1), ("us", 2)))
+    assert Demand.from_spec({}) == Demand()
+
+
+def test_timeline_reads_the_cooldown() -> None:
+    spec = {
+        "startsAt": "2030-01-01T00:00:00Z",
+        "endsAt": "2030-01-01T01:00:00Z",
+        "preScale": {"leadSeconds": 5, "cooldownSeconds": 7},
+    }
+    t = Timeline.from_spec(spec)
+    assert (t.lead_s, t.cooldown_s) == (5, 7)
+
+
+CAP = Capacity(observers_per_fanout_pod=1_000, bids_per_second_per_gateway_pod=100)
+BIG = Demand(peak_observers=10_000, peak_bids_per_s=1_000, headroom_percent=0)
+
+
+def test_region_minimums_are_the_baseline_without_a_scaled_drop() -> None:
+    later = DropPlan((), Timeline(10_000, 20_000, 300), BIG)
+    assert region_minimums("us", ["us", "eu"], CAP, [later], now=0) == Replicas(2, 2)
+
+
+def test_concurrent_drops_add_up_and_only_participants_count() -> None:
+    both = DropPlan((), T, BIG)  # every region, equal shares: 5 gateways, 5 fan-outs each
+    us_only = DropPlan(("us",), T, BIG)  # all of it in us: 10 and 10
+    assert region_minimums("us", ["us", "eu"], CAP, [both, us_only], now=1_500) == Replicas(15, 15)
+    assert region_minimums("eu", ["us", "eu"], CAP, [both, us_only], now=1_500) == Replicas(5, 5)
+
+
+def test_weights_split_the_crowd() -> None:
+    weighted = DropPlan(("us", "eu"), T, Demand(10_000, 1_000, 0, (("eu", 1), ("us", 3))))
+    assert region_minimums("us", ["us", "eu"], CAP, [weighted], now=1_500) == Replicas(8, 8)
+    assert region_minimums("eu", ["us", "eu"], CAP, [weighted], now=1_500) == Replicas(3, 3)
+
+
+def test_exact_shares_do_not_round_up_a_whole_pod() -> None:
+    # 200k * 1/2 * 1.2 / 20k is exactly 6; in floats it is 6.000000000000001.
+    cap = Capacity(observers_per_fanout_pod=20_000, bids_per_second_per_gateway_pod=2_000)
+    demand = Demand(peak_observers=200_000, peak_bids_per_s=20_000, headroom_percent=20)
+    assert desired_replicas(Fraction(1, 2), demand, cap, scaled=True) == Replicas(6, 6)

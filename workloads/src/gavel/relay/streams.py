@@ -71,7 +71,10 @@ class DropStreams:
                 raise
 
     async def regroup(self) -> None:
-        """Create the group again on every known stream (after NOGROUP: a stream was deleted)."""
+        """After NOGROUP (a stream was deleted): forget drops that left the index, whose streams
+        were removed on purpose (the operator's clean-up of a deleted Drop), and create the
+        group again on the others. Recreating a removed drop's stream would leave an orphan."""
+        await self.refresh()
         for stream in self._drops:
             await self._ensure_group(stream)
 
@@ -120,7 +123,7 @@ class DropStreams:
         for stream, reply in zip(streams, replies, strict=True):
             if isinstance(reply, ResponseError):
                 if "NOGROUP" in str(reply):
-                    await self._ensure_group(stream)
+                    await self.regroup()
                     continue
                 raise reply
             if isinstance(reply, Exception):

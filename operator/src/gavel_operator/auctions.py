@@ -1,0 +1,108 @@
+"""The operator's side of Redis: a drop's rules into its regions, its state back. I/O adapter.
+
+Called by :mod:`gavel_operator.drop_sync`. The home region's Redis decides every bid, so the
+drop is opened there with the same idempotent script ``gavel drops open`` uses
+(:func:`gavel.drops.open_drop`); every other participating region gets a copy of the rules,
+which its gateways read to find the home region. Each region's Redis is reached at the
+``spec.endpoints.redisUrl`` of its Region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from gavel import drops, events, keys
+from gavel.auction import Rules
+
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 2.0, 5.0
+
+
+class RedisPool:
+    """One client per Redis URL, shared by every drop."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Redis] = {}
+
+    def get(self, url: str) -> Redis:
+        client = self._clients.get(url)
+        if client is None:
+            client = self._clients[url] = Redis.from_url(
+                url,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_timeout=READ_TIMEOUT_S,
+            )
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+async def publish(redis: Redis, rules: Rules, *, home: bool) -> str:
+    """Open the drop (home) or copy its rules (elsewhere); raises RulesFrozenError when the
+    home Redis refuses a change to a drop that has opened."""
+    if home:
+        return await drops.open_drop(redis, rules)
+    await drops.write_rules_copy(redis, rules)
+    return "rules copied"
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A drop's standing as its home Redis has it."""
+
+    high_bid: int
+    bids: int
+    leader_alias: str | None
+    ends_at_ms: int
+
+
+async def standing(redis: Redis, drop_id: str) -> Standing | None:
+    """The drop's state hash, or None before it was opened there."""
+    raw = await redis.hgetall(keys.for_drop(drop_id).state)
+    if not raw:
+        return None
+    f = {_text(k): _text(v) for k, v in raw.items()}
+    leader = f.get("leader") or None
+    return Standing(
+        high_bid=int(f.get("high_bid") or 0),
+        bids=int(f.get("bids") or 0),
+        leader_alias=events.leader_alias(drop_id, leader) if leader else None,
+        ends_at_ms=int(f.get("ends_at_ms") or 0),
+    )
+
+
+async def outbox_backlog(redis: Redis, drop_id: str) -> int:
+    """Entries of the drop's event stream the relay has not yet handed to Kafka: the audit
+    trail is complete only once this is zero."""
+    stream = keys.for_drop(drop_id).events
+    if not await redis.exists(stream):
+        return 0
+    groups = {_text(g["name"]): g for g in await redis.xinfo_groups(stream)}
+    group = groups.get(keys.RELAY_GROUP)
+    if group is None:
+        return int(await redis.xlen(stream))
+    # At most a page: deletion only needs to know whether anything is left.
+    undelivered = await redis.xrange(
+        stream, min=f"({_text(group['last-delivered-id'])}", count=1000
+    )
+    return int(group["pending"]) + len(undelivered or [])
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def remove(redis: Redis, drop_id: str, *, home: bool) -> None:
+    """Remove the drop from this Redis (home: its whole state; elsewhere: the rules copy)."""
+    k = keys.for_drop(drop_id)
+    if not home:
+        await redis.delete(k.rules)
+        return
+    # Out of the index first: a relay that finds the stream gone re-reads the index before it
+    # would create the stream again (gavel.relay.streams.DropStreams.regroup).
+    await redis.srem(keys.DROP_INDEX, drop_id)
+    await redis.delete(k.rules, k.state, k.bids, k.events)

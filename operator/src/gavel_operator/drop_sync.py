@@ -1,0 +1,300 @@
+"""Reconcile one Drop: its rules in every participating region, its status, its clean-up.
+
+Called by the Drop timer and the Drop delete handler in :mod:`gavel_operator.handlers`.
+Per region, a rollout is two idempotent writes: the drop's record (a ConfigMap) in the regional
+cluster, and its rules in the region's Redis (opened in the home region, copied elsewhere). A
+rollout is redone when the Drop's generation changes or a resync is due; a region that fails is
+retried with backoff and named in the Drop's conditions while the others go on. The phase comes
+from the clock and the end the home Redis reports (soft close moves it); the price, the bid
+count and the winner come from the home Redis too. Scaling itself belongs to the Regions, which
+size themselves from every Drop (:mod:`gavel_operator.region_sync`); a Drop reports what it asked
+of each region and whether the region has applied it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from gavel import drops
+from gavel.auction import Rules
+from gavel_operator import auctions, conditions, kube, rendering, retrying
+from gavel_operator.clusters import ClusterConfigError
+from gavel_operator.conditions import Observed
+from gavel_operator.region_sync import RegionInfo
+from gavel_operator.runtime import Runtime
+from gavel_operator.scheduling import (
+    Capacity,
+    Demand,
+    Phase,
+    Timeline,
+    desired_replicas,
+    phase_at,
+    region_shares,
+    scaled_at,
+)
+
+Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+
+ABANDON_ANNOTATION = "gavel.dev/abandon-regions"
+"""On a Drop being deleted: comma-separated regions (or ``*``) whose clean-up to skip because
+they are gone for good. The escape hatch for a finalizer that cannot finish (docs/operator.md)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DropInput:
+    name: str
+    namespace: str
+    spec: Obj
+    status: Obj
+    generation: int
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Rollout:
+    generation: int = -1
+    """The spec generation whose record and rules reached the region; -1: not yet."""
+    at: float = float("-inf")
+    retry: retrying.Retry = field(default_factory=retrying.Retry)
+
+
+@dataclass(slots=True)
+class DropMemo:
+    rollouts: dict[str, Rollout] = field(default_factory=dict)
+
+
+def participating(spec: Obj, known: dict[str, RegionInfo]) -> list[str]:
+    """The Drop's regions: as listed, or every Region there is."""
+    return list(spec.get("regions") or sorted(known))
+
+
+def _rules(drop: DropInput) -> Rules:
+    return drops.rules_from_manifest(
+        {"kind": "Drop", "metadata": {"name": drop.name}, "spec": drop.spec}
+    )
+
+
+def _redis_url(region: RegionInfo) -> str:
+    return str(region.spec["endpoints"]["redisUrl"])
+
+
+async def _roll_out(
+    drop: DropInput, rules: Rules, region: RegionInfo, *, rt: Runtime, rollout: Rollout, now: float
+) -> None:
+    """Write the drop's record and rules to one region; records failures in ``rollout``."""
+    view = rendering.RegionView.from_resource(region.name, region.spec)
+    record = rendering.drop_record(drop.name, drop.namespace, drop.spec, view)
+    try:
+        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec["cluster"])
+        await rt.blocking(k.apply, record, rendering.MANAGER)
+        home = region.name == rules.home_region
+        await auctions.publish(rt.redis.get(_redis_url(region)), rules, home=home)
+    except drops.RulesFrozenError as exc:
+        rollout.retry.failed(now, f"home Redis refused the change: {exc}", retrying.CONFIGURATION)
+    except ClusterConfigError as exc:
+        rollout.retry.failed(now, str(exc), retrying.CONFIGURATION)
+    except kube.KubeError as exc:
+        if exc.refused:
+            rt.clusters.forget(region.name)
+        backoff = (
+            retrying.REFUSED
+            if exc.refused
+            else retrying.TRANSIENT
+            if exc.retryable
+            else retrying.CONFIGURATION
+        )
+        rollout.retry.failed(now, f"{region.name} API: {exc}", backoff)
+    except kube.Unreachable as exc:
+        rt.clusters.forget(region.name)
+        rollout.retry.failed(now, f"{region.name} API unreachable: {exc}")
+    except (RedisError, OSError) as exc:
+        rollout.retry.failed(now, f"{region.name} Redis: {type(exc).__name__}: {exc}")
+    else:
+        if rollout.generation != drop.generation:
+            log.info("drop %s/%s: rules in %s", drop.namespace, drop.name, region.name)
+        rollout.generation, rollout.at = drop.generation, now
+        rollout.retry.succeeded()
+        return
+    log.warning(
+        "drop %s/%s: %s (attempt %d)",
+        drop.namespace,
+        drop.name,
+        rollout.retry.last_error,
+        rollout.retry.failures,
+    )
+
+
+async def reconcile(
+    drop: DropInput, known: dict[str, RegionInfo], rt: Runtime, memo: DropMemo, now: float
+) -> Obj:
+    """Roll the drop out where needed and return its status."""
+    members = participating(drop.spec, known)
+    missing = [r for r in members if r not in known]
+    try:
+        rules = _rules(drop)
+    except drops.ManifestError as exc:
+        return _status(
+            drop,
+            now,
+            phase=Phase.FAILED,
+            observed=[Observed("Ready", False, "InvalidRules", str(exc))],
+        )
+    due = []
+    for name in members:
+        if name in missing:
+            continue
+        rollout = memo.rollouts.setdefault(name, Rollout())
+        stale = rollout.generation != drop.generation or now - rollout.at >= rt.settings.resync_s
+        if stale and rollout.retry.due(now):
+            due.append(_roll_out(drop, rules, known[name], rt=rt, rollout=rollout, now=now))
+    await asyncio.gather(*due)
+
+    standing, standing_error = None, ""
+    if rules.home_region in known:
+        try:
+            standing = await auctions.standing(
+                rt.redis.get(_redis_url(known[rules.home_region])), drop.name
+            )
+        except (RedisError, OSError) as exc:
+            standing_error = f"home Redis: {type(exc).__name__}: {exc}"
+    live_end = standing.ends_at_ms / 1000 if standing and standing.ends_at_ms else None
+    timeline = Timeline.from_spec(drop.spec, live_end)
+    phase = phase_at(now, timeline)
+    scaled = scaled_at(now, timeline)
+
+    per_region = {
+        name: _region_report(drop, known.get(name), memo.rollouts.get(name), members, scaled)
+        for name in members
+    }
+    problems = [f"{n}: {r['message']}" for n, r in per_region.items() if not r["ready"]]
+    ready = sum(1 for r in per_region.values() if r["ready"])
+    observed = [
+        Observed(
+            "Ready",
+            not problems,
+            "AllRegionsReady" if not problems else "RegionsNotReady",
+            f"{ready}/{len(members)} regions ready",
+        ),
+        Observed(
+            "Degraded",
+            bool(problems or standing_error),
+            "RegionsFailing" if problems or standing_error else "AllRegionsReady",
+            "; ".join([*problems, standing_error] if standing_error else problems),
+        ),
+    ]
+    extra: Obj = {"regions": per_region, "regionsReady": f"{ready}/{len(members)}"}
+    if standing is not None:
+        met = standing.high_bid >= rules.reserve and standing.bids > 0
+        extra |= {
+            "highBid": standing.high_bid,
+            "bids": standing.bids,
+            "reserveMet": met,
+            "liveEndsAt": conditions.stamp(standing.ends_at_ms / 1000),
+        }
+        if phase is Phase.CLOSED and met and standing.leader_alias:
+            extra["winnerAlias"] = standing.leader_alias
+    return _status(drop, now, phase=phase, observed=observed, extra=extra)
+
+
+def _region_report(
+    drop: DropInput,
+    region: RegionInfo | None,
+    rollout: Rollout | None,
+    members: list[str],
+    scaled: bool,
+) -> Obj:
+    """One region's line in the Drop's status: what the drop asks of it and why it is not
+    ready, if it is not."""
+    if region is None or rollout is None:
+        return {"ready": False, "message": "no such Region"}
+    demand = Demand.from_spec(drop.spec)
+    share = region_shares(members, dict(demand.weights) or None)[region.name]
+    asked = desired_replicas(share, demand, Capacity.from_spec(region.spec), scaled=scaled)
+    floors = region.status.get("minReplicas") or {}
+    why = ""
+    if rollout.generation != drop.generation:
+        why = rollout.retry.last_error or "rules not written yet"
+    elif region.status.get("reachable") is False:
+        why = "region unreachable"
+    elif int(floors.get("gateway", 0)) < asked.gateway or int(floors.get("fanout", 0)) < (
+        asked.fanout
+    ):
+        why = "waiting for the region to scale"
+    report: Obj = {
+        "ready": not why,
+        "gatewayReplicas": asked.gateway,
+        "fanoutReplicas": asked.fanout,
+    }
+    return report | ({"message": why} if why else {})
+
+
+def _status(
+    drop: DropInput, now: float, *, phase: Phase, observed: list[Observed], extra: Obj | None = None
+) -> Obj:
+    return {
+        "phase": str(phase),
+        "observedGeneration": drop.generation,
+        "conditions": conditions.merge(
+            drop.status.get("conditions"), observed, now, drop.generation
+        ),
+    } | (extra or {})
+
+
+def abandoned(drop: DropInput) -> set[str]:
+    raw = drop.annotations.get(ABANDON_ANNOTATION, "")
+    return {r.strip() for r in raw.split(",") if r.strip()}
+
+
+async def _clean_region(
+    drop: DropInput, rules: Rules | None, region: RegionInfo, rt: Runtime, now: float
+) -> str:
+    """Remove the drop from one region; returns why it is not done yet ("" when done)."""
+    view = rendering.RegionView.from_resource(region.name, region.spec)
+    record = rendering.drop_record(drop.name, drop.namespace, drop.spec, view)
+    home = rules is not None and region.name == rules.home_region
+    try:
+        redis = rt.redis.get(_redis_url(region))
+        if home and rules is not None:
+            standing = await auctions.standing(redis, drop.name)
+            if standing and not rules.cancelled and now * 1000 < standing.ends_at_ms:
+                # Deleting a drop that is still open cancels it first: no bid may be accepted
+                # after its resource is gone.
+                await auctions.publish(redis, replace(rules, cancelled=True), home=True)
+            backlog = await auctions.outbox_backlog(redis, drop.name)
+            if backlog:
+                return f"{region.name}: {backlog} outcomes not yet relayed to Kafka"
+        await auctions.remove(redis, drop.name, home=home)
+        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec["cluster"])
+        await rt.blocking(k.delete, kube.path_of(record))
+    except (kube.Unreachable, kube.KubeError, ClusterConfigError) as exc:
+        return f"{region.name} API: {exc}"
+    except (RedisError, OSError) as exc:
+        return f"{region.name} Redis: {type(exc).__name__}: {exc}"
+    except drops.RulesFrozenError as exc:
+        return f"{region.name}: could not cancel: {exc}"
+    log.info("drop %s/%s: removed from %s", drop.namespace, drop.name, region.name)
+    return ""
+
+
+async def clean_up(
+    drop: DropInput, known: dict[str, RegionInfo], rt: Runtime, now: float
+) -> list[str]:
+    """Remove the drop from every region it reached; returns what is still pending (empty
+    when done). Regions listed in :data:`ABANDON_ANNOTATION`, and Regions that no longer
+    exist, are skipped."""
+    skip = abandoned(drop)
+    try:
+        rules: Rules | None = _rules(drop)
+    except drops.ManifestError:
+        rules = None  # never opened anywhere; the records alone are left to remove
+    members = [r for r in participating(drop.spec, known) if r in known and not {"*", r} & skip]
+    pending = await asyncio.gather(
+        *(_clean_region(drop, rules, known[r], rt, now) for r in members)
+    )
+    return [p for p in pending if p]

@@ -1,0 +1,167 @@
+"""The kopf handlers: thin glue between kopf's events and the reconcilers.
+
+Imported by :mod:`gavel_operator.main`, which runs kopf. Both kinds are reconciled by timers
+(level-triggered: every tick compares what should be with what is, so a restart, a missed event
+or a region back from the dead all converge the same way); two kopf indexes give every timer
+the current Regions and Drops without extra API calls. Only a Drop's deletion is event-driven,
+behind the finalizer ``gavel.dev/cleanup``.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import kopf
+
+from gavel_operator import conditions, drop_sync, region_sync
+from gavel_operator.crds import GROUP, VERSION
+from gavel_operator.drop_sync import DropInput, DropMemo
+from gavel_operator.region_sync import RegionInfo, RegionMemo
+from gavel_operator.runtime import Runtime
+from gavel_operator.scheduling import Demand, DropPlan, Timeline
+from gavel_operator.settings import OperatorSettings
+
+SETTINGS = OperatorSettings.from_env()
+FINALIZER = f"{GROUP}/cleanup"
+WORKER_THREADS = 32
+"""Blocking cluster calls run in threads; enough that five slow regions never starve the rest."""
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    import asyncio  # noqa: PLC0415
+
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(WORKER_THREADS))
+    # Progress and diff-bases in annotations of our own prefix: the status schema is ours
+    # (structural, so kopf's status.kopf would be pruned).
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = FINALIZER
+    settings.posting.level = 30  # warnings and errors become Kubernetes events
+    settings.watching.server_timeout = 60
+    # Our CRDs are installed before the operator starts (the chart's crds/); not watching
+    # CRDs at runtime spares the operator a cluster-wide read of every CRD.
+    settings.scanning.disabled = True
+    memo.runtime = Runtime.start(SETTINGS)
+
+
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    await memo.runtime.close()
+
+
+@kopf.index(GROUP, VERSION, "regions")
+def regions(name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any) -> Any:
+    return {name: RegionInfo(name, dict(spec), dict(status), int(meta.get("generation", 0)))}
+
+
+@kopf.index(GROUP, VERSION, "drops")
+def drop_plans(spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any) -> Any:
+    """What Regions size themselves from; a Drop being deleted no longer counts."""
+    if meta.get("deletionTimestamp"):
+        return {}
+    end = status.get("liveEndsAt")
+    live_end = Timeline.from_spec({**spec, "endsAt": end}).ends_at if end else None
+    return DropPlan(
+        tuple(spec.get("regions") or ()),
+        Timeline.from_spec(dict(spec), live_end),
+        Demand.from_spec(dict(spec)),
+    )
+
+
+def _known(index: kopf.Index[str, RegionInfo]) -> dict[str, RegionInfo]:
+    return {name: info for name in index for info in index[name]}
+
+
+def _patch_changes(patch: kopf.Patch, status: kopf.Status, new: dict[str, Any] | None) -> None:
+    """Patch only what changed, so an idle tick costs no API call."""
+    for key, value in conditions.merge_patch(dict(status), new or {}).items():
+        patch.status[key] = value
+
+
+# kopf passes its indexes as keyword arguments named after them, which its handler protocols
+# cannot express; hence the arg-type ignores.
+@kopf.timer(GROUP, VERSION, "regions", interval=SETTINGS.tick_s, initial_delay=0)  # type: ignore[arg-type]
+async def region_tick(
+    *,
+    name: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    regions: kopf.Index[str, RegionInfo],
+    drop_plans: kopf.Index[None, DropPlan],
+    **_: Any,
+) -> None:
+    if "region" not in memo:
+        memo.region = RegionMemo()
+    known = _known(regions)
+    me = RegionInfo(name, dict(spec), dict(status), int(meta.get("generation", 0)))
+    plans = list(drop_plans.get(None, []))
+    peers = [known.get(n, me) for n in sorted({*known, name})]
+    new = await region_sync.reconcile(
+        me, peers=peers, plans=plans, rt=memo.runtime, memo=memo.region, now=time.time()
+    )
+    _patch_changes(patch, status, new)
+
+
+def _drop(
+    name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta
+) -> DropInput:
+    return DropInput(
+        name,
+        namespace,
+        dict(spec),
+        dict(status),
+        int(meta.get("generation", 0)),
+        dict(meta.get("annotations") or {}),
+    )
+
+
+@kopf.timer(GROUP, VERSION, "drops", interval=SETTINGS.tick_s, initial_delay=0)  # type: ignore[arg-type]
+async def drop_tick(
+    *,
+    name: str,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    regions: kopf.Index[str, RegionInfo],
+    **_: Any,
+) -> None:
+    if "drop" not in memo:
+        memo.drop = DropMemo()
+    drop = _drop(name, namespace, spec, status, meta)
+    new = await drop_sync.reconcile(drop, _known(regions), memo.runtime, memo.drop, time.time())
+    _patch_changes(patch, status, new)
+
+
+@kopf.on.delete(GROUP, VERSION, "drops")  # type: ignore[arg-type]
+async def drop_deleted(
+    *,
+    name: str,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    memo: kopf.Memo,
+    regions: kopf.Index[str, RegionInfo],
+    retry: int,
+    **_: Any,
+) -> None:
+    drop = _drop(name, namespace, spec, status, meta)
+    pending = await drop_sync.clean_up(drop, _known(regions), memo.runtime, time.time())
+    if pending:
+        raise kopf.TemporaryError(
+            "clean-up pending: "
+            + "; ".join(pending)
+            + f" (skip a region gone for good: annotate {drop_sync.ABANDON_ANNOTATION})",
+            delay=min(60, 2 ** min(retry, 6)),
+        )

@@ -1,0 +1,175 @@
+"""Reconcile one Region: its workloads applied to its cluster, its replica floors, its status.
+
+Called every tick by the Region timer in :mod:`gavel_operator.handlers`. Level-triggered and
+idempotent: it renders what the region should run now (the floors follow the drops being
+scaled for, :func:`gavel_operator.scheduling.region_minimums`), applies it when that differs
+from what it last applied (or a resync is due), then raises the gateway and fan-out
+Deployments to their floors. A restart, a missed tick or a region that was down all converge
+the same way. A failure is reported in the status and retried with backoff, for this region
+only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from gavel.backoff import Backoff
+from gavel_operator import conditions, kube, rendering, retrying
+from gavel_operator.clusters import ClusterConfigError
+from gavel_operator.conditions import Observed
+from gavel_operator.runtime import Runtime
+from gavel_operator.scheduling import Capacity, DropPlan, Replicas, region_minimums
+
+Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionInfo:
+    """A Region resource as the index holds it."""
+
+    name: str
+    spec: Obj
+    status: Obj
+    generation: int = 0
+
+
+@dataclass(slots=True)
+class RegionMemo:
+    """What this process last applied to the region (lost on restart, which only costs one
+    re-apply)."""
+
+    digest: str = ""
+    applied_at: float = float("-inf")
+    retry: retrying.Retry = field(default_factory=retrying.Retry)
+
+
+def desired(
+    region: RegionInfo, peers: list[RegionInfo], plans: list[DropPlan], rt: Runtime, now: float
+) -> tuple[list[Obj], Replicas]:
+    """The objects the region should run at ``now`` and their replica floors. Pure."""
+    floors = region_minimums(
+        region.name,
+        sorted(p.name for p in peers),
+        Capacity.from_spec(region.spec),
+        plans,
+        now,
+    )
+    views = [rendering.RegionView.from_resource(p.name, p.spec) for p in peers]
+    view = rendering.RegionView.from_resource(
+        region.name, region.spec, (floors.gateway, floors.fanout)
+    )
+    return rendering.render_region(view, views, rt.settings.images), floors
+
+
+def _digest(objects: list[Obj]) -> str:
+    return hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
+
+
+def _apply(k: kube.Kube, objects: list[Obj], floors: Replicas) -> None:
+    # The namespace first: everything else lives in it.
+    for obj in objects:
+        k.apply(obj, rendering.MANAGER)
+    namespace = objects[0]["metadata"]["name"]
+    for component, floor in zip(rendering.SCALED, (floors.gateway, floors.fanout), strict=True):
+        k.raise_replicas(namespace, f"gavel-{component}", floor)
+
+
+async def reconcile(
+    region: RegionInfo,
+    *,
+    peers: list[RegionInfo],
+    plans: list[DropPlan],
+    rt: Runtime,
+    memo: RegionMemo,
+    now: float,
+) -> Obj | None:
+    """Bring the region in line; returns a status patch, or None when nothing changed."""
+    objects, floors = desired(region, peers, plans, rt, now)
+    digest = _digest(objects)
+    if not memo.retry.due(now):
+        return None
+    fresh = memo.digest == digest and now - memo.applied_at < rt.settings.resync_s
+    try:
+        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec["cluster"])
+        if fresh:
+            # Nothing to apply; still ask whether the region answers, so a stopped API server
+            # shows in the Region's status within a tick rather than at the next resync.
+            await rt.blocking(k.probe)
+            return None
+        await rt.blocking(_apply, k, objects, floors)
+    except kube.Unreachable as exc:
+        rt.clusters.forget(region.name)
+        return _failed(region, memo, now, "Unreachable", str(exc), reachable=False)
+    except ClusterConfigError as exc:
+        return _failed(
+            region,
+            memo,
+            now,
+            "KubeconfigInvalid",
+            str(exc),
+            reachable=False,
+            backoff=retrying.CONFIGURATION,
+        )
+    except kube.KubeError as exc:
+        if exc.refused:
+            rt.clusters.forget(region.name)
+            return _failed(
+                region, memo, now, "Forbidden", str(exc), reachable=True, backoff=retrying.REFUSED
+            )
+        backoff = retrying.TRANSIENT if exc.retryable else retrying.CONFIGURATION
+        reason = "ApplyFailed" if exc.retryable else "ApplyRejected"
+        return _failed(region, memo, now, reason, str(exc), reachable=True, backoff=backoff)
+    memo.digest, memo.applied_at = digest, now
+    memo.retry.succeeded()
+    detail = (
+        f"{len(objects)} objects applied; floors gateway {floors.gateway}, fanout {floors.fanout}"
+    )
+    log.info("region %s: %s", region.name, detail)
+    return {
+        "reachable": True,
+        "lastSync": conditions.stamp(now),
+        "syncedGeneration": region.generation,
+        "minReplicas": {"gateway": floors.gateway, "fanout": floors.fanout},
+        "conditions": conditions.merge(
+            region.status.get("conditions"),
+            [
+                Observed("Ready", True, "Synced", detail),
+                Observed("Degraded", False, "Synced"),
+            ],
+            now,
+            region.generation,
+        ),
+    }
+
+
+def _failed(
+    region: RegionInfo,
+    memo: RegionMemo,
+    now: float,
+    reason: str,
+    message: str,
+    *,
+    reachable: bool,
+    backoff: Backoff = retrying.TRANSIENT,
+) -> Obj:
+    delay = memo.retry.failed(now, message, backoff)
+    memo.digest = ""  # whatever was applied before, check it all again once it answers
+    log.warning("region %s: %s: %s; next attempt in %.0fs", region.name, reason, message, delay)
+    message = f"{message} (next attempt in {delay:.0f}s, attempt {memo.retry.failures})"
+    return {
+        "reachable": reachable,
+        "conditions": conditions.merge(
+            region.status.get("conditions"),
+            [
+                Observed("Ready", False, reason, message),
+                Observed("Degraded", True, reason, message),
+            ],
+            now,
+            region.generation,
+        ),
+    }

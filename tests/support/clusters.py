@@ -1,0 +1,199 @@
+"""A hub and five regional Kubernetes clusters for the operator's e2e tests, with the operator
+running under exactly the RBAC it ships.
+
+Starts its own stack (``scripts/stack up --regions 5 --only k8s,redis`` in a separate run
+folder, so it never disturbs the session's stack), then sets the clusters up as a platform
+engineer would: CRDs and the operator's RBAC in the hub, the regional RBAC in each region, one
+kubeconfig Secret per region holding a ServiceAccount token (not the admin's), and the example
+Regions pointed at the local Redis servers. Checks go through kubectl as the admin.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from gavel.devstack import install, stack
+from gavel_operator import rbac
+from tests.support.processes import ROOT, start_logged, stop_process
+
+T = TypeVar("T")
+REGIONS = ("us", "eu", "in", "ap", "sa")
+OPERATOR_NS = "gavel-system"
+DROPS_NS = "merch"
+STACK_ARGS = ["up", "--regions", str(len(REGIONS)), "--only", "k8s,redis"]
+
+
+def poll(check: Callable[[], T | None], *, timeout_s: float, what: str, every_s: float = 0.3) -> T:
+    """Call ``check`` until it returns something truthy; fail with ``what`` after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class Clusters:
+    run_dir: Path
+    env: dict[str, str]
+
+    def kubeconfig(self, cluster: str) -> str:
+        return self.env[f"KUBECONFIG_{cluster.upper()}"]
+
+    def redis_url(self, region: str) -> str:
+        return self.env[f"REDIS_URL_{region.upper()}"]
+
+    def kubectl(
+        self, cluster: str, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        kubectl = install.k8s_dir() / "bin" / "kubectl"
+        proc = subprocess.run(
+            [str(kubectl), "--kubeconfig", self.kubeconfig(cluster), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} on {cluster}: {proc.stderr}")
+        return proc
+
+    def apply(self, cluster: str, objects: list[dict[str, Any]]) -> None:
+        self.kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
+
+    def get(self, cluster: str, *args: str) -> dict[str, Any] | None:
+        """``kubectl get ... -o json``, or None when it is not found or the cluster is down."""
+        proc = self.kubectl(cluster, "get", *args, "-o", "json", check=False)
+        return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+    def stop_apiserver(self, region: str) -> None:
+        state = stack.load_state(self.run_dir)
+        assert state is not None
+        rec = state.running[f"apiserver/{region}"]
+        os.kill(rec.pid, signal.SIGTERM)
+        poll(lambda: not rec.alive(), timeout_s=30, what=f"apiserver/{region} to stop")
+
+    def restart_stopped(self) -> None:
+        run_stack(self.run_dir, *STACK_ARGS)
+
+
+def run_stack(run_dir: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [str(ROOT / "scripts" / "stack"), *args, "--dir", str(run_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 0, f"scripts/stack {' '.join(args)}:\n{proc.stderr}"
+    return proc.stdout
+
+
+def start_clusters(run_dir: Path) -> Clusters:
+    run_stack(run_dir, *STACK_ARGS)
+    out = run_stack(run_dir, "env")
+    env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return Clusters(run_dir, env)
+
+
+def service_account_kubeconfig(
+    clusters: Clusters, cluster: str, namespace: str, account: str
+) -> dict[str, Any]:
+    """A self-contained kubeconfig (CA inlined) for a ServiceAccount's fresh token."""
+    token = clusters.kubectl(
+        cluster, "create", "token", account, "-n", namespace, "--duration", "4h"
+    ).stdout.strip()
+    admin = json.loads(Path(clusters.kubeconfig(cluster)).read_text())
+    entry = admin["clusters"][0]["cluster"]
+    ca = base64.b64encode(Path(entry["certificate-authority"]).read_bytes()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {"server": entry["server"], "certificate-authority-data": ca},
+            }
+        ],
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": account}}],
+        "current-context": cluster,
+    }
+
+
+def example_regions(clusters: Clusters) -> list[dict[str, Any]]:
+    """examples/regions.yaml, pointed at this stack's Redis servers."""
+    docs = list(yaml.safe_load_all((ROOT / "examples" / "regions.yaml").read_text()))
+    for doc in docs:
+        doc["spec"]["endpoints"]["redisUrl"] = clusters.redis_url(doc["metadata"]["name"])
+    return docs
+
+
+def set_up(clusters: Clusters, work: Path) -> Path:
+    """CRDs, RBAC and kubeconfig Secrets; returns the operator's (restricted) hub kubeconfig."""
+    clusters.kubectl("hub", "apply", "-f", str(ROOT / "crds"))
+    clusters.apply(
+        "hub",
+        [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+            for n in (OPERATOR_NS, DROPS_NS)
+        ],
+    )
+    clusters.apply("hub", rbac.hub(OPERATOR_NS))
+    for region in REGIONS:
+        clusters.apply(region, rbac.regional())
+        kubeconfig = service_account_kubeconfig(clusters, region, "kube-system", rbac.REGIONAL_NAME)
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": f"gavel-region-{region}", "namespace": OPERATOR_NS},
+            "stringData": {"kubeconfig": json.dumps(kubeconfig)},
+        }
+        clusters.apply("hub", [secret])
+    clusters.kubectl("hub", "wait", "--for=condition=Established", "crd", "--all")
+    hub = work / "operator-hub.kubeconfig"
+    hub.write_text(json.dumps(service_account_kubeconfig(clusters, "hub", OPERATOR_NS, rbac.NAME)))
+    return hub
+
+
+@dataclass
+class Operator:
+    """``gavel operator run`` as a subprocess."""
+
+    kubeconfig: Path
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = start_logged(
+            [str(ROOT / ".venv" / "bin" / "gavel"), "operator", "run", "--liveness-port", "0"],
+            self.log,
+            {
+                "KUBECONFIG": str(self.kubeconfig),
+                "GAVEL_OPERATOR_NAMESPACE": OPERATOR_NS,
+                "GAVEL_OPERATOR_TICK_S": "1",
+            },
+        )
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, sig)
+            self.proc = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
