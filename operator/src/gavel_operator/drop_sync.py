@@ -169,7 +169,7 @@ async def reconcile(
     scaled = scaled_at(now, timeline)
 
     per_region = {
-        name: _region_report(drop, known.get(name), memo.rollouts.get(name), members, scaled)
+        name: region_report(drop, known.get(name), memo.rollouts.get(name), members, scaled)
         for name in members
     }
     problems = [f"{n}: {r['message']}" for n, r in per_region.items() if not r["ready"]]
@@ -202,7 +202,7 @@ async def reconcile(
     return _status(drop, now, phase=phase, observed=observed, extra=extra)
 
 
-def _region_report(
+def region_report(
     drop: DropInput,
     region: RegionInfo | None,
     rollout: Rollout | None,

@@ -20,7 +20,7 @@ from gavel_operator.crds import GROUP, VERSION
 from gavel_operator.drop_sync import DropInput, DropMemo
 from gavel_operator.region_sync import RegionInfo, RegionMemo
 from gavel_operator.runtime import Runtime
-from gavel_operator.scheduling import Demand, DropPlan, Timeline
+from gavel_operator.scheduling import DropPlan
 from gavel_operator.settings import OperatorSettings
 
 SETTINGS = OperatorSettings.from_env()
@@ -64,13 +64,7 @@ def drop_plans(spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any) 
     """What Regions size themselves from; a Drop being deleted no longer counts."""
     if meta.get("deletionTimestamp"):
         return {}
-    end = status.get("liveEndsAt")
-    live_end = Timeline.from_spec({**spec, "endsAt": end}).ends_at if end else None
-    return DropPlan(
-        tuple(spec.get("regions") or ()),
-        Timeline.from_spec(dict(spec), live_end),
-        Demand.from_spec(dict(spec)),
-    )
+    return DropPlan.from_resource(dict(spec), dict(status))
 
 
 def _known(index: kopf.Index[str, RegionInfo]) -> dict[str, RegionInfo]:

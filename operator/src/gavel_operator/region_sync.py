@@ -49,7 +49,11 @@ class RegionMemo:
 
 
 def desired(
-    region: RegionInfo, peers: list[RegionInfo], plans: list[DropPlan], rt: Runtime, now: float
+    region: RegionInfo,
+    peers: list[RegionInfo],
+    plans: list[DropPlan],
+    images: rendering.Images,
+    now: float,
 ) -> tuple[list[Obj], Replicas]:
     """The objects the region should run at ``now`` and their replica floors. Pure."""
     floors = region_minimums(
@@ -63,7 +67,7 @@ def desired(
     view = rendering.RegionView.from_resource(
         region.name, region.spec, (floors.gateway, floors.fanout)
     )
-    return rendering.render_region(view, views, rt.settings.images), floors
+    return rendering.render_region(view, views, images), floors
 
 
 def _digest(objects: list[Obj]) -> str:
@@ -89,7 +93,7 @@ async def reconcile(
     now: float,
 ) -> Obj | None:
     """Bring the region in line; returns a status patch, or None when nothing changed."""
-    objects, floors = desired(region, peers, plans, rt, now)
+    objects, floors = desired(region, peers, plans, rt.settings.images, now)
     digest = _digest(objects)
     if not memo.retry.due(now):
         return None

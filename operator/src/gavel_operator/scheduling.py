@@ -169,6 +169,17 @@ class DropPlan:
     timeline: Timeline
     demand: Demand
 
+    @classmethod
+    def from_resource(cls, spec: dict[str, Any], status: dict[str, Any]) -> DropPlan:
+        """From a Drop's spec and status: the end the home Redis reported (``liveEndsAt``)
+        wins over ``spec.endsAt``, since soft close moves it."""
+        end = status.get("liveEndsAt")
+        return cls(
+            tuple(spec.get("regions") or ()),
+            Timeline.from_spec(spec, _epoch(end) if end else None),
+            Demand.from_spec(spec),
+        )
+
     def participates(self, region: str) -> bool:
         return not self.regions or region in self.regions
 

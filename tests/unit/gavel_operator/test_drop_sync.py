@@ -1,0 +1,65 @@
+"""The pure parts of the Drop reconciler: participation, the escape hatch, per-region reports.
+The I/O (clusters, Redis) is covered by tests/e2e/test_operator.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gavel_operator.drop_sync import (
+    DropInput,
+    Rollout,
+    abandoned,
+    participating,
+    region_report,
+)
+from gavel_operator.region_sync import RegionInfo
+
+SPEC: dict[str, Any] = {
+    "homeRegion": "us",
+    "demand": {"peakObservers": 100_000, "peakBidders": 0, "regionWeights": {"us": 1, "eu": 1}},
+    "preScale": {"headroomPercent": 0},
+}
+CAPACITY = {"observersPerFanoutPod": 10_000, "bidsPerSecondPerGatewayPod": 100}
+
+
+def region(name: str, **status: Any) -> RegionInfo:
+    return RegionInfo(name, {"capacity": CAPACITY}, status)
+
+
+def known() -> dict[str, RegionInfo]:
+    return {r: region(r) for r in ("us", "eu", "ap")}
+
+
+def test_regions_default_to_every_region() -> None:
+    assert participating({}, known()) == ["ap", "eu", "us"]
+    assert participating({"regions": ["us", "eu"]}, known()) == ["us", "eu"]
+
+
+def test_abandoned_regions_come_from_the_annotation() -> None:
+    drop = DropInput("d", "ns", SPEC, {}, 1, {"gavel.dev/abandon-regions": " sa, ap ,"})
+    assert abandoned(drop) == {"sa", "ap"}
+    assert abandoned(DropInput("d", "ns", SPEC, {}, 1)) == set()
+
+
+def _report(reg: RegionInfo | None, rollout: Rollout | None, *, scaled: bool) -> dict[str, Any]:
+    drop = DropInput("d", "ns", SPEC, {}, 2)
+    return region_report(drop, reg, rollout, ["us", "eu"], scaled)
+
+
+def test_a_region_is_ready_once_its_rules_are_written_and_its_floors_cover_the_drop() -> None:
+    done = Rollout(generation=2)
+    # Half of 100k observers at 10k per pod: 5 fan-outs.
+    ready = _report(region("us", minReplicas={"gateway": 2, "fanout": 5}), done, scaled=True)
+    assert ready == {"ready": True, "gatewayReplicas": 2, "fanoutReplicas": 5}
+    short = _report(region("us", minReplicas={"gateway": 2, "fanout": 4}), done, scaled=True)
+    assert short["message"] == "waiting for the region to scale"
+
+
+def test_why_a_region_is_not_ready() -> None:
+    stale = Rollout(generation=1)
+    stale.retry.failed(0, "eu Redis: ConnectionError")
+    assert _report(region("eu"), stale, scaled=False)["message"] == "eu Redis: ConnectionError"
+    assert _report(region("eu"), Rollout(), scaled=False)["message"] == "rules not written yet"
+    down = region("eu", reachable=False, minReplicas={"gateway": 2, "fanout": 2})
+    assert _report(down, Rollout(generation=2), scaled=False)["message"] == "region unreachable"
+    assert _report(None, None, scaled=False) == {"ready": False, "message": "no such Region"}

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from gavel_operator.region_sync import RegionInfo, desired
+from gavel_operator.rendering import Images
+from gavel_operator.scheduling import Demand, DropPlan, Replicas, Timeline
+
+
+def spec(name: str) -> dict[str, object]:
+    return {
+        "cluster": {"inCluster": True},
+        "endpoints": {"kafkaBootstrap": f"kafka-{name}:9092", "redisUrl": f"redis://{name}:6379/0"},
+        "capacity": {"observersPerFanoutPod": 1_000, "bidsPerSecondPerGatewayPod": 100},
+        "baseline": {"gateway": 2, "fanout": 3},
+    }
+
+
+PEERS = [RegionInfo(n, spec(n), {}) for n in ("eu", "us")]
+DROP = DropPlan(("us",), Timeline(1_000, 2_000, 100, cooldown_s=50), Demand(10_000, 1_000, 0))
+
+
+def _hpa_minimums(now: float) -> tuple[dict[str, int], Replicas]:
+    objects, floors = desired(PEERS[1], PEERS, [DROP], Images(), now)
+    hpas = {
+        o["metadata"]["name"]: o["spec"]["minReplicas"]
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    return hpas, floors
+
+
+def test_floors_follow_the_drop_through_its_timeline() -> None:
+    assert _hpa_minimums(800) == ({"gavel-gateway": 2, "gavel-fanout": 3}, Replicas(2, 3))
+    assert _hpa_minimums(950) == ({"gavel-gateway": 10, "gavel-fanout": 10}, Replicas(10, 10))
+    assert _hpa_minimums(2_049)[1] == Replicas(10, 10)  # cooldown
+    assert _hpa_minimums(2_050)[1] == Replicas(2, 3)
+
+
+def test_a_region_outside_the_drop_stays_at_its_baseline() -> None:
+    _, floors = desired(PEERS[0], PEERS, [DROP], Images(), 1_500)
+    assert floors == Replicas(2, 3)
+
+
+def test_drop_plan_prefers_the_live_end_from_status() -> None:
+    s = {"startsAt": "2030-01-01T00:00:00Z", "endsAt": "2030-01-01T01:00:00Z"}
+    plan = DropPlan.from_resource(s, {"liveEndsAt": "2030-01-01T01:05:00Z"})
+    assert plan.timeline.ends_at - plan.timeline.starts_at == 3_900
