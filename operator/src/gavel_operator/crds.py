@@ -74,6 +74,26 @@ _CONDITIONS: Schema = {
 }
 
 
+COMPONENTS = ("gateway", "fanout", "relay", "auditWriter", "redis", "mirrormaker")
+"""Region components whose resources may be set (the keys of spec.resources)."""
+
+_QUANTITY = _str(
+    "A Kubernetes quantity (e.g. 500m, 2, 1Gi).",
+    pattern=r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$",
+)
+
+
+def _resources(component: str) -> Schema:
+    amounts = {"cpu": _QUANTITY, "memory": _QUANTITY}
+    return _obj(
+        f"Resources of the {component} container.",
+        {
+            "requests": _obj("What the scheduler reserves.", amounts),
+            "limits": _obj("The most it may use.", amounts),
+        },
+    )
+
+
 def region_crd() -> dict[str, Any]:
     spec = _obj(
         "Where and how Gavel runs in one regional cluster.",
@@ -144,6 +164,10 @@ def region_crd() -> dict[str, Any]:
                     "gateway": _int("Gateway replicas.", 1, 1000) | {"default": 2},
                     "fanout": _int("Fan-out replicas.", 1, 1000) | {"default": 2},
                 },
+            ),
+            "resources": _obj(
+                "CPU and memory per component; unset ones keep the operator's defaults.",
+                {c: _resources(c) for c in COMPONENTS},
             ),
         },
         required=["cluster", "endpoints", "capacity"],

@@ -14,7 +14,7 @@ relay) and the audit writer (Deployments).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gavel import mirror
@@ -23,6 +23,22 @@ Obj = dict[str, Any]
 
 MANAGER = "gavel-operator"
 REDIS_PORT, GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 6379, 8080, 8090, 8081, 8082
+
+
+def _amounts(cpu: str, memory: str) -> dict[str, str]:
+    return {"cpu": cpu, "memory": memory}
+
+
+DEFAULT_RESOURCES: dict[str, Obj] = {
+    "gateway": {"requests": _amounts("500m", "256Mi"), "limits": _amounts("2", "512Mi")},
+    "fanout": {"requests": _amounts("500m", "512Mi"), "limits": _amounts("2", "1Gi")},
+    "relay": {"requests": _amounts("200m", "256Mi"), "limits": _amounts("1", "512Mi")},
+    "auditWriter": {"requests": _amounts("200m", "256Mi"), "limits": _amounts("1", "512Mi")},
+    "redis": {"requests": _amounts("1", "1Gi"), "limits": _amounts("2", "2Gi")},
+    "mirrormaker": {"requests": _amounts("500m", "1Gi"), "limits": _amounts("1", "2Gi")},
+}
+"""Per component (the keys of a Region's spec.resources); CPU limits above requests let the
+gateway and fan-out burst through a spike before the HPA reacts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +62,8 @@ class RegionView:
     gateway_min: int
     fanout_min: int
     """Replica floors: the baseline, or more while drops need it (scheduling.region_minimums)."""
+    resources: dict[str, Obj] = field(default_factory=dict)
+    """spec.resources: per component, what overrides :data:`DEFAULT_RESOURCES`."""
 
     @classmethod
     def from_resource(
@@ -63,7 +81,14 @@ class RegionView:
             spec["endpoints"]["redisUrl"],
             gateway,
             fanout,
+            dict(spec.get("resources") or {}),
         )
+
+    def resources_of(self, component: str) -> Obj:
+        """The container resources of ``component``: the defaults, overridden key by key."""
+        default = DEFAULT_RESOURCES[component]
+        given = self.resources.get(component) or {}
+        return {part: default[part] | (given.get(part) or {}) for part in ("requests", "limits")}
 
 
 def labels(region: str, component: str) -> dict[str, str]:
@@ -186,6 +211,7 @@ def _gavel(
         "ports": [{"name": "main", "containerPort": port}],
         "readinessProbe": _probe("/readyz", port),
         "livenessProbe": _probe("/healthz", port),
+        "resources": r.resources_of({"audit-writer": "auditWriter"}.get(command[0], command[0])),
     }
     if command[0] == "gateway":
         container["env"].append(
@@ -230,6 +256,7 @@ def render_region(
                             ],
                             "ports": [{"name": "main", "containerPort": REDIS_PORT}],
                             "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                            "resources": r.resources_of("redis"),
                         }
                     ]
                 },
@@ -276,6 +303,7 @@ def render_region(
                         r.name,
                     ],
                     "volumeMounts": [{"name": "config", "mountPath": "/config"}],
+                    "resources": r.resources_of("mirrormaker"),
                 },
                 "Recreate",
             ),

@@ -107,3 +107,33 @@ def test_a_drop_record_carries_its_spec_and_labels() -> None:
     assert cm["metadata"]["labels"]["gavel.dev/drop"] == "daytona"
     assert cm["metadata"]["annotations"]["gavel.dev/source"] == "merch/daytona"
     assert json.loads(cm["data"]["spec.json"]) == {"homeRegion": "us"}
+
+
+def test_resources_default_per_component_and_the_region_overrides_key_by_key() -> None:
+    spec = yaml.safe_load(EXAMPLES.read_text().split("---")[0])["spec"]
+    spec["resources"] = {"gateway": {"limits": {"cpu": "4"}}}
+    us = RegionView.from_resource("us", spec)
+    containers = {
+        o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["resources"]
+        for o in render_region(us, [us])
+        if o["kind"] in ("Deployment", "StatefulSet")
+    }
+    assert containers["gavel-gateway"] == {
+        "requests": {"cpu": "500m", "memory": "256Mi"},
+        "limits": {"cpu": "4", "memory": "512Mi"},
+    }
+    assert containers["gavel-redis"]["requests"]["memory"] == "1Gi"
+    assert set(containers) == {
+        "gavel-redis",
+        "gavel-gateway",
+        "gavel-fanout",
+        "gavel-relay",
+        "gavel-audit-writer",
+    }
+
+
+def test_every_component_of_the_schema_has_default_resources() -> None:
+    from gavel_operator.crds import COMPONENTS
+    from gavel_operator.rendering import DEFAULT_RESOURCES
+
+    assert set(DEFAULT_RESOURCES) == set(COMPONENTS)
