@@ -3,9 +3,10 @@ running under exactly the RBAC it ships.
 
 Starts its own stack (``scripts/stack up --regions 5 --only k8s,redis`` in a separate run
 folder, so it never disturbs the session's stack), then sets the clusters up as a platform
-engineer would: CRDs and the operator's RBAC in the hub, the regional RBAC in each region, one
-kubeconfig Secret per region holding a ServiceAccount token (not the admin's), and the example
-Regions pointed at the local Redis servers. Checks go through kubectl as the admin.
+engineer would: CRDs and the operator's RBAC in the hub, each region enrolled with
+``gavel operator enrol`` (regional RBAC, a ServiceAccount token, the kubeconfig Secret in the
+hub), and the example Regions pointed at the local Redis servers. Checks go through kubectl as
+the admin.
 """
 
 from __future__ import annotations
@@ -155,16 +156,26 @@ def set_up(clusters: Clusters, work: Path) -> Path:
         ],
     )
     clusters.apply("hub", rbac.hub(OPERATOR_NS))
-    for region in REGIONS:
-        clusters.apply(region, rbac.regional())
-        kubeconfig = service_account_kubeconfig(clusters, region, "kube-system", rbac.REGIONAL_NAME)
-        secret = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": f"gavel-region-{region}", "namespace": OPERATOR_NS},
-            "stringData": {"kubeconfig": json.dumps(kubeconfig)},
-        }
-        clusters.apply("hub", [secret])
+    for region in REGIONS:  # as a platform engineer enrols each regional cluster
+        proc = subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "gavel"),
+                "operator",
+                "enrol",
+                region,
+                "--kubeconfig",
+                clusters.kubeconfig(region),
+                "--hub-kubeconfig",
+                clusters.kubeconfig("hub"),
+                "--namespace",
+                OPERATOR_NS,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
     clusters.kubectl("hub", "wait", "--for=condition=Established", "crd", "--all")
     hub = work / "operator-hub.kubeconfig"
     hub.write_text(json.dumps(service_account_kubeconfig(clusters, "hub", OPERATOR_NS, rbac.NAME)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -66,8 +67,16 @@ KINDS: dict[tuple[str, str], Kind] = {
         "/apis/autoscaling/v2", "horizontalpodautoscalers"
     ),
     ("policy/v1", "PodDisruptionBudget"): Kind("/apis/policy/v1", "poddisruptionbudgets"),
+    ("v1", "ServiceAccount"): Kind("/api/v1", "serviceaccounts"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): Kind(
+        "/apis/rbac.authorization.k8s.io/v1", "clusterroles", namespaced=False
+    ),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): Kind(
+        "/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", namespaced=False
+    ),
 }
-"""The kinds the operator writes to regional clusters (and reads from the hub)."""
+"""The kinds the operator writes to regional clusters, reads from the hub (Secrets), and
+``gavel operator enrol`` writes (the regional RBAC)."""
 
 
 def path(api_version: str, kind: str, name: str, namespace: str | None = None) -> str:
@@ -153,6 +162,12 @@ class Kube:
                 str(data.get("message") or raw[:200]),
             )
         return data
+
+    def server_and_ca(self) -> tuple[str, bytes | None]:
+        """The API server URL and the CA bundle this client trusts (None: the system's)."""
+        cfg = self.api.configuration
+        ca = Path(cfg.ssl_ca_cert).read_bytes() if cfg.ssl_ca_cert else None
+        return str(cfg.host), ca
 
     def probe(self) -> None:
         """Raise Unreachable unless the API server answers (``/version`` needs no rights)."""

@@ -224,6 +224,45 @@ def operator_rbac(
         write.write_text(text)
 
 
+@operator_app.command("enrol")
+def operator_enrol(
+    region: Annotated[str, typer.Argument(help="The Region's name, e.g. us.")],
+    kubeconfig: Annotated[
+        Path, typer.Option(help="An admin kubeconfig of the regional cluster (stays local).")
+    ],
+    hub_kubeconfig: Annotated[
+        Path | None, typer.Option(help="The hub's kubeconfig (default: $KUBECONFIG).")
+    ] = None,
+    namespace: Annotated[
+        str, typer.Option(help="The operator's namespace in the hub.")
+    ] = "gavel-system",
+    ttl_days: Annotated[int, typer.Option(help="Lifetime of the token; re-run to rotate.")] = 365,
+) -> None:
+    """Give the operator access to a regional cluster: regional RBAC, a token, and the
+    kubeconfig Secret gavel-region-<REGION> in the hub."""
+    import yaml  # noqa: PLC0415
+
+    from gavel_operator import enrolment, kube  # noqa: PLC0415
+
+    def connect(path: Path | None, label: str) -> kube.Kube:
+        if path is None:
+            return kube.Kube.from_environment(label)
+        return kube.Kube.from_kubeconfig(yaml.safe_load(path.read_text()), label)
+
+    try:
+        written = enrolment.enrol(
+            region,
+            regional_admin=connect(kubeconfig, region),
+            hub=connect(hub_kubeconfig, "hub"),
+            namespace=namespace,
+            ttl_s=ttl_days * 86_400,
+        )
+    except (kube.KubeError, kube.Unreachable) as exc:
+        typer.echo(f"enrol {region}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"region {region}: kubeconfig Secret {written} written")
+
+
 @operator_app.command("run")
 def operator_run(
     verbose: Annotated[bool, typer.Option(help="Log every kopf step.")] = False,
