@@ -396,8 +396,13 @@ def test_a_region_gone_for_good_can_be_abandoned(world: tuple[Clusters, Operator
                 timeout_s=30,
                 what=f"clean-up in {region}",
             )
-        # sa cannot be cleaned: the Drop waits for it...
-        assert clusters.get("hub", "drop", name, "-n", DROPS_NS) is not None
+
+        # sa cannot be cleaned: the Drop waits for it, and says so...
+        def waiting_for_sa() -> bool:
+            cleaned = condition(drop_status(clusters, name), "CleanedUp")
+            return cleaned.get("status") == "False" and cleaned["message"].startswith("sa ")
+
+        poll(waiting_for_sa, timeout_s=30, what="the Drop to say it waits for sa")
         # ...until someone declares it gone for good.
         clusters.kubectl(
             "hub", "annotate", "drop", name, "-n", DROPS_NS, "gavel.dev/abandon-regions=sa"

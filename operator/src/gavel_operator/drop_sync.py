@@ -298,3 +298,19 @@ async def clean_up(
         *(_clean_region(drop, rules, known[r], rt, now) for r in members)
     )
     return [p for p in pending if p]
+
+
+def cleanup_status(drop: DropInput, pending: list[str], now: float) -> Obj:
+    """The Drop's conditions while its finalizer runs: what is left, and the way out."""
+    message = (
+        "; ".join(pending)
+        + f" (a region gone for good can be skipped: annotate {ABANDON_ANNOTATION}=<region>)"
+        if pending
+        else "every region is clean"
+    )
+    observed = [Observed("CleanedUp", not pending, "Pending" if pending else "Done", message)]
+    return {
+        "conditions": conditions.merge(
+            drop.status.get("conditions"), observed, now, drop.generation
+        )
+    }

@@ -146,16 +146,16 @@ async def drop_deleted(
     status: kopf.Status,
     meta: kopf.Meta,
     memo: kopf.Memo,
+    patch: kopf.Patch,
     regions: kopf.Index[str, RegionInfo],
     retry: int,
     **_: Any,
 ) -> None:
     drop = _drop(name, namespace, spec, status, meta)
-    pending = await drop_sync.clean_up(drop, _known(regions), memo.runtime, time.time())
+    now = time.time()
+    pending = await drop_sync.clean_up(drop, _known(regions), memo.runtime, now)
+    _patch_changes(patch, status, drop_sync.cleanup_status(drop, pending, now))
     if pending:
         raise kopf.TemporaryError(
-            "clean-up pending: "
-            + "; ".join(pending)
-            + f" (skip a region gone for good: annotate {drop_sync.ABANDON_ANNOTATION})",
-            delay=min(60, 2 ** min(retry, 6)),
+            "clean-up pending: " + "; ".join(pending), delay=min(60, 2 ** min(retry, 6))
         )

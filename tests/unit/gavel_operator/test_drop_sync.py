@@ -9,6 +9,7 @@ from gavel_operator.drop_sync import (
     DropInput,
     Rollout,
     abandoned,
+    cleanup_status,
     participating,
     region_report,
 )
@@ -63,3 +64,12 @@ def test_why_a_region_is_not_ready() -> None:
     down = region("eu", reachable=False, minReplicas={"gateway": 2, "fanout": 2})
     assert _report(down, Rollout(generation=2), scaled=False)["message"] == "region unreachable"
     assert _report(None, None, scaled=False) == {"ready": False, "message": "no such Region"}
+
+
+def test_cleanup_status_names_what_is_left_and_the_way_out() -> None:
+    drop = DropInput("d", "ns", SPEC, {}, 1)
+    pending = cleanup_status(drop, ["sa API: unreachable"], 0)["conditions"][0]
+    assert (pending["type"], pending["status"]) == ("CleanedUp", "False")
+    assert "gavel.dev/abandon-regions" in pending["message"]
+    done = cleanup_status(drop, [], 0)["conditions"][0]
+    assert done["status"] == "True"

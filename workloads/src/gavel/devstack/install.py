@@ -66,6 +66,27 @@ def cassandra_dir() -> Path:
     return cache_dir() / f"cassandra-{versions.CASSANDRA}"
 
 
+def helm_dir() -> Path:
+    return cache_dir() / f"helm-{versions.HELM}"
+
+
+def ensure_helm() -> Path:
+    """The ``helm`` binary, built on first use (a few minutes) and cached like Kubernetes.
+
+    Not part of :func:`ensure`: the stack never runs Helm, only the chart's tests do.
+    """
+    _run(
+        [
+            "bash",
+            str(repo_root() / "scripts" / "lib" / "build-helm.sh"),
+            versions.HELM,
+            str(helm_dir()),
+        ],
+        f"building Helm {versions.HELM}",
+    )
+    return helm_dir() / "bin" / "helm"
+
+
 def is_installed(component: str) -> bool:
     """Whether ``component``'s artifacts are already cached (so ``up`` will not build)."""
     stamps = {

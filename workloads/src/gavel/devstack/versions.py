@@ -13,5 +13,8 @@ KAFKA = "4.1.1"
 CASSANDRA = "5.0.6"
 """``org.apache.cassandra:cassandra-all`` from Maven Central, run on Java 17."""
 
+HELM = "v3.22.0"
+"""The Helm CLI, built from ``helm.sh/helm/v3/cmd/helm``; only the chart's tests use it."""
+
 JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
 """Cassandra 5.0 refuses Java 24+ (it installs a SecurityManager); Kafka is happy on 17 too."""
