@@ -3,8 +3,8 @@
 Pure builders of apiextensions/v1 objects. ``crds/*.yaml`` and the Helm chart's copy are
 generated from here (``gavel operator crds --write crds/ --write charts/gavel-operator/crds/``)
 and unit tests fail when they differ. The schemas carry OpenAPI validation and CEL rules so the
-API server refuses a bad spec with a clear message before the operator ever sees it; the Drop's rules mirror :func:`gavel.auction.Rules.errors`
-and :data:`gavel.auction.FROZEN_ONCE_OPEN`.
+API server refuses a bad spec with a clear message before the operator ever sees it; the Drop's
+rules mirror :func:`gavel.auction.Rules.errors` and :data:`gavel.auction.FROZEN_ONCE_OPEN`.
 """
 
 from __future__ import annotations

@@ -104,14 +104,13 @@ async def region_tick(
     _patch_changes(patch, status, new)
 
 
-def _drop(
-    name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta
-) -> DropInput:
+def _drop(body: kopf.Body) -> DropInput:
+    meta = body.meta
     return DropInput(
-        name,
-        namespace,
-        dict(spec),
-        dict(status),
+        str(meta["name"]),
+        str(meta["namespace"]),
+        dict(body.spec),
+        dict(body.status),
         int(meta.get("generation", 0)),
         dict(meta.get("annotations") or {}),
     )
@@ -120,11 +119,7 @@ def _drop(
 @kopf.timer(GROUP, VERSION, "drops", interval=SETTINGS.tick_s, initial_delay=0)  # type: ignore[arg-type]
 async def drop_tick(
     *,
-    name: str,
-    namespace: str,
-    spec: kopf.Spec,
-    status: kopf.Status,
-    meta: kopf.Meta,
+    body: kopf.Body,
     memo: kopf.Memo,
     patch: kopf.Patch,
     regions: kopf.Index[str, RegionInfo],
@@ -132,29 +127,25 @@ async def drop_tick(
 ) -> None:
     if "drop" not in memo:
         memo.drop = DropMemo()
-    drop = _drop(name, namespace, spec, status, meta)
+    drop = _drop(body)
     new = await drop_sync.reconcile(drop, _known(regions), memo.runtime, memo.drop, time.time())
-    _patch_changes(patch, status, new)
+    _patch_changes(patch, body.status, new)
 
 
 @kopf.on.delete(GROUP, VERSION, "drops")  # type: ignore[arg-type]
 async def drop_deleted(
     *,
-    name: str,
-    namespace: str,
-    spec: kopf.Spec,
-    status: kopf.Status,
-    meta: kopf.Meta,
+    body: kopf.Body,
     memo: kopf.Memo,
     patch: kopf.Patch,
     regions: kopf.Index[str, RegionInfo],
     retry: int,
     **_: Any,
 ) -> None:
-    drop = _drop(name, namespace, spec, status, meta)
+    drop = _drop(body)
     now = time.time()
     pending = await drop_sync.clean_up(drop, _known(regions), memo.runtime, now)
-    _patch_changes(patch, status, drop_sync.cleanup_status(drop, pending, now))
+    _patch_changes(patch, body.status, drop_sync.cleanup_status(drop, pending, now))
     if pending:
         raise kopf.TemporaryError(
             "clean-up pending: " + "; ".join(pending), delay=min(60, 2 ** min(retry, 6))
