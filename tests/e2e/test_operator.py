@@ -267,6 +267,19 @@ async def test_a_drop_prescales_goes_live_closes_and_returns_to_baseline(
     assert closed["bids"] == 1
     assert closed["reserveMet"] is True
 
+    def history() -> list[str]:
+        events = clusters.get(
+            "hub", "events", "-n", DROPS_NS, "--field-selector", f"involvedObject.name={name}"
+        )
+        return [e["reason"] for e in (events or {"items": []})["items"]]
+
+    await asyncio.to_thread(
+        poll,
+        lambda: {"PreScaling", "Live", "Closed"} <= set(history()),
+        timeout_s=20,
+        what="the drop's phases as events (kubectl describe drop)",
+    )
+
     def baseline() -> bool:
         return all(
             hpa_minimums(clusters, r) == {"gavel-gateway": BASELINE, "gavel-fanout": BASELINE}
@@ -318,6 +331,17 @@ def test_a_stopped_region_is_degraded_and_catches_up(world: tuple[Clusters, Oper
             )
 
         poll(ap_degraded, timeout_s=30, what="Region ap marked unreachable")
+
+        def warned() -> bool:
+            events = clusters.get(
+                "hub", "events", "-n", "default", "--field-selector", "involvedObject.name=ap"
+            )
+            return any(
+                e["type"] == "Warning" and e["reason"] == "Unreachable"
+                for e in (events or {"items": []})["items"]
+            )
+
+        poll(warned, timeout_s=20, what="a Warning event on Region ap")
         now = time.time()
         name = new_name("far")
         clusters.apply(

@@ -314,3 +314,28 @@ def cleanup_status(drop: DropInput, pending: list[str], now: float) -> Obj:
             drop.status.get("conditions"), observed, now, drop.generation
         )
     }
+
+
+def phase_event(before: Obj, after: Obj) -> tuple[str, str] | None:
+    """The Kubernetes event (reason, message) a phase change deserves, if the phase changed:
+    what ``kubectl describe drop`` shows as the drop's history."""
+    phase = after.get("phase")
+    if not phase or phase == before.get("phase"):
+        return None
+    asked = ", ".join(
+        f"{r} {s.get('gatewayReplicas', '-')}/{s.get('fanoutReplicas', '-')}"
+        for r, s in sorted((after.get("regions") or {}).items())
+    )
+    messages = {
+        "Scheduled": f"rules in {after.get('regionsReady', '?')} regions",
+        "PreScaling": f"capacity raised ahead of the crowd; gateway/fan-out floors: {asked}",
+        "Live": "bidding is open",
+        "Closed": (
+            f"bidding closed at {after.get('liveEndsAt', '?')}: high bid "
+            f"{after.get('highBid', 0)} from {after.get('bids', 0)} bids, "
+            + (f"won by {after['winnerAlias']}" if after.get("winnerAlias") else "no winner")
+        ),
+        "Cancelled": "cancelled; no more bids are accepted",
+        "Failed": "the drop's rules cannot be used; see its conditions",
+    }
+    return str(phase), messages.get(str(phase), "")

@@ -82,6 +82,7 @@ def _patch_changes(patch: kopf.Patch, status: kopf.Status, new: dict[str, Any] |
 @kopf.timer(GROUP, VERSION, "regions", interval=SETTINGS.tick_s, initial_delay=0)  # type: ignore[arg-type]
 async def region_tick(
     *,
+    body: kopf.Body,
     name: str,
     spec: kopf.Spec,
     status: kopf.Status,
@@ -101,6 +102,9 @@ async def region_tick(
     new = await region_sync.reconcile(
         me, peers=peers, plans=plans, rt=memo.runtime, memo=memo.region, now=time.time()
     )
+    event = region_sync.reachability_event(dict(status), new)
+    if event:
+        kopf.event(body, type=event[0], reason=event[1], message=event[2])
     _patch_changes(patch, status, new)
 
 
@@ -129,6 +133,10 @@ async def drop_tick(
         memo.drop = DropMemo()
     drop = _drop(body)
     new = await drop_sync.reconcile(drop, _known(regions), memo.runtime, memo.drop, time.time())
+    event = drop_sync.phase_event(drop.status, new)
+    if event:
+        # kopf.event, not kopf.info: info obeys posting.level, which keeps log lines out.
+        kopf.event(body, type="Normal", reason=event[0], message=event[1])
     _patch_changes(patch, body.status, new)
 
 

@@ -177,3 +177,13 @@ def _failed(
             region.generation,
         ),
     }
+
+
+def reachability_event(before: Obj, after: Obj | None) -> tuple[str, str, str] | None:
+    """(type, reason, message) of the event for a region that stopped or started answering."""
+    if after is None or "reachable" not in after or after["reachable"] == before.get("reachable"):
+        return None
+    ready: Obj = next((c for c in after.get("conditions", []) if c["type"] == "Ready"), {})
+    if after["reachable"]:
+        return "Normal", "Reachable", ready.get("message", "")
+    return "Warning", ready.get("reason", "Unreachable"), ready.get("message", "")

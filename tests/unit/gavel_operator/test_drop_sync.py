@@ -11,6 +11,7 @@ from gavel_operator.drop_sync import (
     abandoned,
     cleanup_status,
     participating,
+    phase_event,
     region_report,
 )
 from gavel_operator.region_sync import RegionInfo
@@ -73,3 +74,24 @@ def test_cleanup_status_names_what_is_left_and_the_way_out() -> None:
     assert "gavel.dev/abandon-regions" in pending["message"]
     done = cleanup_status(drop, [], 0)["conditions"][0]
     assert done["status"] == "True"
+
+
+def test_a_phase_change_is_an_event_with_what_matters_then() -> None:
+    closed = {
+        "phase": "Closed",
+        "liveEndsAt": "2030-01-01T00:00:00Z",
+        "highBid": 5_000,
+        "bids": 3,
+        "winnerAlias": "bidder-1",
+    }
+    assert phase_event({"phase": "Live"}, closed) == (
+        "Closed",
+        "bidding closed at 2030-01-01T00:00:00Z: high bid 5000 from 3 bids, won by bidder-1",
+    )
+    scaling = {
+        "phase": "PreScaling",
+        "regions": {"us": {"gatewayReplicas": 6, "fanoutReplicas": 8}},
+    }
+    reason, message = phase_event({"phase": "Scheduled"}, scaling) or ("", "")
+    assert (reason, message.endswith("us 6/8")) == ("PreScaling", True)
+    assert phase_event(closed, closed) is None

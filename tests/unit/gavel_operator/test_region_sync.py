@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gavel_operator.region_sync import RegionInfo, desired
+from gavel_operator.region_sync import RegionInfo, desired, reachability_event
 from gavel_operator.rendering import Images
 from gavel_operator.scheduling import Demand, DropPlan, Replicas, Timeline
 
@@ -44,3 +44,15 @@ def test_drop_plan_prefers_the_live_end_from_status() -> None:
     s = {"startsAt": "2030-01-01T00:00:00Z", "endsAt": "2030-01-01T01:00:00Z"}
     plan = DropPlan.from_resource(s, {"liveEndsAt": "2030-01-01T01:05:00Z"})
     assert plan.timeline.ends_at - plan.timeline.starts_at == 3_900
+
+
+def test_reachability_flips_are_events() -> None:
+    down = {
+        "reachable": False,
+        "conditions": [{"type": "Ready", "reason": "Unreachable", "message": "refused"}],
+    }
+    assert reachability_event({"reachable": True}, down) == ("Warning", "Unreachable", "refused")
+    up = {"reachable": True, "conditions": [{"type": "Ready", "message": "15 objects applied"}]}
+    assert reachability_event(down, up) == ("Normal", "Reachable", "15 objects applied")
+    assert reachability_event(up, up) is None
+    assert reachability_event(up, None) is None
