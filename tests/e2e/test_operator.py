@@ -153,6 +153,7 @@ def test_every_region_gets_its_workloads(world: tuple[Clusters, Operator]) -> No
             "Deployment/gavel-relay",
             "Deployment/gavel-audit-writer",
         } <= names, region
+        assert f'gavel_operator_region_reachable{{region="{region}"}} 1.0' in operator.metrics()
         gateway = next(o for o in objects["items"] if o["metadata"]["name"] == "gavel-gateway")
         managers = {f["manager"] for f in gateway["metadata"]["managedFields"]}
         assert "gavel-operator" in managers
@@ -342,6 +343,7 @@ def test_a_stopped_region_is_degraded_and_catches_up(world: tuple[Clusters, Oper
             )
 
         poll(warned, timeout_s=20, what="a Warning event on Region ap")
+        assert 'gavel_operator_region_reachable{region="ap"} 0.0' in operator.metrics()
         now = time.time()
         name = new_name("far")
         clusters.apply(

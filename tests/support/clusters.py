@@ -18,15 +18,16 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import yaml
 
 from gavel.devstack import install, stack
 from gavel_operator import rbac
-from tests.support.processes import ROOT, start_logged, stop_process
+from tests.support.processes import ROOT, free_port, start_logged, stop_process
 
 T = TypeVar("T")
 REGIONS = ("us", "eu", "in", "ap", "sa")
@@ -188,7 +189,15 @@ class Operator:
 
     kubeconfig: Path
     log: Path
+    metrics_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+
+    def metrics(self) -> str:
+        """The operator's /metrics page ("" while it does not answer)."""
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2).text
+        except httpx.HTTPError:
+            return ""
 
     def start(self) -> None:
         self.proc = start_logged(
@@ -198,6 +207,7 @@ class Operator:
                 "KUBECONFIG": str(self.kubeconfig),
                 "GAVEL_OPERATOR_NAMESPACE": OPERATOR_NS,
                 "GAVEL_OPERATOR_TICK_S": "1",
+                "GAVEL_OPERATOR_METRICS_PORT": str(self.metrics_port),
             },
         )
 

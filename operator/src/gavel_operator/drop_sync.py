@@ -120,7 +120,9 @@ async def _roll_out(
             log.info("drop %s/%s: rules in %s", drop.namespace, drop.name, region.name)
         rollout.generation, rollout.at = drop.generation, now
         rollout.retry.succeeded()
+        rt.metrics.rollouts.labels(region.name, "ok").inc()
         return
+    rt.metrics.rollouts.labels(region.name, "failed").inc()
     log.warning(
         "drop %s/%s: %s (attempt %d)",
         drop.namespace,

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
+import prometheus_client
 
 from gavel_operator import conditions, drop_sync, region_sync
 from gavel_operator.crds import GROUP, VERSION
@@ -47,6 +48,10 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     # CRDs at runtime spares the operator a cluster-wide read of every CRD.
     settings.scanning.disabled = True
     memo.runtime = Runtime.start(SETTINGS)
+    if SETTINGS.metrics_port:
+        prometheus_client.start_http_server(
+            SETTINGS.metrics_port, registry=memo.runtime.metrics.registry
+        )
 
 
 @kopf.on.cleanup()
@@ -99,9 +104,10 @@ async def region_tick(
     me = RegionInfo(name, dict(spec), dict(status), int(meta.get("generation", 0)))
     plans = list(drop_plans.get(None, []))
     peers = [known.get(n, me) for n in sorted({*known, name})]
-    new = await region_sync.reconcile(
-        me, peers=peers, plans=plans, rt=memo.runtime, memo=memo.region, now=time.time()
-    )
+    with memo.runtime.metrics.reconcile_seconds.labels("Region").time():
+        new = await region_sync.reconcile(
+            me, peers=peers, plans=plans, rt=memo.runtime, memo=memo.region, now=time.time()
+        )
     event = region_sync.reachability_event(dict(status), new)
     if event:
         kopf.event(body, type=event[0], reason=event[1], message=event[2])
@@ -131,8 +137,11 @@ async def drop_tick(
 ) -> None:
     if "drop" not in memo:
         memo.drop = DropMemo()
-    drop = _drop(body)
-    new = await drop_sync.reconcile(drop, _known(regions), memo.runtime, memo.drop, time.time())
+    drop, now = _drop(body), time.time()
+    metrics = memo.runtime.metrics
+    with metrics.reconcile_seconds.labels("Drop").time():
+        new = await drop_sync.reconcile(drop, _known(regions), memo.runtime, memo.drop, now)
+    metrics.set_phase(drop.namespace, drop.name, new["phase"])
     event = drop_sync.phase_event(drop.status, new)
     if event:
         # kopf.event, not kopf.info: info obeys posting.level, which keeps log lines out.
@@ -154,6 +163,8 @@ async def drop_deleted(
     now = time.time()
     pending = await drop_sync.clean_up(drop, _known(regions), memo.runtime, now)
     _patch_changes(patch, body.status, drop_sync.cleanup_status(drop, pending, now))
+    if not pending:
+        memo.runtime.metrics.forget_drop(drop.namespace, drop.name)
     if pending:
         raise kopf.TemporaryError(
             "clean-up pending: " + "; ".join(pending), delay=min(60, 2 ** min(retry, 6))

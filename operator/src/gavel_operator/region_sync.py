@@ -108,10 +108,11 @@ async def reconcile(
         await rt.blocking(_apply, k, objects, floors)
     except kube.Unreachable as exc:
         rt.clusters.forget(region.name)
-        return _failed(region, memo, now, "Unreachable", str(exc), reachable=False)
+        return _failed(region, rt, memo, now, "Unreachable", str(exc), reachable=False)
     except ClusterConfigError as exc:
         return _failed(
             region,
+            rt,
             memo,
             now,
             "KubeconfigInvalid",
@@ -123,17 +124,29 @@ async def reconcile(
         if exc.refused:
             rt.clusters.forget(region.name)
             return _failed(
-                region, memo, now, "Forbidden", str(exc), reachable=True, backoff=retrying.REFUSED
+                region,
+                rt,
+                memo,
+                now,
+                "Forbidden",
+                str(exc),
+                reachable=True,
+                backoff=retrying.REFUSED,
             )
         backoff = retrying.TRANSIENT if exc.retryable else retrying.CONFIGURATION
         reason = "ApplyFailed" if exc.retryable else "ApplyRejected"
-        return _failed(region, memo, now, reason, str(exc), reachable=True, backoff=backoff)
+        return _failed(region, rt, memo, now, reason, str(exc), reachable=True, backoff=backoff)
     memo.digest, memo.applied_at = digest, now
     memo.retry.succeeded()
     detail = (
         f"{len(objects)} objects applied; floors gateway {floors.gateway}, fanout {floors.fanout}"
     )
     log.info("region %s: %s", region.name, detail)
+    m = rt.metrics
+    m.applies.labels(region.name, "applied").inc()
+    m.region_reachable.labels(region.name).set(1)
+    m.region_floor.labels(region.name, "gateway").set(floors.gateway)
+    m.region_floor.labels(region.name, "fanout").set(floors.fanout)
     return {
         "reachable": True,
         "lastSync": conditions.stamp(now),
@@ -151,8 +164,9 @@ async def reconcile(
     }
 
 
-def _failed(
+def _failed(  # noqa: PLR0917 - one call per failure kind
     region: RegionInfo,
+    rt: Runtime,
     memo: RegionMemo,
     now: float,
     reason: str,
@@ -162,6 +176,8 @@ def _failed(
     backoff: Backoff = retrying.TRANSIENT,
 ) -> Obj:
     delay = memo.retry.failed(now, message, backoff)
+    rt.metrics.applies.labels(region.name, reason).inc()
+    rt.metrics.region_reachable.labels(region.name).set(int(reachable))
     memo.digest = ""  # whatever was applied before, check it all again once it answers
     log.warning("region %s: %s: %s; next attempt in %.0fs", region.name, reason, message, delay)
     message = f"{message} (next attempt in {delay:.0f}s, attempt {memo.retry.failures})"

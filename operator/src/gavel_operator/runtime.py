@@ -15,6 +15,7 @@ from typing import TypeVar
 from gavel_operator.auctions import RedisPool
 from gavel_operator.clusters import Clusters
 from gavel_operator.kube import Kube
+from gavel_operator.metrics import OperatorMetrics
 from gavel_operator.settings import OperatorSettings
 
 T = TypeVar("T")
@@ -25,10 +26,16 @@ class Runtime:
     settings: OperatorSettings
     clusters: Clusters
     redis: RedisPool
+    metrics: OperatorMetrics
 
     @classmethod
     def start(cls, settings: OperatorSettings) -> Runtime:
-        return cls(settings, Clusters(Kube.from_environment(), settings.namespace), RedisPool())
+        return cls(
+            settings,
+            Clusters(Kube.from_environment(), settings.namespace),
+            RedisPool(),
+            OperatorMetrics(),
+        )
 
     async def blocking(self, fn: Callable[..., T], *args: object) -> T:
         """Run a blocking cluster call in a worker thread, so one slow region holds only its

@@ -24,6 +24,8 @@ class OperatorSettings:
     """How often each Region and Drop is reconciled: the latency of a phase change."""
     resync_s: float = RESYNC_S
     """Re-apply unchanged objects this often, to undo drift made by hand in a region."""
+    metrics_port: int = 0
+    """Serve Prometheus metrics on this port (0: not at all)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -38,4 +40,5 @@ class OperatorSettings:
             ),
             tick_s=float(env.get("GAVEL_OPERATOR_TICK_S", TICK_S)),
             resync_s=float(env.get("GAVEL_OPERATOR_RESYNC_S", RESYNC_S)),
+            metrics_port=int(env.get("GAVEL_OPERATOR_METRICS_PORT", 0)),
         )

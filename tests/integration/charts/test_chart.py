@@ -133,6 +133,7 @@ def test_the_settings_follow_the_values(helm: Path) -> None:
         "GAVEL_OPERATOR_NAMESPACE": NAMESPACE,
         "GAVEL_OPERATOR_TICK_S": "2",
         "GAVEL_OPERATOR_RESYNC_S": "300",
+        "GAVEL_OPERATOR_METRICS_PORT": "9090",
         "GAVEL_IMAGE": "ghcr.io/gavel-dev/gavel:0.1.0",
         "GAVEL_REDIS_IMAGE": "redis:7.0",
         "GAVEL_KAFKA_IMAGE": "apache/kafka:4.1.1",

@@ -282,7 +282,8 @@ def operator_run(
     """Run the operator against the hub cluster ($KUBECONFIG, or in-cluster credentials).
 
     Settings come from the environment: GAVEL_OPERATOR_NAMESPACE (where the Regions' kubeconfig
-    Secrets live), GAVEL_IMAGE, GAVEL_OPERATOR_TICK_S, GAVEL_OPERATOR_RESYNC_S.
+    Secrets live), GAVEL_IMAGE, GAVEL_OPERATOR_TICK_S, GAVEL_OPERATOR_RESYNC_S,
+    GAVEL_OPERATOR_METRICS_PORT.
     """
     from gavel_operator import main  # noqa: PLC0415
 
