@@ -46,6 +46,11 @@ ABANDON_ANNOTATION = "gavel.dev/abandon-regions"
 they are gone for good. The escape hatch for a finalizer that cannot finish (docs/operator.md)."""
 
 
+WAITING_TO_SCALE, NOT_WRITTEN = "waiting for the region to scale", "rules not written yet"
+IN_PROGRESS = frozenset({WAITING_TO_SCALE, NOT_WRITTEN})
+"""Why a region may not be ready yet without anything being wrong (Ready, not Degraded)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DropInput:
     name: str
@@ -174,22 +179,7 @@ async def reconcile(
         name: region_report(drop, known.get(name), memo.rollouts.get(name), members, scaled)
         for name in members
     }
-    problems = [f"{n}: {r['message']}" for n, r in per_region.items() if not r["ready"]]
-    ready = sum(1 for r in per_region.values() if r["ready"])
-    observed = [
-        Observed(
-            "Ready",
-            not problems,
-            "AllRegionsReady" if not problems else "RegionsNotReady",
-            f"{ready}/{len(members)} regions ready",
-        ),
-        Observed(
-            "Degraded",
-            bool(problems or standing_error),
-            "RegionsFailing" if problems or standing_error else "AllRegionsReady",
-            "; ".join([*problems, standing_error] if standing_error else problems),
-        ),
-    ]
+    observed, ready = readiness(per_region, standing_error)
     extra: Obj = {"regions": per_region, "regionsReady": f"{ready}/{len(members)}"}
     if standing is not None:
         met = standing.high_bid >= rules.reserve and standing.bids > 0
@@ -202,6 +192,32 @@ async def reconcile(
         if phase is Phase.CLOSED and met and standing.leader_alias:
             extra["winnerAlias"] = standing.leader_alias
     return _status(drop, now, phase=phase, observed=observed, extra=extra)
+
+
+def readiness(per_region: dict[str, Obj], standing_error: str = "") -> tuple[list[Observed], int]:
+    """The Drop's Ready and Degraded conditions from its regions' reports, and how many are
+    ready. A region still being written to or scaled is not Ready yet, but only an error makes
+    the drop Degraded."""
+    problems = [f"{n}: {r['message']}" for n, r in per_region.items() if not r["ready"]]
+    failing = [p for p in problems if p.split(": ", 1)[1] not in IN_PROGRESS]
+    if standing_error:
+        failing.append(standing_error)
+    ready = len(per_region) - len(problems)
+    observed = [
+        Observed(
+            "Ready",
+            not problems,
+            "AllRegionsReady" if not problems else "RegionsNotReady",
+            f"{ready}/{len(per_region)} regions ready",
+        ),
+        Observed(
+            "Degraded",
+            bool(failing),
+            "RegionsFailing" if failing else "NoFailures",
+            "; ".join(failing),
+        ),
+    ]
+    return observed, ready
 
 
 def region_report(
@@ -221,13 +237,13 @@ def region_report(
     floors = region.status.get("minReplicas") or {}
     why = ""
     if rollout.generation != drop.generation:
-        why = rollout.retry.last_error or "rules not written yet"
+        why = rollout.retry.last_error or NOT_WRITTEN
     elif region.status.get("reachable") is False:
         why = "region unreachable"
     elif int(floors.get("gateway", 0)) < asked.gateway or int(floors.get("fanout", 0)) < (
         asked.fanout
     ):
-        why = "waiting for the region to scale"
+        why = WAITING_TO_SCALE
     report: Obj = {
         "ready": not why,
         "gatewayReplicas": asked.gateway,

@@ -12,6 +12,7 @@ from gavel_operator.drop_sync import (
     cleanup_status,
     participating,
     phase_event,
+    readiness,
     region_report,
 )
 from gavel_operator.region_sync import RegionInfo
@@ -95,3 +96,17 @@ def test_a_phase_change_is_an_event_with_what_matters_then() -> None:
     reason, message = phase_event({"phase": "Scheduled"}, scaling) or ("", "")
     assert (reason, message.endswith("us 6/8")) == ("PreScaling", True)
     assert phase_event(closed, closed) is None
+
+
+def test_waiting_is_not_ready_but_only_errors_degrade() -> None:
+    reports = {
+        "us": {"ready": True},
+        "eu": {"ready": False, "message": "waiting for the region to scale"},
+    }
+    (ready, degraded), count = readiness(reports)
+    assert (ready.status, degraded.status, count) == (False, False, 1)
+    assert ready.message == "1/2 regions ready"
+    reports["ap"] = {"ready": False, "message": "region unreachable"}
+    (ready, degraded), _ = readiness(reports, "home Redis: ConnectionError")
+    assert degraded.status
+    assert degraded.message == "ap: region unreachable; home Redis: ConnectionError"
