@@ -74,7 +74,15 @@ _CONDITIONS: Schema = {
 }
 
 
-COMPONENTS = ("gateway", "fanout", "relay", "auditWriter", "redis", "mirrormaker")
+COMPONENTS = (
+    "gateway",
+    "outboxShipper",
+    "fanout",
+    "relay",
+    "auditWriter",
+    "redis",
+    "mirrormaker",
+)
 """Region components whose resources may be set (the keys of spec.resources)."""
 
 _QUANTITY = _str(
@@ -139,12 +147,22 @@ def region_crd() -> dict[str, Any]:
                         "it (redis://host:port/db): drops homed here are decided in it.",
                         pattern=r"^rediss?://",
                     ),
+                    "cassandra": _obj(
+                        "The audit trail's Cassandra as this region's audit writers reach it.",
+                        {
+                            "contactPoints": _str("host:port,... of local nodes.", minLength=1),
+                            "dataCenter": _str(
+                                "This region's data centre (default: the Region's name)."
+                            ),
+                        },
+                        required=["contactPoints"],
+                    ),
                     "gatewayUrl": _str("Public URL of the bid gateway.", pattern=r"^https?://"),
                     "fanoutUrl": _str(
                         "Public URL of the fan-out (observers).", pattern=r"^wss?://"
                     ),
                 },
-                required=["kafkaBootstrap", "redisUrl"],
+                required=["kafkaBootstrap", "redisUrl", "cassandra"],
             ),
             "capacity": _obj(
                 "What one pod handles, for pre-scaling.",

@@ -23,6 +23,8 @@ Obj = dict[str, Any]
 
 MANAGER = "gavel-operator"
 REDIS_PORT, GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 6379, 8080, 8090, 8081, 8082
+SHIPPER_PORT = 8083
+OUTBOX_DIR = "/var/lib/gavel/outbox"
 
 
 def _amounts(cpu: str, memory: str) -> dict[str, str]:
@@ -36,6 +38,7 @@ DEFAULT_RESOURCES: dict[str, Obj] = {
     "auditWriter": {"requests": _amounts("200m", "256Mi"), "limits": _amounts("1", "512Mi")},
     "redis": {"requests": _amounts("1", "1Gi"), "limits": _amounts("2", "2Gi")},
     "mirrormaker": {"requests": _amounts("500m", "1Gi"), "limits": _amounts("1", "2Gi")},
+    "outboxShipper": {"requests": _amounts("50m", "96Mi"), "limits": _amounts("500m", "256Mi")},
 }
 """Per component (the keys of a Region's spec.resources); CPU limits above requests let the
 gateway and fan-out burst through a spike before the HPA reacts."""
@@ -62,6 +65,8 @@ class RegionView:
     gateway_min: int
     fanout_min: int
     """Replica floors: the baseline, or more while drops need it (scheduling.region_minimums)."""
+    cassandra_contact: str
+    cassandra_dc: str
     resources: dict[str, Obj] = field(default_factory=dict)
     """spec.resources: per component, what overrides :data:`DEFAULT_RESOURCES`."""
 
@@ -81,6 +86,8 @@ class RegionView:
             spec["endpoints"]["redisUrl"],
             gateway,
             fanout,
+            spec["endpoints"]["cassandra"]["contactPoints"],
+            spec["endpoints"]["cassandra"].get("dataCenter") or name,
             dict(spec.get("resources") or {}),
         )
 
@@ -188,8 +195,17 @@ def _pdb(r: RegionView, component: str) -> Obj:
 
 
 def _gavel(
-    images: Images, r: RegionView, regions: list[RegionView], command: list[str], port: int
+    images: Images,
+    r: RegionView,
+    regions: list[RegionView],
+    command: str,
+    port: int,
+    *,
+    args: tuple[str, ...] = (),
+    name: str | None = None,
+    resources: str | None = None,
 ) -> Obj:
+    """A container running ``gavel <command>`` for region ``r``."""
     # Its own Redis through the in-cluster Service; other regions' (a drop homed elsewhere is
     # decided there) through the address their Region publishes.
     redis = {
@@ -203,17 +219,19 @@ def _gavel(
         **redis,
         f"KAFKA_BOOTSTRAP_{r.name.upper()}": r.kafka_bootstrap,
     }
+    if command == "audit-writer":
+        env |= {"CASSANDRA_CONTACT": r.cassandra_contact, "CASSANDRA_DC": r.cassandra_dc}
     container: Obj = {
-        "name": command[0],
+        "name": name or command,
         "image": images.gavel,
-        "args": [*command, "--region", r.name, "--port", str(port), "--host", "0.0.0.0"],  # noqa: S104 - in a pod
+        "args": [command, "--region", r.name, "--port", str(port), "--host", "0.0.0.0", *args],  # noqa: S104 - in a pod
         "env": _env(env),
         "ports": [{"name": "main", "containerPort": port}],
         "readinessProbe": _probe("/readyz", port),
         "livenessProbe": _probe("/healthz", port),
-        "resources": r.resources_of({"audit-writer": "auditWriter"}.get(command[0], command[0])),
+        "resources": r.resources_of(resources or command),
     }
-    if command[0] == "gateway":
+    if command == "gateway":
         container["env"].append(
             {
                 "name": "GAVEL_JWT_SECRET",
@@ -221,6 +239,36 @@ def _gavel(
             }
         )
     return container
+
+
+def _gateway_pod(images: Images, r: RegionView, regions: list[RegionView]) -> Obj:
+    """The gateway and its disk-outbox shipper, sharing the outbox folder.
+
+    An attempt the gateway cannot take to Redis is fsynced to the outbox; the shipper (a relay
+    with ``--no-streams``) takes it to Kafka. The folder is an emptyDir: it outlives a crash of
+    either container, not the loss of the pod's node (docs/operator.md)."""
+    mount = {"name": "outbox", "mountPath": OUTBOX_DIR}
+    gateway = _gavel(images, r, regions, "gateway", GATEWAY_PORT, args=("--outbox-dir", OUTBOX_DIR))
+    shipper = _gavel(
+        images,
+        r,
+        regions,
+        "relay",
+        SHIPPER_PORT,
+        args=("--no-streams", "--outbox-dir", OUTBOX_DIR),
+        name="outbox-shipper",
+        resources="outboxShipper",
+    )
+    # Not a readiness gate: while Redis is down the gateway needs its outbox most, and the
+    # pod must stay in the Service.
+    del shipper["readinessProbe"]
+    shipper["ports"][0]["name"] = "shipper"
+    gateway["volumeMounts"] = shipper["volumeMounts"] = [mount]
+    deployment = _deployment(r, "gateway", None, gateway)
+    pod = deployment["spec"]["template"]["spec"]
+    pod["containers"].append(shipper)
+    pod["volumes"] = [{"name": "outbox", "emptyDir": {}}]
+    return deployment
 
 
 def render_region(
@@ -318,14 +366,28 @@ def render_region(
         # No replicas here: the HPA owns them. Applying a count would undo its scaling on every
         # resync; the operator raises a Deployment to its floor through /scale instead.
         objects += [
-            _deployment(r, component, None, _gavel(images, r, regions, [component], port)),
+            _gateway_pod(images, r, regions)
+            if component == "gateway"
+            else _deployment(r, component, None, _gavel(images, r, regions, component, port)),
             _service(r, component, port),
             _hpa(r, component, minimum),
             _pdb(r, component),
         ]
     objects += [
-        _deployment(r, "relay", 1, _gavel(images, r, regions, ["relay"], RELAY_PORT), "Recreate"),
-        _deployment(r, "audit-writer", 2, _gavel(images, r, regions, ["audit-writer"], AUDIT_PORT)),
+        # The region's one stream relay; disk outboxes are shipped by each gateway pod's sidecar.
+        _deployment(
+            r,
+            "relay",
+            1,
+            _gavel(images, r, regions, "relay", RELAY_PORT, args=("--no-outbox",)),
+            "Recreate",
+        ),
+        _deployment(
+            r,
+            "audit-writer",
+            2,
+            _gavel(images, r, regions, "audit-writer", AUDIT_PORT, resources="auditWriter"),
+        ),
     ]
     return objects
 

@@ -7,11 +7,20 @@ import subprocess
 import time
 from pathlib import Path
 
-from gavel import outbox, topics
+from redis.asyncio import Redis
+
+from gavel import keys, outbox, topics
 from gavel.auction import Outcome
-from tests.support.drops import new_drop_id
+from tests.support.drops import new_drop_id, open_test_drop
 from tests.support.kafka import KafkaTail
-from tests.support.relay import edge_event, metric, relay_settings, running_relay, wait_for
+from tests.support.relay import (
+    edge_event,
+    metric,
+    place_attempts,
+    relay_settings,
+    running_relay,
+    wait_for,
+)
 
 
 def dead_pid() -> int:
@@ -76,3 +85,38 @@ async def test_segments_are_shipped_then_deleted_and_a_torn_line_is_skipped(
     assert sorted(tail.event_ids(topics.AUDIT)) == sorted(shipped)
     assert tail.event_ids(topics.PRICE) == [first[-1].event_id]
     live.close_segment()
+
+
+async def test_a_shipper_without_streams_ships_the_outbox_and_leaves_the_streams_alone(
+    tmp_path: Path, redis: Redis, redis_url: str, kafka: str
+) -> None:
+    """The sidecar of a gateway pod: its disk outbox goes to Kafka, while the region's drop
+    streams stay for the region's one stream relay (per-drop order)."""
+    folder = tmp_path / "outbox"
+    edge_drop = new_drop_id("sidecar")
+    writer = outbox.OutboxWriter(folder, "gw-1")
+    events = [edge_event(edge_drop, n) for n in range(5)]
+    for e in events:
+        writer.append(e)
+    assert writer.close_segment() is not None
+    rules = await open_test_drop(redis)
+    await place_attempts(redis_url, [rules.drop_id], 3)
+    stream = keys.for_drop(rules.drop_id).events
+
+    async def segments_gone() -> bool:
+        return not list(folder.glob("*.jsonl"))
+
+    settings = relay_settings(redis_url, kafka, outbox_dir=folder, streams=False)
+    async with (
+        KafkaTail(kafka, (topics.AUDIT,), keys={edge_drop.encode()}) as tail,
+        running_relay(settings),
+    ):
+        await tail.until(
+            lambda t: set(t.event_ids(topics.AUDIT)) >= {e.event_id for e in events},
+            30,
+            "the disk outbox in Kafka",
+        )
+        await wait_for(segments_gone, 10, "shipped segments deleted")
+        assert await redis.xlen(stream) == 3
+        groups = await redis.xinfo_groups(stream)
+        assert not [g for g in groups if g["name"] == keys.RELAY_GROUP.encode()]

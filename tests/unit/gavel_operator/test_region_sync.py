@@ -8,7 +8,11 @@ from gavel_operator.scheduling import Demand, DropPlan, Replicas, Timeline
 def spec(name: str) -> dict[str, object]:
     return {
         "cluster": {"inCluster": True},
-        "endpoints": {"kafkaBootstrap": f"kafka-{name}:9092", "redisUrl": f"redis://{name}:6379/0"},
+        "endpoints": {
+            "kafkaBootstrap": f"kafka-{name}:9092",
+            "redisUrl": f"redis://{name}:6379/0",
+            "cassandra": {"contactPoints": f"cassandra-{name}:9042"},
+        },
         "capacity": {"observersPerFanoutPod": 1_000, "bidsPerSecondPerGatewayPod": 100},
         "baseline": {"gateway": 2, "fanout": 3},
     }

@@ -4,6 +4,7 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -137,3 +138,39 @@ def test_every_component_of_the_schema_has_default_resources() -> None:
     from gavel_operator.rendering import DEFAULT_RESOURCES
 
     assert set(DEFAULT_RESOURCES) == set(COMPONENTS)
+
+
+def _deployments(region: int = 0) -> dict[str, Any]:
+    regions = example_regions()
+    return {
+        o["metadata"]["name"]: o["spec"]["template"]["spec"]
+        for o in render_region(regions[region], regions)
+        if o["kind"] == "Deployment"
+    }
+
+
+def test_each_gateway_pod_ships_its_own_disk_outbox() -> None:
+    pod = _deployments()["gavel-gateway"]
+    gateway, shipper = pod["containers"]
+    assert gateway["args"][-2:] == ["--outbox-dir", "/var/lib/gavel/outbox"]
+    assert shipper["args"][:1] + shipper["args"][-3:] == [
+        "relay",
+        "--no-streams",
+        "--outbox-dir",
+        "/var/lib/gavel/outbox",
+    ]
+    assert gateway["volumeMounts"] == shipper["volumeMounts"]
+    assert pod["volumes"] == [{"name": "outbox", "emptyDir": {}}]
+    assert "readinessProbe" not in shipper  # never takes the gateway out of its Service
+
+
+def test_the_region_has_one_stream_relay_without_an_outbox() -> None:
+    (relay,) = _deployments()["gavel-relay"]["containers"]
+    assert relay["args"][-1] == "--no-outbox"
+
+
+def test_audit_writers_reach_the_regions_cassandra() -> None:
+    (writer,) = _deployments(1)["gavel-audit-writer"]["containers"]
+    env = {e["name"]: e.get("value") for e in writer["env"]}
+    assert env["CASSANDRA_CONTACT"] == "cassandra.gavel-eu.example:9042"
+    assert env["CASSANDRA_DC"] == "eu"

@@ -37,6 +37,7 @@ def test_the_consumer_name_is_unique_per_process() -> None:
         ({"batch_size": 0}, "batch_size"),
         ({"block_ms": 0}, "block_ms"),
         ({"consumer": ""}, "consumer"),
+        ({"streams": False}, "needs an outbox folder"),
     ],
 )
 def test_nonsense_is_refused(overrides: dict[str, object], problem: str) -> None:

@@ -364,6 +364,16 @@ def relay(
         int, typer.Option(help="Claim entries another relay left pending this long.")
     ] = 10_000,
     host: Annotated[str, typer.Option(help="Address to bind the HTTP port to.")] = "127.0.0.1",
+    streams: Annotated[
+        bool,
+        typer.Option(
+            help="Relay the drop streams (one such relay per region); --no-streams: only ship "
+            "the disk outbox, as the sidecar of a gateway pod."
+        ),
+    ] = True,
+    outbox: Annotated[
+        bool, typer.Option(help="Ship the disk outbox (--no-outbox: the streams only).")
+    ] = True,
 ) -> None:
     """Relay REGION's drop streams (and a disk outbox) into Kafka: gavel.audit and gavel.price."""
     from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
@@ -376,8 +386,9 @@ def relay(
             kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
             port=port,
             host=host,
-            outbox_dir=outbox_dir or default_outbox_dir(region),
+            outbox_dir=(outbox_dir or default_outbox_dir(region)) if outbox else None,
             claim_idle_ms=claim_idle_ms,
+            streams=streams,
         )
     except (endpoints.MissingEndpointError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc

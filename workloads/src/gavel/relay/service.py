@@ -12,6 +12,7 @@ Three tasks share one Kafka producer (:class:`~gavel.relay.sink.KafkaSink`, one 
   (pure, :mod:`gavel.relay.plan`), send them and wait until Kafka acknowledged all of them,
   *then* XDEL + XACK the entries. Never the other way round.
 * outbox — every ``outbox_interval_s``, ship the disk outbox (:mod:`gavel.relay.segments`).
+  With ``streams=False`` this is the only loop besides the gauges: a gateway pod's sidecar.
 * gauges — every ``gauges_interval_s``, ping Redis (for /readyz) and measure the backlog.
 
 Nothing here gives up on Redis or Kafka: every failed step is retried after a capped backoff
@@ -196,6 +197,9 @@ class Relay:
 
     async def ship_outbox(self, folder: Path) -> None:
         s = self.settings
+        # Alone (no streams task), the shipper starts the shared producer itself.
+        if not s.streams and not await self._start_kafka():
+            return
         while not self.stop.is_set():
             try:
                 await segments.ship_once(
@@ -281,7 +285,8 @@ async def run(settings: RelaySettings, *, stop: asyncio.Event | None = None) -> 
             settings.outbox_dir or "-",
         )
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(relay.relay_streams())
+            if settings.streams:
+                tasks.create_task(relay.relay_streams())
             tasks.create_task(relay.measure())
             if settings.outbox_dir is not None:
                 tasks.create_task(relay.ship_outbox(settings.outbox_dir))

@@ -30,6 +30,9 @@ class RelaySettings:
     """Address to bind the HTTP port to; a pod passes 0.0.0.0 so the kubelet can probe it."""
     outbox_dir: Path | None = None
     """The gateway's disk outbox to ship (None: this relay ships no disk outbox)."""
+    streams: bool = True
+    """Relay the region's drop streams. False: a disk-outbox shipper only, the sidecar of a
+    gateway pod; the region's single stream relay runs apart (per-drop order needs one)."""
     claim_idle_ms: int = 10_000
     """Entries pending (read, not acknowledged) this long belong to a relay presumed dead and
     are claimed. A live relay keeps its own entries fresh while it waits for Kafka."""
@@ -55,6 +58,8 @@ class RelaySettings:
 
     def __post_init__(self) -> None:
         problems = []
+        if not self.streams and self.outbox_dir is None:
+            problems.append("a relay without streams needs an outbox folder to ship")
         if not 0 <= self.port <= 65535:
             problems.append(f"port {self.port} is not 0..65535")
         if self.claim_idle_ms < 100:
