@@ -24,6 +24,8 @@ Obj = dict[str, Any]
 MANAGER = "gavel-operator"
 REDIS_PORT, GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 6379, 8080, 8090, 8081, 8082
 SHIPPER_PORT = 8083
+AUDIT_REPLICAS_PER_DC = 3
+"""Replicas of the audit keyspace in each region's data centre (NetworkTopologyStrategy)."""
 OUTBOX_DIR = "/var/lib/gavel/outbox"
 
 
@@ -220,7 +222,14 @@ def _gavel(
         f"KAFKA_BOOTSTRAP_{r.name.upper()}": r.kafka_bootstrap,
     }
     if command == "audit-writer":
-        env |= {"CASSANDRA_CONTACT": r.cassandra_contact, "CASSANDRA_DC": r.cassandra_dc}
+        env |= {
+            "CASSANDRA_CONTACT": r.cassandra_contact,
+            "CASSANDRA_DC": r.cassandra_dc,
+            # Whichever writer creates the keyspace first, it spans every region's DC.
+            "GAVEL_AUDIT_REPLICATION": ",".join(
+                f"{x.cassandra_dc}={AUDIT_REPLICAS_PER_DC}" for x in regions
+            ),
+        }
     container: Obj = {
         "name": name or command,
         "image": images.gavel,

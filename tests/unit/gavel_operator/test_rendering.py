@@ -174,3 +174,4 @@ def test_audit_writers_reach_the_regions_cassandra() -> None:
     env = {e["name"]: e.get("value") for e in writer["env"]}
     assert env["CASSANDRA_CONTACT"] == "cassandra.gavel-eu.example:9042"
     assert env["CASSANDRA_DC"] == "eu"
+    assert env["GAVEL_AUDIT_REPLICATION"] == "us=3,eu=3,in=3,ap=3,sa=3"
