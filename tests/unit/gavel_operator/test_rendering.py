@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from gavel_operator.rendering import RegionView, drop_record, labels, render_region
@@ -175,3 +176,25 @@ def test_audit_writers_reach_the_regions_cassandra() -> None:
     assert env["CASSANDRA_CONTACT"] == "cassandra.gavel-eu.example:9042"
     assert env["CASSANDRA_DC"] == "eu"
     assert env["GAVEL_AUDIT_REPLICATION"] == "us=3,eu=3,in=3,ap=3,sa=3"
+
+
+def _parse_with_the_cli(args: list[str]) -> None:
+    """Parse ``gavel <args>`` as the container would, without running it."""
+    import typer
+
+    from gavel.cli import app
+
+    group = typer.main.get_command(app)
+    parent = group.make_context("gavel", list(args), resilient_parsing=True)
+    name, command, rest = group.resolve_command(parent, list(args))  # type: ignore[attr-defined]
+    command.make_context(str(name), list(rest), parent=parent)
+
+
+def test_every_rendered_gavel_command_parses_with_the_real_cli() -> None:
+    """A renamed or misspelt flag fails here, not in a crash-looping pod."""
+    for spec in _deployments().values():
+        for container in spec["containers"]:
+            if container["image"].startswith("ghcr.io/gavel-dev/gavel"):
+                _parse_with_the_cli(container["args"])
+    with pytest.raises(Exception, match="no-such-flag"):
+        _parse_with_the_cli(["relay", "--region", "us", "--port", "1", "--no-such-flag"])
