@@ -9,6 +9,8 @@ behind the finalizer ``gavel.dev/cleanup``.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,8 +34,6 @@ WORKER_THREADS = 32
 
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    import asyncio  # noqa: PLC0415
-
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(WORKER_THREADS))
     # Progress and diff-bases in annotations of our own prefix: the status schema is ours
     # (structural, so kopf's status.kopf would be pruned).
@@ -42,7 +42,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.persistence.finalizer = FINALIZER
-    settings.posting.level = 30  # warnings and errors become Kubernetes events
+    settings.posting.level = logging.WARNING  # log lines of warnings and errors become events
     settings.watching.server_timeout = 60
     # Our CRDs are installed before the operator starts (the chart's crds/); not watching
     # CRDs at runtime spares the operator a cluster-wide read of every CRD.
