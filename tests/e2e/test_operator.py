@@ -464,3 +464,37 @@ def test_a_restarted_operator_converges(world: tuple[Clusters, Operator], tmp_pa
         status["syncedGeneration"]
         == (clusters.get("hub", "region", "eu") or {})["metadata"]["generation"]
     )
+
+
+def test_deleting_a_region_keeps_its_workloads_and_drops_say_so(
+    world: tuple[Clusters, Operator],
+) -> None:
+    clusters, _ = world
+    now = time.time()
+    name = new_name("lone")
+    listed = drop_manifest(
+        name,
+        starts_at=now + 3600,
+        ends_at=now + 7200,
+        lead_s=60,
+        cooldown_s=5,
+        regions=list(REGIONS),
+    )
+    clusters.apply("hub", [listed])
+    poll(
+        lambda: drop_status(clusters, name).get("regionsReady") == "5/5",
+        timeout_s=30,
+        what="the drop in all five regions",
+    )
+    clusters.kubectl("hub", "delete", "region", "sa", "--timeout=30s")
+    # A mistaken delete must not wipe a live region: its workloads stay where they are.
+    assert clusters.get("sa", "deployment", "gavel-gateway", "-n", "gavel") is not None
+
+    def sa_missing() -> bool:
+        status = drop_status(clusters, name)
+        sa = (status.get("regions") or {}).get("sa", {})
+        return sa.get("message") == "no such Region" and status.get("regionsReady") == "4/5"
+
+    # A Drop that lists sa says it is missing (one that runs "everywhere" just has four now).
+    poll(sa_missing, timeout_s=30, what="the Drop to report that Region sa is gone")
+    clusters.kubectl("hub", "delete", "drop", name, "-n", DROPS_NS, "--timeout=60s")
