@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver and kubectl from their Go modules into a versioned cache folder.
+# Builds etcd, kube-apiserver and kubectl (or the Go packages given after OUT_DIR, e.g.
+# k8s.io/kubernetes/cmd/kube-scheduler) from their Go modules into a versioned cache folder.
 #
 # Called by scripts/stack (gavel_devstack.install) on first use; a finished build is marked by a
 # stamp file, so later calls return at once. `go install` cannot build these commands because
@@ -8,8 +9,11 @@
 # in the same module (a three-line main calling etcdmain.Main) at the version Kubernetes itself
 # pins, so the packages they share compile once.
 set -euo pipefail
-k8s_version=${1:?usage: build-k8s.sh K8S_VERSION OUT_DIR}
-out=${2:?usage: build-k8s.sh K8S_VERSION OUT_DIR}
+k8s_version=${1:?usage: build-k8s.sh K8S_VERSION OUT_DIR [GO_PACKAGE...]}
+out=${2:?usage: build-k8s.sh K8S_VERSION OUT_DIR [GO_PACKAGE...]}
+shift 2
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
 [ -f "$out/.built" ] && exit 0
 
 export GOFLAGS=-mod=mod
@@ -51,8 +55,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 mkdir -p "$out/bin.partial"
-go build -trimpath -ldflags "$ldflags" -o "$out/bin.partial/" \
-  ./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+go build -trimpath -ldflags "$ldflags" -o "$out/bin.partial/" "${targets[@]}"
 rm -rf "$out/bin"
 mv "$out/bin.partial" "$out/bin"
 echo "kubernetes ${k8s_version} etcd ${etcd_version}" > "$out/.built"

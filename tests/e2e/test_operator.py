@@ -129,11 +129,17 @@ def test_every_region_gets_its_workloads(world: tuple[Clusters, Operator]) -> No
     def all_ready() -> bool:
         regions = clusters.get("hub", "regions") or {"items": []}
         return len(regions["items"]) == len(REGIONS) and all(
-            condition(r.get("status", {}), "Ready").get("status") == "True"
+            condition(r.get("status", {}), kind).get("status") == "True"
             for r in regions["items"]
+            for kind in ("Ready", "Available")
         )
 
-    poll(all_ready, timeout_s=90, what=f"five Ready regions; operator log:\n{operator.log_tail()}")
+    # Available: every workload has its ready replicas (pods on the regions' KWOK nodes).
+    poll(
+        all_ready,
+        timeout_s=90,
+        what=f"five Ready and Available regions; operator log:\n{operator.log_tail()}",
+    )
     for region in REGIONS:
         objects = clusters.get(
             region, "deploy,sts,svc,hpa,pdb,cm", "-n", "gavel", "--show-managed-fields"
@@ -233,6 +239,21 @@ async def test_a_drop_prescales_goes_live_closes_and_returns_to_baseline(
 
     await asyncio.to_thread(poll, lambda: phase() == "PreScaling", timeout_s=30, what="PreScaling")
     await asyncio.to_thread(poll, raised, timeout_s=30, what="replicas raised as computed")
+
+    def running_in_us() -> bool:
+        pods = clusters.get(
+            "us",
+            "pods",
+            "-n",
+            "gavel",
+            "-l",
+            "app.kubernetes.io/name=gateway",
+            "--field-selector",
+            "status.phase=Running",
+        )
+        return len((pods or {"items": []})["items"]) == EXPECTED["us"]
+
+    await asyncio.to_thread(poll, running_in_us, timeout_s=30, what="six gateway pods running")
     assert time.time() < starts_at, "capacity must be there before the drop opens"
     status = drop_status(clusters, name)
     assert {r: s["gatewayReplicas"] for r, s in status["regions"].items()} == EXPECTED
@@ -250,6 +271,7 @@ async def test_a_drop_prescales_goes_live_closes_and_returns_to_baseline(
         region="us",
         limit=UNLIMITED,
     )
+    await home.aclose()
     assert result.outcome is Outcome.ACCEPTED, result
     await asyncio.to_thread(
         poll,
@@ -290,8 +312,15 @@ async def test_a_drop_prescales_goes_live_closes_and_returns_to_baseline(
     await asyncio.to_thread(poll, baseline, timeout_s=40, what="HPA minimums back to baseline")
     assert time.time() >= ends_at + cooldown_s
 
-    # Deleting waits until the relay has taken the drop's outcomes to Kafka, then cleans every
-    # region. The relay here is the real one, draining into the session stack's Kafka.
+    await _delete_once_relayed(clusters, operator, stack, name)
+
+
+async def _delete_once_relayed(
+    clusters: Clusters, operator: Operator, stack: Stack, name: str
+) -> None:
+    """Deleting waits until the relay has taken the drop's outcomes to Kafka, then cleans every
+    region. The relay here is the real one, draining into the session stack's Kafka."""
+    home = Redis.from_url(clusters.redis_url("us"))
     clusters.kubectl("hub", "delete", "drop", name, "-n", DROPS_NS, "--wait=false")
     await asyncio.to_thread(
         poll,

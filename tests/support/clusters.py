@@ -33,7 +33,7 @@ T = TypeVar("T")
 REGIONS = ("us", "eu", "in", "ap", "sa")
 OPERATOR_NS = "gavel-system"
 DROPS_NS = "merch"
-STACK_ARGS = ["up", "--regions", str(len(REGIONS)), "--only", "k8s,redis"]
+STACK_ARGS = ["up", "--regions", str(len(REGIONS)), "--only", "k8s,redis,nodes"]
 
 
 def poll(check: Callable[[], T | None], *, timeout_s: float, what: str, every_s: float = 0.3) -> T:
@@ -87,7 +87,9 @@ class Clusters:
         state = stack.load_state(self.run_dir)
         assert state is not None
         rec = state.running[f"apiserver/{region}"]
-        os.kill(rec.pid, signal.SIGTERM)
+        # An outage, not a shutdown: a graceful stop would wait for the watches of the
+        # region's controllers to end.
+        os.kill(rec.pid, signal.SIGKILL)
         poll(lambda: not rec.alive(), timeout_s=30, what=f"apiserver/{region} to stop")
 
     def restart_stopped(self) -> None:

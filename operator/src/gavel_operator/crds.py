@@ -203,6 +203,11 @@ def region_crd() -> dict[str, Any]:
                     "fanout": _int("Fan-out minimum (its HPA's minReplicas).", 0, 10**5),
                 },
             ),
+            "workloads": {
+                "type": "object",
+                "description": "Ready over wanted replicas per component, e.g. gateway: 6/6.",
+                "additionalProperties": {"type": "string"},
+            },
             "conditions": _CONDITIONS,
         },
     )
@@ -215,6 +220,7 @@ def region_crd() -> dict[str, Any]:
         status=status,
         columns=[
             _column("Reachable", "boolean", ".status.reachable"),
+            _column("Available", "string", '.status.conditions[?(@.type=="Available")].status'),
             _column("Namespace", "string", ".spec.namespace"),
             _column("Gateways", "integer", ".status.minReplicas.gateway"),
             _column("Fanouts", "integer", ".status.minReplicas.fanout"),

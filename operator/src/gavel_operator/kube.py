@@ -169,10 +169,6 @@ class Kube:
         ca = Path(cfg.ssl_ca_cert).read_bytes() if cfg.ssl_ca_cert else None
         return str(cfg.host), ca
 
-    def probe(self) -> None:
-        """Raise Unreachable unless the API server answers (``/version`` needs no rights)."""
-        self.request("GET", "/version")
-
     def get(self, rest_path: str) -> Obj | None:
         """The object, or None when it does not exist."""
         try:

@@ -51,7 +51,8 @@ def regional_rules() -> list[Obj]:
     return [
         _rule("", ["namespaces", "services"], APPLY),
         _rule("", ["configmaps"], [*APPLY, "delete"]),
-        _rule("apps", ["deployments", "statefulsets"], APPLY),
+        # list: the Region's status counts their ready replicas.
+        _rule("apps", ["deployments", "statefulsets"], [*APPLY, "list"]),
         _rule("apps", ["deployments/scale"], ["get", "patch"]),
         _rule("autoscaling", ["horizontalpodautoscalers"], APPLY),
         _rule("policy", ["poddisruptionbudgets"], APPLY),

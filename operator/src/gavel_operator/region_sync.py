@@ -74,6 +74,45 @@ def _digest(objects: list[Obj]) -> str:
     return hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
 
 
+def availability(workloads: list[Obj]) -> tuple[dict[str, str], list[str]]:
+    """Ready over wanted replicas per component (Deployments and StatefulSets), and the ones
+    short of it. Pure."""
+    summary, short = {}, []
+    for w in sorted(workloads, key=lambda o: str(o["metadata"]["name"])):
+        component = str(w["metadata"].get("labels", {}).get("app.kubernetes.io/name", "?"))
+        wanted = int(w.get("spec", {}).get("replicas", 1))
+        ready = int(w.get("status", {}).get("readyReplicas", 0))
+        summary[component] = f"{ready}/{wanted}"
+        if ready < wanted:
+            short.append(f"{component} {ready}/{wanted}")
+    return summary, short
+
+
+def _workloads(k: kube.Kube, namespace: str) -> list[Obj]:
+    """Gavel's Deployments and StatefulSets in the region: one list request per kind, which
+    doubles as the check that the region answers."""
+    selector = [("labelSelector", f"app.kubernetes.io/managed-by={rendering.MANAGER}")]
+    found: list[Obj] = []
+    for prefix, plural in (("/apis/apps/v1", "deployments"), ("/apis/apps/v1", "statefulsets")):
+        listed = k.request("GET", f"{prefix}/namespaces/{namespace}/{plural}", query=selector)
+        found += listed.get("items", [])
+    return found
+
+
+def _available(region: RegionInfo, workloads: list[Obj], now: float) -> Obj:
+    summary, short = availability(workloads)
+    message = "short: " + ", ".join(short) if short else "every workload has its ready replicas"
+    return {
+        "workloads": summary,
+        "conditions": conditions.merge(
+            region.status.get("conditions"),
+            [Observed("Available", not short and bool(summary), "Replicas", message)],
+            now,
+            region.generation,
+        ),
+    }
+
+
 def _apply(k: kube.Kube, objects: list[Obj], floors: Replicas) -> None:
     # The namespace first: everything else lives in it.
     for obj in objects:
@@ -100,12 +139,14 @@ async def reconcile(
     fresh = memo.digest == digest and now - memo.applied_at < rt.settings.resync_s
     try:
         k = await rt.blocking(rt.clusters.for_region, region.name, region.spec["cluster"])
+        namespace = objects[0]["metadata"]["name"]
         if fresh:
-            # Nothing to apply; still ask whether the region answers, so a stopped API server
-            # shows in the Region's status within a tick rather than at the next resync.
-            await rt.blocking(k.probe)
-            return None
+            # Nothing to apply; still look at the workloads, which also tells within a tick
+            # that a stopped API server no longer answers.
+            found = await rt.blocking(_workloads, k, namespace)
+            return _available(region, found, now)
         await rt.blocking(_apply, k, objects, floors)
+        found = await rt.blocking(_workloads, k, namespace)
     except kube.Unreachable as exc:
         rt.clusters.forget(region.name)
         return _failed(region, rt, memo, now, "Unreachable", str(exc), reachable=False)
@@ -147,13 +188,15 @@ async def reconcile(
     m.region_reachable.labels(region.name).set(1)
     m.region_floor.labels(region.name, "gateway").set(floors.gateway)
     m.region_floor.labels(region.name, "fanout").set(floors.fanout)
+    available = _available(region, found, now)
     return {
         "reachable": True,
         "lastSync": conditions.stamp(now),
         "syncedGeneration": region.generation,
         "minReplicas": {"gateway": floors.gateway, "fanout": floors.fanout},
+        "workloads": available["workloads"],
         "conditions": conditions.merge(
-            region.status.get("conditions"),
+            available["conditions"],
             [
                 Observed("Ready", True, "Synced", detail),
                 Observed("Degraded", False, "Synced"),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gavel_operator.region_sync import RegionInfo, desired, reachability_event
+from gavel_operator.region_sync import RegionInfo, availability, desired, reachability_event
 from gavel_operator.rendering import Images
 from gavel_operator.scheduling import Demand, DropPlan, Replicas, Timeline
 
@@ -60,3 +60,19 @@ def test_reachability_flips_are_events() -> None:
     assert reachability_event(down, up) == ("Normal", "Reachable", "15 objects applied")
     assert reachability_event(up, up) is None
     assert reachability_event(up, None) is None
+
+
+def _workload(component: str, wanted: int, ready: int | None) -> dict[str, object]:
+    status = {} if ready is None else {"readyReplicas": ready}
+    return {
+        "metadata": {"name": f"gavel-{component}", "labels": {"app.kubernetes.io/name": component}},
+        "spec": {"replicas": wanted},
+        "status": status,
+    }
+
+
+def test_availability_counts_ready_over_wanted() -> None:
+    summary, short = availability([_workload("gateway", 6, 4), _workload("redis", 1, 1)])
+    assert summary == {"gateway": "4/6", "redis": "1/1"}
+    assert short == ["gateway 4/6"]
+    assert availability([_workload("relay", 1, None)]) == ({"relay": "0/1"}, ["relay 0/1"])

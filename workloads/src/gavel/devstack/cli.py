@@ -39,7 +39,11 @@ def _run_dir(given: Path | None) -> Path:
 def up(
     regions: Annotated[int, typer.Option(help=f"Regions to run, 1..{layout.MAX_REGIONS}.")] = 2,
     only: Annotated[
-        str, typer.Option(help=f"Comma-separated subset of {','.join(components.KINDS)}.")
+        str,
+        typer.Option(
+            help=f"Comma-separated subset of {','.join(components.KINDS)} "
+            f"(default: {','.join(components.DEFAULT_KINDS)})."
+        ),
     ] = "",
     run_dir: RunDir = None,
 ) -> None:
@@ -48,7 +52,7 @@ def up(
         names = layout.regions_for(regions)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    kinds = {k.strip() for k in only.split(",") if k.strip()} or set(components.KINDS)
+    kinds = {k.strip() for k in only.split(",") if k.strip()} or set(components.DEFAULT_KINDS)
     unknown = kinds - set(components.KINDS)
     if unknown:
         raise typer.BadParameter(
@@ -56,7 +60,7 @@ def up(
         )
     building = [
         k
-        for k in ("k8s", "kafka", "cassandra")
+        for k in ("k8s", "nodes", "kafka", "cassandra")
         if k in kinds | ({"kafka"} if "mirror" in kinds else set()) and not install.is_installed(k)
     ]
     if building:

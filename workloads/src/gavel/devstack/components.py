@@ -21,8 +21,13 @@ from gavel import mirror
 from gavel.devstack import configs, layout, probes
 from gavel.devstack.install import Installed
 
-KINDS: tuple[str, ...] = ("redis", "kafka", "mirror", "cassandra", "k8s")
-"""What ``--only`` accepts. ``k8s`` means etcd + kube-apiserver for the hub and every region."""
+KINDS: tuple[str, ...] = ("redis", "kafka", "mirror", "cassandra", "k8s", "nodes")
+"""What ``--only`` accepts. ``k8s`` means etcd + kube-apiserver for the hub and every region;
+``nodes`` adds to every region kube-controller-manager, kube-scheduler and KWOK with fake nodes,
+so Deployments get pods that are scheduled and reported running (no container runs)."""
+
+DEFAULT_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k != "nodes")
+"""What ``up`` runs without ``--only``: the workloads' tests need no pods."""
 
 NO_PORT = 0
 """Port of a component that listens on none (MirrorMaker 2 only connects out)."""
@@ -401,6 +406,82 @@ def _control_plane(
     return [etcd, apiserver]
 
 
+def _nodes(
+    inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts
+) -> list[Component]:
+    """What runs a region's pods without a kubelet: the controllers (Deployments make pods,
+    HPAs scale them), the scheduler (pods go to nodes) and KWOK (fake nodes report them
+    running)."""
+    home = run_dir / "k8s" / region
+    kubeconfig = str(kubeconfig_path(run_dir, region))
+    token = admin_token(run_dir)
+    key, _ = _service_account_key(run_dir)
+    apiserver = f"apiserver/{region}"
+    controllers = Component(
+        "controllers",
+        region,
+        NO_PORT,
+        [
+            str(inst.nodes_bin / "kube-controller-manager"),
+            f"--kubeconfig={kubeconfig}",
+            "--secure-port=0",
+            "--leader-elect=false",
+            f"--service-account-private-key-file={key}",
+            f"--root-ca-file={home / 'certs' / 'apiserver.crt'}",
+            "--use-service-account-credentials=false",
+            "--horizontal-pod-autoscaler-sync-period=5s",
+            "--v=1",
+        ],
+        # The service-account controller gives every namespace its "default" account.
+        partial(
+            probes.api_object_exists,
+            ports.k8s.apiserver,
+            token,
+            "/api/v1/namespaces/default/serviceaccounts/default",
+        ),
+        timeout_s=60,
+        after=(apiserver,),
+    )
+    scheduler = Component(
+        "scheduler",
+        region,
+        ports.scheduler,
+        [
+            str(inst.nodes_bin / "kube-scheduler"),
+            f"--kubeconfig={kubeconfig}",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={ports.scheduler}",
+            "--v=1",
+        ],
+        partial(probes.healthz, f"https://127.0.0.1:{ports.scheduler}/healthz"),
+        timeout_s=60,
+        after=(apiserver,),
+    )
+    kwok = Component(
+        "kwok",
+        region,
+        ports.kwok,
+        [
+            str(inst.nodes_bin / "kwok"),
+            f"--kubeconfig={kubeconfig}",
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            f"--server-address=127.0.0.1:{ports.kwok}",
+            "--cidr=10.244.0.0/16",
+            "--node-ip=127.0.0.1",
+            "--node-lease-duration-seconds=40",
+            f"--config={home / 'kwok.yaml'}",
+        ],
+        partial(probes.healthz, f"http://127.0.0.1:{ports.kwok}/healthz"),
+        timeout_s=60,
+        files={home / "kwok.yaml": configs.kwok_stages()},
+        after=(apiserver,),
+        when_ready=partial(probes.ensure_fake_nodes, ports.k8s.apiserver, token),
+    )
+    return [controllers, scheduler, kwok]
+
+
 def plan(
     regions: tuple[str, ...],
     kinds: set[str],
@@ -429,4 +510,9 @@ def plan(
         comps += _control_plane(inst, run_dir, layout.HUB, ports.hub)
         for region in regions:
             comps += _control_plane(inst, run_dir, region, ports.regions[region].k8s)
+    if "nodes" in kinds:
+        if "k8s" not in kinds:
+            raise ValueError("nodes need k8s: --only k8s,nodes")
+        for region in regions:
+            comps += _nodes(inst, run_dir, region, ports.regions[region])
     return comps

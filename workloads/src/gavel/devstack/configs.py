@@ -147,3 +147,104 @@ def kubeconfig(cluster: str, apiserver_port: int, token: str, ca_file: Path) -> 
         "current-context": cluster,
     }
     return json.dumps(conf, indent=2) + "\n"
+
+
+def kwok_stages() -> str:
+    """KWOK's configuration: how its fake nodes and their pods move through their lives.
+
+    Three stages, no more than the local clusters need: a fake node reports Ready with its
+    address; a scheduled pod becomes Running with every container ready (nothing runs); a
+    pod being deleted goes at once. KWOK renews the nodes' leases itself
+    (``--node-lease-duration-seconds``), so the node lifecycle controller never evicts."""
+    node_ready = {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": "gavel-node-ready"},
+        "spec": {
+            "resourceRef": {"apiGroup": "v1", "kind": "Node"},
+            "selector": {
+                "matchExpressions": [
+                    {
+                        "key": '.status.conditions.[] | select( .type == "Ready" ) | .status',
+                        "operator": "NotIn",
+                        "values": ["True"],
+                    }
+                ]
+            },
+            "next": {
+                "statusTemplate": "\n".join(
+                    [
+                        "{{ $now := Now }}",
+                        "conditions:",
+                        "- type: Ready",
+                        '  status: "True"',
+                        "  reason: KwokReady",
+                        "  message: a fake node of the local stack",
+                        "  lastHeartbeatTime: {{ $now | Quote }}",
+                        "  lastTransitionTime: {{ $now | Quote }}",
+                        "addresses:",
+                        "- type: InternalIP",
+                        "  address: {{ NodeIP | Quote }}",
+                        "phase: Running",
+                    ]
+                )
+            },
+        },
+    }
+    pod_running = {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": "gavel-pod-running"},
+        "spec": {
+            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+            "selector": {
+                "matchExpressions": [
+                    {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+                    {"key": ".spec.nodeName", "operator": "Exists"},
+                    {"key": ".status.phase", "operator": "In", "values": ["Pending"]},
+                ]
+            },
+            "next": {
+                "statusTemplate": "\n".join(
+                    [
+                        "{{ $now := Now }}",
+                        "phase: Running",
+                        "startTime: {{ $now | Quote }}",
+                        "conditions:",
+                        '{{ range list "PodScheduled" "Initialized" "ContainersReady" "Ready" }}',
+                        "- type: {{ . }}",
+                        '  status: "True"',
+                        "  lastTransitionTime: {{ $now | Quote }}",
+                        "{{ end }}",
+                        "containerStatuses:",
+                        "{{ range .spec.containers }}",
+                        "- name: {{ .name | Quote }}",
+                        "  image: {{ .image | Quote }}",
+                        "  ready: true",
+                        "  started: true",
+                        "  restartCount: 0",
+                        "  state:",
+                        "    running:",
+                        "      startedAt: {{ $now | Quote }}",
+                        "{{ end }}",
+                        "hostIP: {{ NodeIPWith .spec.nodeName | Quote }}",
+                        "podIP: {{ PodIPWith .spec.nodeName false .metadata.uid .metadata.name"
+                        " .metadata.namespace | Quote }}",
+                    ]
+                )
+            },
+        },
+    }
+    pod_gone = {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": "gavel-pod-delete"},
+        "spec": {
+            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+            "selector": {
+                "matchExpressions": [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}]
+            },
+            "next": {"delete": True},
+        },
+    }
+    return "---\n".join(json.dumps(s, indent=2) + "\n" for s in (node_ready, pod_running, pod_gone))

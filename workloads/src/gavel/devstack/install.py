@@ -41,6 +41,7 @@ class Installed:
     """Where each component's binaries or jars are."""
 
     k8s_bin: Path
+    nodes_bin: Path
     kafka_lib: Path
     cassandra_lib: Path
     java: Path
@@ -56,6 +57,10 @@ def _run(argv: list[str], what: str) -> None:
 
 def k8s_dir() -> Path:
     return cache_dir() / f"k8s-{versions.KUBERNETES}"
+
+
+def nodes_dir() -> Path:
+    return cache_dir() / f"nodes-{versions.KUBERNETES}-kwok-{versions.KWOK}"
 
 
 def kafka_dir() -> Path:
@@ -91,6 +96,7 @@ def is_installed(component: str) -> bool:
     """Whether ``component``'s artifacts are already cached (so ``up`` will not build)."""
     stamps = {
         "k8s": k8s_dir() / ".built",
+        "nodes": nodes_dir() / ".built",
         "kafka": kafka_dir() / ".fetched",
         "cassandra": cassandra_dir() / ".fetched",
     }
@@ -105,6 +111,17 @@ def ensure(components: set[str]) -> Installed:
         _run(
             ["bash", str(lib / "build-k8s.sh"), versions.KUBERNETES, str(k8s_dir())],
             f"building Kubernetes {versions.KUBERNETES}",
+        )
+    if "nodes" in components:
+        _run(
+            [
+                "bash",
+                str(lib / "build-nodes.sh"),
+                versions.KUBERNETES,
+                versions.KWOK,
+                str(nodes_dir()),
+            ],
+            f"building kube-controller-manager, kube-scheduler and KWOK {versions.KWOK}",
         )
     if components & {"kafka", "mirror"}:
         _run(
@@ -134,6 +151,7 @@ def ensure(components: set[str]) -> Installed:
         raise InstallError("redis-server is not installed: run scripts/bootstrap")
     return Installed(
         k8s_bin=k8s_dir() / "bin",
+        nodes_bin=nodes_dir() / "bin",
         kafka_lib=kafka_dir() / "lib",
         cassandra_lib=cassandra_dir() / "lib",
         java=java,

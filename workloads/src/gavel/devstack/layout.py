@@ -27,7 +27,9 @@ HUB = "hub"
 _CASSANDRA_NATIVE, _CASSANDRA_STORAGE, _CASSANDRA_JMX = 0, 1, 2
 _HUB_ETCD_CLIENT, _HUB_ETCD_PEER, _HUB_APISERVER = 3, 4, 5
 _REGION_BASE, _REGION_STRIDE = 10, 8
-_REDIS, _KAFKA, _KAFKA_CONTROLLER, _ETCD_CLIENT, _ETCD_PEER, _APISERVER = range(6)
+_REDIS, _KAFKA, _KAFKA_CONTROLLER, _ETCD_CLIENT, _ETCD_PEER, _APISERVER, _SCHEDULER, _KWOK = range(
+    8
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,10 @@ class RegionPorts:
     kafka: int
     kafka_controller: int
     k8s: ClusterPorts
+    scheduler: int
+    """kube-scheduler's health port (the ``nodes`` component)."""
+    kwok: int
+    """KWOK's health port (the ``nodes`` component)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,7 @@ class StackPorts:
         ports += [self.hub.etcd_client, self.hub.etcd_peer, self.hub.apiserver]
         for r in self.regions.values():
             ports += [r.redis, r.kafka, r.kafka_controller]
-            ports += [r.k8s.etcd_client, r.k8s.etcd_peer, r.k8s.apiserver]
+            ports += [r.k8s.etcd_client, r.k8s.etcd_peer, r.k8s.apiserver, r.scheduler, r.kwok]
         return ports
 
 
@@ -90,6 +96,8 @@ def ports_for_block(block: int) -> StackPorts:
             kafka=r + _KAFKA,
             kafka_controller=r + _KAFKA_CONTROLLER,
             k8s=ClusterPorts(r + _ETCD_CLIENT, r + _ETCD_PEER, r + _APISERVER),
+            scheduler=r + _SCHEDULER,
+            kwok=r + _KWOK,
         )
 
     return StackPorts(

@@ -63,6 +63,81 @@ def apiserver_ready(port: int, token: str) -> bool:
     return r.status_code == 200
 
 
+def api_object_exists(apiserver_port: int, token: str, path: str) -> bool:
+    """Whether the API server has the object at ``path`` (a controller made it: it runs)."""
+    try:
+        r = httpx.get(
+            f"https://127.0.0.1:{apiserver_port}{path}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=_TIMEOUT_S,
+            verify=False,  # noqa: S501 - the local API server's certificate is self-signed
+        )
+    except (httpx.HTTPError, ssl.SSLError):
+        return False
+    return r.status_code == 200
+
+
+def healthz(url: str) -> bool:
+    """Whether ``url`` answers 200 (kube-scheduler's self-signed HTTPS, or KWOK's HTTP)."""
+    try:
+        return httpx.get(url, timeout=_TIMEOUT_S, verify=False).status_code == 200  # noqa: S501
+    except (httpx.HTTPError, ssl.SSLError):
+        return False
+
+
+FAKE_NODES = 4
+"""KWOK nodes per region: each 32 CPUs, 128 GiB, 110 pods, so a pre-scaled drop fits."""
+
+
+def ensure_fake_nodes(apiserver_port: int, token: str) -> None:
+    """Create the region's fake nodes (KWOK plays their kubelets) and one volume for Redis's
+    claim (no storage provisioner runs here). Idempotent."""
+    base = f"https://127.0.0.1:{apiserver_port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    objects = [
+        (
+            f"/api/v1/nodes/kwok-{i}",
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": f"kwok-{i}",
+                    "annotations": {"kwok.x-k8s.io/node": "fake"},
+                    "labels": {"type": "kwok", "kubernetes.io/hostname": f"kwok-{i}"},
+                },
+                "status": {
+                    "allocatable": {"cpu": "32", "memory": "128Gi", "pods": "110"},
+                    "capacity": {"cpu": "32", "memory": "128Gi", "pods": "110"},
+                },
+            },
+        )
+        for i in range(FAKE_NODES)
+    ]
+    objects.append(
+        (
+            "/api/v1/persistentvolumes/gavel-redis-data",
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolume",
+                "metadata": {"name": "gavel-redis-data"},
+                "spec": {
+                    "capacity": {"storage": "10Gi"},
+                    "accessModes": ["ReadWriteOnce"],
+                    "hostPath": {"path": "/var/lib/gavel-redis"},
+                },
+            },
+        )
+    )
+    with httpx.Client(headers=headers, timeout=10, verify=False) as http:  # noqa: S501
+        for path, body in objects:
+            r = http.patch(
+                f"{base}{path}?fieldManager=gavel-stack&force=true",
+                content=json.dumps(body),
+                headers={"Content-Type": "application/apply-patch+yaml"},
+            )
+            r.raise_for_status()
+
+
 def kafka_ready(bootstrap: str) -> bool:
     """The broker answers metadata requests (so its controller quorum has formed)."""
     return _run(_kafka_list_topics(bootstrap)) is not None

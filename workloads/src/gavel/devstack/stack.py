@@ -285,7 +285,17 @@ class _Launch:
 
 # --- down --------------------------------------------------------------------------------------
 
-_STOP_ORDER = ("mirror", "apiserver", "kafka", "cassandra", "redis", "etcd")
+_STOP_ORDER = (
+    "mirror",
+    "kwok",
+    "scheduler",
+    "controllers",
+    "apiserver",
+    "kafka",
+    "cassandra",
+    "redis",
+    "etcd",
+)
 
 
 def down(run_dir: Path, purge: bool = False) -> list[str]:

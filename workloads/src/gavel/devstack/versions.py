@@ -13,6 +13,11 @@ KAFKA = "4.1.1"
 CASSANDRA = "5.0.6"
 """``org.apache.cassandra:cassandra-all`` from Maven Central, run on Java 17."""
 
+KWOK = "v0.8.0"
+"""KWOK, the kubelet of the local clusters' fake nodes (the ``nodes`` component), built from
+``sigs.k8s.io/kwok/cmd/kwok``; kube-controller-manager and kube-scheduler are built at
+:data:`KUBERNETES`."""
+
 HELM = "v3.22.0"
 """The Helm CLI, built from ``helm.sh/helm/v3/cmd/helm``; only the chart's tests use it."""
 
