@@ -137,7 +137,26 @@ def demo_drop(regions: list[str]) -> dict[str, Any]:
     return manifest
 
 
-def _line(drop: dict[str, Any], regions: dict[str, Any]) -> tuple[str, ...]:
+def _running_gateways(hub: Hub, region: str) -> int:
+    pods = json.loads(
+        hub.kubectl(
+            region,
+            "get",
+            "pods",
+            "-n",
+            "gavel",
+            "-l",
+            "app.kubernetes.io/name=gateway",
+            "--field-selector",
+            "status.phase=Running",
+            "-o",
+            "json",
+        )
+    )
+    return len(pods["items"])
+
+
+def _line(drop: dict[str, Any], regions: dict[str, Any], gateways: int) -> tuple[str, ...]:
     status = drop.get("status", {})
     floors = " ".join(
         f"{name}:{r.get('status', {}).get('minReplicas', {}).get('gateway', '-')}"
@@ -149,6 +168,7 @@ def _line(drop: dict[str, Any], regions: dict[str, Any]) -> tuple[str, ...]:
         status.get("regionsReady", "-"),
         str(status.get("highBid", "-")),
         str(status.get("bids", "-")),
+        str(gateways),
         floors,
     )
 
@@ -173,21 +193,25 @@ async def _bid(redis_url: str, drop: str, amounts: list[int]) -> None:
 
 def watch(hub: Hub, manifest: dict[str, Any]) -> None:
     name = manifest["metadata"]["name"]
-    console.print(
-        "\n[bold]time   phase       ready  price    bids  floors per region (gateway/fan-out)[/]"
+    print(
+        "\ntime   phase       ready  price    bids  us gateway pods  "
+        "floors per region (gateway/fan-out)",
+        flush=True,
     )
     begun, last, bid, baseline = time.monotonic(), None, False, None
     deadline = begun + OPENS_IN_S + LIVE_S + COOLDOWN_S + 60
     while time.monotonic() < deadline:
         drop = hub.get("drop", name, "-n", DROPS_NS)
         regions = {r["metadata"]["name"]: r for r in hub.get("regions")["items"]}
-        line = _line(drop, regions)
-        baseline = baseline or line[4]
+        line = _line(drop, regions, _running_gateways(hub, manifest["spec"]["homeRegion"]))
+        baseline = baseline or line[5]
         if line != last:
-            phase, ready, price, bids, floors = line
-            console.print(
+            phase, ready, price, bids, pods, floors = line
+            # Plain print: rich would wrap these lines at 80 columns outside a terminal.
+            print(
                 f"{time.monotonic() - begun:5.1f}s {phase:<11} {ready:<6} {price:<8} "
-                f"{bids:<5} {floors}"
+                f"{bids:<5} {pods:<16} {floors}",
+                flush=True,
             )
             last = line
         if line[0] == "Live" and not bid:
@@ -195,7 +219,7 @@ def watch(hub: Hub, manifest: dict[str, Any]) -> None:
             start, reserve = auction["startPrice"], auction["reservePrice"]
             asyncio.run(_bid(hub.env["REDIS_URL_US"], name, [start, start + 1_000, reserve]))
             bid = True
-        if line[0] == "Closed" and line[4] == baseline:
+        if line[0] == "Closed" and line[5] == baseline:
             break
         time.sleep(0.5)
     status = hub.get("drop", name, "-n", DROPS_NS).get("status", {})
@@ -203,6 +227,10 @@ def watch(hub: Hub, manifest: dict[str, Any]) -> None:
         f"\nwinner: [bold]{status.get('winnerAlias', 'none')}[/], reserve met: "
         f"{status.get('reserveMet')}, ended {status.get('liveEndsAt')} "
         f"(planned {manifest['spec']['endsAt']}; bids in the last seconds extend it)"
+    )
+    console.print(
+        "The floors are back at the baseline; the extra pods go when the HPA scales down, "
+        "which needs a metrics server (none runs here)."
     )
 
 
