@@ -55,3 +55,19 @@ def test_kubeconfig_points_at_the_local_api_server_with_the_admin_token() -> Non
 def test_token_file_puts_the_admin_in_system_masters() -> None:
     line = configs.token_auth_csv("tok")
     assert line.strip() == f'tok,{configs.ADMIN_USER},{configs.ADMIN_USER},"system:masters"'
+
+
+def test_kwok_stages_cover_a_node_and_a_pod_lifecycle() -> None:
+    stages = list(yaml.safe_load_all(configs.kwok_stages()))
+    assert [(s["metadata"]["name"], s["spec"]["resourceRef"]["kind"]) for s in stages] == [
+        ("gavel-node-ready", "Node"),
+        ("gavel-pod-running", "Pod"),
+        ("gavel-pod-delete", "Pod"),
+    ]
+    running = stages[1]["spec"]["next"]["statusTemplate"]
+    # Only scheduled pods run, and every container reports ready (Deployments count on it).
+    assert {"key": ".spec.nodeName", "operator": "Exists"} in stages[1]["spec"]["selector"][
+        "matchExpressions"
+    ]
+    assert "ready: true" in running
+    assert stages[2]["spec"]["next"] == {"delete": True}

@@ -149,6 +149,63 @@ def kubeconfig(cluster: str, apiserver_port: int, token: str, ca_file: Path) -> 
     return json.dumps(conf, indent=2) + "\n"
 
 
+Stage = dict[str, object]
+
+
+def _stage(name: str, kind: str, match: list[dict[str, object]], then: dict[str, object]) -> Stage:
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": name},
+        "spec": {
+            "resourceRef": {"apiGroup": "v1", "kind": kind},
+            "selector": {"matchExpressions": match},
+            "next": then,
+        },
+    }
+
+
+_NODE_READY = """\
+{{ $now := Now }}
+conditions:
+- type: Ready
+  status: "True"
+  reason: KwokReady
+  message: a fake node of the local stack
+  lastHeartbeatTime: {{ $now | Quote }}
+  lastTransitionTime: {{ $now | Quote }}
+addresses:
+- type: InternalIP
+  address: {{ NodeIP | Quote }}
+phase: Running
+"""
+
+_POD_RUNNING = """\
+{{ $now := Now }}
+phase: Running
+startTime: {{ $now | Quote }}
+conditions:
+{{ range list "PodScheduled" "Initialized" "ContainersReady" "Ready" }}
+- type: {{ . }}
+  status: "True"
+  lastTransitionTime: {{ $now | Quote }}
+{{ end }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  ready: true
+  started: true
+  restartCount: 0
+  state:
+    running:
+      startedAt: {{ $now | Quote }}
+{{ end }}
+hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+podIP: {{ PodIPWith .spec.nodeName false .metadata.uid .metadata.name .metadata.namespace | Quote }}
+"""
+
+
 def kwok_stages() -> str:
     """KWOK's configuration: how its fake nodes and their pods move through their lives.
 
@@ -156,95 +213,29 @@ def kwok_stages() -> str:
     address; a scheduled pod becomes Running with every container ready (nothing runs); a
     pod being deleted goes at once. KWOK renews the nodes' leases itself
     (``--node-lease-duration-seconds``), so the node lifecycle controller never evicts."""
-    node_ready = {
-        "apiVersion": "kwok.x-k8s.io/v1alpha1",
-        "kind": "Stage",
-        "metadata": {"name": "gavel-node-ready"},
-        "spec": {
-            "resourceRef": {"apiGroup": "v1", "kind": "Node"},
-            "selector": {
-                "matchExpressions": [
-                    {
-                        "key": '.status.conditions.[] | select( .type == "Ready" ) | .status',
-                        "operator": "NotIn",
-                        "values": ["True"],
-                    }
-                ]
-            },
-            "next": {
-                "statusTemplate": "\n".join(
-                    [
-                        "{{ $now := Now }}",
-                        "conditions:",
-                        "- type: Ready",
-                        '  status: "True"',
-                        "  reason: KwokReady",
-                        "  message: a fake node of the local stack",
-                        "  lastHeartbeatTime: {{ $now | Quote }}",
-                        "  lastTransitionTime: {{ $now | Quote }}",
-                        "addresses:",
-                        "- type: InternalIP",
-                        "  address: {{ NodeIP | Quote }}",
-                        "phase: Running",
-                    ]
-                )
-            },
-        },
-    }
-    pod_running = {
-        "apiVersion": "kwok.x-k8s.io/v1alpha1",
-        "kind": "Stage",
-        "metadata": {"name": "gavel-pod-running"},
-        "spec": {
-            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
-            "selector": {
-                "matchExpressions": [
-                    {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-                    {"key": ".spec.nodeName", "operator": "Exists"},
-                    {"key": ".status.phase", "operator": "In", "values": ["Pending"]},
-                ]
-            },
-            "next": {
-                "statusTemplate": "\n".join(
-                    [
-                        "{{ $now := Now }}",
-                        "phase: Running",
-                        "startTime: {{ $now | Quote }}",
-                        "conditions:",
-                        '{{ range list "PodScheduled" "Initialized" "ContainersReady" "Ready" }}',
-                        "- type: {{ . }}",
-                        '  status: "True"',
-                        "  lastTransitionTime: {{ $now | Quote }}",
-                        "{{ end }}",
-                        "containerStatuses:",
-                        "{{ range .spec.containers }}",
-                        "- name: {{ .name | Quote }}",
-                        "  image: {{ .image | Quote }}",
-                        "  ready: true",
-                        "  started: true",
-                        "  restartCount: 0",
-                        "  state:",
-                        "    running:",
-                        "      startedAt: {{ $now | Quote }}",
-                        "{{ end }}",
-                        "hostIP: {{ NodeIPWith .spec.nodeName | Quote }}",
-                        "podIP: {{ PodIPWith .spec.nodeName false .metadata.uid .metadata.name"
-                        " .metadata.namespace | Quote }}",
-                    ]
-                )
-            },
-        },
-    }
-    pod_gone = {
-        "apiVersion": "kwok.x-k8s.io/v1alpha1",
-        "kind": "Stage",
-        "metadata": {"name": "gavel-pod-delete"},
-        "spec": {
-            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
-            "selector": {
-                "matchExpressions": [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}]
-            },
-            "next": {"delete": True},
-        },
-    }
-    return "---\n".join(json.dumps(s, indent=2) + "\n" for s in (node_ready, pod_running, pod_gone))
+    not_ready = '.status.conditions.[] | select( .type == "Ready" ) | .status'
+    stages = [
+        _stage(
+            "gavel-node-ready",
+            "Node",
+            [{"key": not_ready, "operator": "NotIn", "values": ["True"]}],
+            {"statusTemplate": _NODE_READY},
+        ),
+        _stage(
+            "gavel-pod-running",
+            "Pod",
+            [
+                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+                {"key": ".spec.nodeName", "operator": "Exists"},
+                {"key": ".status.phase", "operator": "In", "values": ["Pending"]},
+            ],
+            {"statusTemplate": _POD_RUNNING},
+        ),
+        _stage(
+            "gavel-pod-delete",
+            "Pod",
+            [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}],
+            {"delete": True},
+        ),
+    ]
+    return "---\n".join(json.dumps(stage, indent=2) + "\n" for stage in stages)

@@ -51,20 +51,12 @@ def etcd_ready(port: int) -> bool:
 
 
 def apiserver_ready(port: int, token: str) -> bool:
-    try:
-        r = httpx.get(
-            f"https://127.0.0.1:{port}/readyz",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=_TIMEOUT_S,
-            verify=False,  # noqa: S501 - the local API server's certificate is self-signed
-        )
-    except (httpx.HTTPError, ssl.SSLError):
-        return False
-    return r.status_code == 200
+    return api_object_exists(port, token, "/readyz")
 
 
 def api_object_exists(apiserver_port: int, token: str, path: str) -> bool:
-    """Whether the API server has the object at ``path`` (a controller made it: it runs)."""
+    """Whether the API server answers 200 at ``path``: ``/readyz``, or an object a controller
+    makes (so the controller runs)."""
     try:
         r = httpx.get(
             f"https://127.0.0.1:{apiserver_port}{path}",
