@@ -11,7 +11,6 @@ the admin.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -26,7 +25,7 @@ import httpx
 import yaml
 
 from gavel.devstack import install, stack
-from gavel_operator import rbac
+from gavel_operator import enrolment, rbac
 from tests.support.processes import ROOT, free_port, start_logged, stop_process
 
 T = TypeVar("T")
@@ -124,20 +123,8 @@ def service_account_kubeconfig(
     ).stdout.strip()
     admin = json.loads(Path(clusters.kubeconfig(cluster)).read_text())
     entry = admin["clusters"][0]["cluster"]
-    ca = base64.b64encode(Path(entry["certificate-authority"]).read_bytes()).decode()
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": cluster,
-                "cluster": {"server": entry["server"], "certificate-authority-data": ca},
-            }
-        ],
-        "users": [{"name": account, "user": {"token": token}}],
-        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": account}}],
-        "current-context": cluster,
-    }
+    ca = Path(entry["certificate-authority"]).read_bytes()
+    return enrolment.kubeconfig_for(cluster, entry["server"], ca, token)
 
 
 def example_regions(clusters: Clusters) -> list[dict[str, Any]]:

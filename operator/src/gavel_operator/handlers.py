@@ -61,7 +61,7 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.index(GROUP, VERSION, "regions")
 def regions(name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any) -> Any:
-    return {name: RegionInfo(name, dict(spec), dict(status), int(meta.get("generation", 0)))}
+    return {name: RegionInfo.from_resource(name, spec, status, meta)}
 
 
 @kopf.index(GROUP, VERSION, "drops")
@@ -101,7 +101,7 @@ async def region_tick(
     if "region" not in memo:
         memo.region = RegionMemo()
     known = _known(regions)
-    me = RegionInfo(name, dict(spec), dict(status), int(meta.get("generation", 0)))
+    me = RegionInfo.from_resource(name, spec, status, meta)
     plans = list(drop_plans.get(None, []))
     peers = [known.get(n, me) for n in sorted({*known, name})]
     with memo.runtime.metrics.reconcile_seconds.labels("Region").time():

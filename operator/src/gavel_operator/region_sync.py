@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,16 @@ class RegionInfo:
     spec: Obj
     status: Obj
     generation: int = 0
+
+    @classmethod
+    def from_resource(
+        cls,
+        name: str,
+        spec: Mapping[str, Any],
+        status: Mapping[str, Any],
+        meta: Mapping[str, Any],
+    ) -> RegionInfo:
+        return cls(name, dict(spec), dict(status), int(meta.get("generation", 0)))
 
 
 @dataclass(slots=True)

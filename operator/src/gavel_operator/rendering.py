@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gavel import mirror
+from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 
 Obj = dict[str, Any]
 
@@ -303,14 +304,7 @@ def render_region(
                         {
                             "name": "redis",
                             "image": images.redis,
-                            "args": [
-                                "--appendonly",
-                                "yes",
-                                "--appendfsync",
-                                "everysec",
-                                "--save",
-                                "",
-                            ],
+                            "args": list(REDIS_PERSISTENCE_ARGS),
                             "ports": [{"name": "main", "containerPort": REDIS_PORT}],
                             "volumeMounts": [{"name": "data", "mountPath": "/data"}],
                             "resources": r.resources_of("redis"),

@@ -20,6 +20,7 @@ from pathlib import Path
 from gavel import mirror
 from gavel.devstack import configs, layout, probes
 from gavel.devstack.install import Installed
+from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 
 KINDS: tuple[str, ...] = ("redis", "kafka", "mirror", "cassandra", "k8s", "nodes")
 """What ``--only`` accepts. ``k8s`` means etcd + kube-apiserver for the hub and every region;
@@ -135,12 +136,7 @@ def _redis(inst: Installed, run_dir: Path, region: str, ports: layout.RegionPort
         "127.0.0.1",
         "--dir",
         str(data),
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "everysec",
-        "--save",
-        "",
+        *REDIS_PERSISTENCE_ARGS,
         "--daemonize",
         "no",
         "--logfile",

@@ -120,15 +120,18 @@ class DropStreams:
                 pipe.xautoclaim(stream, self.group, self.consumer, min_idle_ms, "0-0", count=count)
             replies = await pipe.execute(raise_on_error=False)
         entries: list[StreamEntry] = []
+        lost_a_group = False
         for stream, reply in zip(streams, replies, strict=True):
             if isinstance(reply, ResponseError):
                 if "NOGROUP" in str(reply):
-                    await self.regroup()
+                    lost_a_group = True
                     continue
                 raise reply
             if isinstance(reply, Exception):
                 raise reply
             entries.extend(self._entries(stream, cast("_Entries", reply[1])))
+        if lost_a_group:  # once for the batch, however many streams vanished
+            await self.regroup()
         return entries
 
     async def keep_alive(self, acks: Mapping[str, Sequence[bytes]]) -> None:
