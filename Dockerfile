@@ -12,7 +12,8 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/gavel
 WORKDIR /src
-# Every dependency has a manylinux wheel for CPython 3.11, so no compiler is needed.
+# Every dependency has a manylinux wheel for CPython 3.11, so no compiler is needed. Only the
+# product's sources are copied: the local stack (devstack/) and the tests stay out of the image.
 COPY pyproject.toml README.md ./
 COPY lua/ lua/
 COPY workloads/src/ workloads/src/

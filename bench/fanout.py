@@ -42,8 +42,8 @@ from rich.table import Table
 from tests.support.processes import free_port, stack_env
 
 from gavel import kafka_clients, topics
-from gavel.devstack.install import cache_dir
 from gavel.events import PriceEvent
+from gavel_devstack.install import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 CENTRIFUGO_VERSION = "v6.9.1"

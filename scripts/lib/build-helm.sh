@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Helm 3 CLI from its Go module into a versioned cache folder.
 #
-# Called by gavel.devstack.install.ensure_helm() on first use; a finished build is marked by a
+# Called by gavel_devstack.install.ensure_helm() on first use; a finished build is marked by a
 # stamp file, so later calls return at once. Unlike Kubernetes, helm.sh/helm/v3 has no local
 # replace directives, so a plain `go install module@version` works; GOBIN points at a partial
 # folder that is renamed only once the build succeeded, so an interrupted build is never used.

@@ -3,7 +3,7 @@
 # and kube-scheduler (through build-k8s.sh, at the same Kubernetes version) and KWOK, which plays
 # the kubelet of fake nodes (pods are scheduled, started and reported ready, no container runs).
 #
-# Called by gavel.devstack.install on first use of the stack's `nodes` component; a stamp file
+# Called by gavel_devstack.install on first use of the stack's `nodes` component; a stamp file
 # marks a finished build, so later calls return at once.
 set -euo pipefail
 k8s_version=${1:?usage: build-nodes.sh K8S_VERSION KWOK_VERSION OUT_DIR}

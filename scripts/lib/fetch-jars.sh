@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Resolves a Maven artifact set (a pom in scripts/lib/poms/) into a flat folder of jars.
 #
-# Called by gavel.devstack.install on first use of Kafka or Cassandra; a stamp file marks a
+# Called by gavel_devstack.install on first use of Kafka or Cassandra; a stamp file marks a
 # finished copy so later calls return at once. Maven's own repository cache (~/.m2) sits outside
 # the clone as well, so even a new cache folder resolves without the network.
 set -euo pipefail

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import yaml
 
-from gavel.devstack import install, stack
+from gavel_devstack import install, stack
 from gavel_operator import enrolment, rbac
 from tests.support.processes import ROOT, free_port, start_logged, stop_process
 

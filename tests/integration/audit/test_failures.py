@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from gavel.audit.store import AuditStore
-from gavel.devstack.stack import load_state
+from gavel_devstack.stack import load_state
 from tests.conftest import STACK, Stack
 from tests.support.audit import (
     committed,

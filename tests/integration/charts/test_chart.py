@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gavel.devstack import install
+from gavel_devstack import install
 from tests.conftest import ROOT, Stack
 
 CHART = ROOT / "charts" / "gavel-operator"

@@ -19,9 +19,9 @@ import pytest
 from redis.asyncio import Redis
 
 from gavel import keys, outbox, topics
-from gavel.devstack.stack import load_state
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings
+from gavel_devstack.stack import load_state
 from tests.conftest import STACK, Stack
 from tests.support.drops import open_test_drop
 from tests.support.kafka import KafkaTail

@@ -2,6 +2,6 @@
 
 Layers, lowest first (enforced by import-linter, see pyproject.toml): facts shared by every
 workload (``topics``), pure renderers (``mirror``), then the process entry points and the ``cli``
-that wires them together. The local development stack (``devstack``) sits on top and is imported
-by nothing but tests and the ``scripts/`` wrappers.
+that wires them together. The local development stack and the demos are not part of this
+package (nor of the wheel or the image): they live beside it in the repository and import it.
 """

@@ -2,9 +2,9 @@
 
 One MirrorMaker 2 process runs in every region and *pulls* ``gavel.price`` from every other
 region into its own Kafka, where the copies arrive as ``<source>.gavel.price``. The operator puts
-this renderer's output into a ConfigMap; the local stack (:mod:`gavel.devstack`) writes it to a
-file. Both start MirrorMaker with ``--clusters <target>`` so a process only runs the flows that
-end in its own region.
+this renderer's output into a ConfigMap; the repository's local stack writes it to a file. Both
+start MirrorMaker with ``--clusters <target>`` so a process only runs the flows that end in its
+own region.
 
 Settings chosen for latency (see docs/mirrormaker.md for the measurements behind them):
 ``linger.ms=0`` on the target producer (Kafka 4 made the default 5 ms), a short

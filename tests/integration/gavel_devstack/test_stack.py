@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from gavel.devstack import process
+from gavel_devstack import process
 from tests.conftest import STACK, Stack
 
 

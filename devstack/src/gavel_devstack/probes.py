@@ -1,6 +1,6 @@
 """Readiness probes: each asks the real server a real question and answers True or False.
 
-Called in a loop by :mod:`gavel.devstack.stack` until a deadline. A probe never raises: any
+Called in a loop by :mod:`gavel_devstack.stack` until a deadline. A probe never raises: any
 failure (refused, timed out, wrong answer) means "not ready yet". ``ensure_topics`` is the one
 action here: it creates a region's topics once its broker answers.
 """

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gavel.devstack import layout
+from gavel_devstack import layout
 
 WELL_KNOWN = {2379, 2380, 6379, 6443, 7000, 7001, 7199, 8080, 9042, 9092, 9093}
 

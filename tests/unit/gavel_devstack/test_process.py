@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gavel.devstack import process
+from gavel_devstack import process
 
 
 def test_start_time_identifies_a_live_process_and_not_a_dead_one(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from gavel.devstack import configs
+from gavel_devstack import configs
 
 
 def _props(text: str) -> dict[str, str]:

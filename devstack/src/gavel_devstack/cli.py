@@ -1,6 +1,6 @@
 """``scripts/stack``: up, env, status and down for the local stack.
 
-Thin: parses flags, calls :mod:`gavel.devstack.stack`, and draws its progress and tables with
+Thin: parses flags, calls :mod:`gavel_devstack.stack`, and draws its progress and tables with
 rich. Progress goes to stderr so ``up``'s stdout stays clean for scripts.
 """
 
@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gavel.devstack import components, install, layout, probes, process, stack
+from gavel_devstack import components, install, layout, probes, process, stack
 
 app = typer.Typer(
     add_completion=False,

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gavel import drops
-from gavel.devstack import install, process, stack
+from gavel_devstack import install, process, stack
 
 console = Console()
 

@@ -1,6 +1,6 @@
 """Builds and downloads of the local stack's servers, cached outside the clone.
 
-Called by :mod:`gavel.devstack.stack` before anything starts. Each artifact set lives in
+Called by :mod:`gavel_devstack.stack` before anything starts. Each artifact set lives in
 ``$GAVEL_CACHE`` (default ``~/.cache/gavel``) under a folder named for its version, and is made
 by a shell script in ``scripts/lib`` that marks a finished copy with a stamp file. CI clones the
 repository afresh on the same machine, so only the first run ever pays for a build.
@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from gavel.devstack import versions
+from gavel_devstack import versions
 
 
 class InstallError(RuntimeError):
@@ -22,9 +22,20 @@ class InstallError(RuntimeError):
 
 
 def repo_root() -> Path:
-    """The clone this code runs from (``scripts/stack`` exports it; else found from here)."""
+    """The clone this code runs from: ``$GAVEL_ROOT`` (every ``scripts/`` wrapper exports it),
+    else the nearest folder above this file that holds ``scripts/stack``.
+
+    This package is never installed from a wheel, only put on the path by the editable install,
+    so its source always sits inside the clone it belongs to.
+    """
     env = os.environ.get("GAVEL_ROOT")
-    return Path(env) if env else Path(__file__).resolve().parents[4]
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        if (folder / "scripts" / "stack").is_file():
+            return folder
+    raise InstallError(f"no Gavel clone (a folder with scripts/stack) above {here}; set GAVEL_ROOT")
 
 
 def cache_dir() -> Path:

@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 
 from gavel import bidding
-from gavel.devstack import install, process, stack
+from gavel_devstack import install, process, stack
 
 console = Console()
 OPERATOR_NS, DROPS_NS = "gavel-system", "merch"

@@ -1,6 +1,6 @@
 """Bring the local stack up, report on it and take it down.
 
-Called by :mod:`gavel.devstack.cli`. ``up`` is declarative: it makes the running stack match the
+Called by :mod:`gavel_devstack.cli`. ``up`` is declarative: it makes the running stack match the
 request (regions and kinds), keeps what already runs with the same configuration, restarts what
 changed, stops what is no longer asked for and starts the rest, each component as soon as what
 it depends on is ready. Every spawned pid is written to ``state.json`` at once, so ``down`` can
@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gavel.devstack import components, install, layout, process
-from gavel.devstack.components import Component
+from gavel_devstack import components, install, layout, process
+from gavel_devstack.components import Component
 
 STATE_FILE = "state.json"
 

@@ -2,7 +2,7 @@
 
 Pure apart from reading the run folder's secrets: :func:`plan` turns (regions, kinds, ports,
 installed artifacts, run folder) into components, each with its argv, the files to write before
-it starts, what it waits for and how to tell it is ready. :mod:`gavel.devstack.stack` runs them.
+it starts, what it waits for and how to tell it is ready. :mod:`gavel_devstack.stack` runs them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from functools import partial
 from pathlib import Path
 
 from gavel import mirror
-from gavel.devstack import configs, layout, probes
-from gavel.devstack.install import Installed
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
+from gavel_devstack import configs, layout, probes
+from gavel_devstack.install import Installed
 
 KINDS: tuple[str, ...] = ("redis", "kafka", "mirror", "cassandra", "k8s", "nodes")
 """What ``--only`` accepts. ``k8s`` means etcd + kube-apiserver for the hub and every region;

@@ -1,6 +1,6 @@
 """Config files of the local stack's servers: pure renderers, text in, text out.
 
-Called by :mod:`gavel.devstack.components`, which writes the results into the run folder. Each
+Called by :mod:`gavel_devstack.components`, which writes the results into the run folder. Each
 renderer takes only ports and paths, so its output is stable and can be hashed to tell whether a
 running process was started with the same configuration.
 """
