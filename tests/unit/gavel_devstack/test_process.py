@@ -3,18 +3,43 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from gavel_devstack import process
 
 
-def test_start_time_identifies_a_live_process_and_not_a_dead_one(tmp_path: Path) -> None:
+def test_start_time_tells_this_process_from_another_with_its_pid() -> None:
     me = process.start_time(os.getpid())
     assert me is not None
     assert process.is_alive(os.getpid(), me)
     assert not process.is_alive(os.getpid(), me + 1)  # same pid, other process: not ours
-    done = subprocess.run([sys.executable, "-c", "pass"], check=True)
-    assert done.returncode == 0
+
+
+def _state(pid: int) -> str:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
+def test_a_process_that_exited_is_reported_dead_before_and_after_it_is_reaped() -> None:
+    # Alive until we close its stdin, so its start time is read while it runs.
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    started = process.start_time(child.pid)
+    assert started is not None
+    assert process.is_alive(child.pid, started)
+    assert child.stdin is not None
+    child.stdin.close()
+    # Exited but not yet waited for: a zombie, which still has a /proc entry.
+    deadline = time.monotonic() + 10
+    while _state(child.pid) != "Z":
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+    assert process.start_time(child.pid) is None
+    assert not process.is_alive(child.pid, started)
+    assert child.wait(timeout=10) == 0
+    assert not process.is_alive(child.pid, started)
 
 
 def test_spawn_and_stop_take_down_the_whole_process_group(tmp_path: Path) -> None:
