@@ -1,8 +1,8 @@
 """``gavel audit show``: a drop's audit trail as a readable table or as JSON lines.
 
-Called by :func:`gavel.cli.audit_show`. Reads Cassandra directly (no writer needed) through
-:mod:`gavel.audit.reading`, one page at a time. The formatting functions are pure; :func:`show`
-connects, reads and prints.
+Called by :func:`gavel.cli.audit_commands.audit_show`. Reads Cassandra directly (no writer
+needed) through :mod:`gavel.audit.reading`, one page at a time. The formatting functions are
+pure; :func:`show` connects, reads and prints.
 """
 
 from __future__ import annotations

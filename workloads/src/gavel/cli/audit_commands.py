@@ -1,0 +1,111 @@
+"""``gavel audit migrate|show``: the audit trail in Cassandra, for an operator at a terminal.
+
+Mounted as ``gavel audit`` by :mod:`gavel.cli`; the writer itself is ``gavel audit-writer``
+(:mod:`gavel.cli.service_commands`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gavel.cli.options import CassandraContact, CassandraDc, Keyspace, Replication
+
+app = typer.Typer(no_args_is_help=True, help="The audit trail in Cassandra.")
+
+
+@app.command("migrate")
+def audit_migrate(
+    cassandra_contact: CassandraContact = None,
+    cassandra_dc: CassandraDc = None,
+    keyspace: Keyspace = "gavel_audit",
+    replication: Replication = None,
+) -> None:
+    """Create or upgrade the audit keyspace and tables (idempotent; the writer runs it too)."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.audit import schema  # noqa: PLC0415
+    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors, connect  # noqa: PLC0415
+
+    try:
+        dc = cassandra_dc or endpoints.cassandra_dc()
+        target = CassandraTarget(
+            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
+            local_dc=dc,
+            keyspace=keyspace,
+        )
+        wanted = schema.parse_replication(replication) if replication else {dc: 1}
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        cluster, session = connect(target)
+    except StoreErrors as exc:
+        typer.echo(f"error: cannot reach Cassandra at {target.host}:{target.port}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    try:
+        report = schema.migrate(session, keyspace, wanted)
+    except schema.SchemaError as exc:
+        typer.echo(f"error: migration failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except StoreErrors as exc:
+        typer.echo(f"error: migration failed: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        cluster.shutdown()
+    applied = ", ".join(map(str, report.applied)) or "nothing (already up to date)"
+    typer.echo(f"{report.keyspace}: schema version {report.version}; applied {applied}")
+    typer.echo(f"replication: {report.replication}")
+
+
+@app.command("show")
+def audit_show(
+    drop: Annotated[str, typer.Argument(help="Drop id.")],
+    bidder: Annotated[str | None, typer.Option(help="Only this bidder's attempts.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="Only accepted or rejected attempts.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines (one attempt each) instead of a table.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Attempts per page (1..1000).")] = 50,
+    page_token: Annotated[
+        str | None, typer.Option(help="Continue after the page that printed this token.")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every page, not just one.")] = False,
+    cassandra_contact: CassandraContact = None,
+    cassandra_dc: CassandraDc = None,
+    keyspace: Keyspace = "gavel_audit",
+) -> None:
+    """Show DROP's bid attempts in decided-time order: a table, or JSON lines with --json."""
+    import sys  # noqa: PLC0415
+
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.audit import reading  # noqa: PLC0415
+    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
+    from gavel.audit.show import show  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors  # noqa: PLC0415
+
+    try:
+        target = CassandraTarget(
+            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
+            local_dc=cassandra_dc or endpoints.cassandra_dc(),
+            keyspace=keyspace,
+        )
+        filters = reading.Filters(bidder=bidder, outcome=reading.parse_outcome(outcome))
+        cursor = reading.Cursor.from_token(page_token) if page_token else None
+        reading.check_limit(limit)
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        show(
+            target,
+            drop,
+            filters=filters,
+            cursor=cursor,
+            limit=limit,
+            everything=everything,
+            as_json=as_json,
+            out=sys.stdout,
+        )
+    except StoreErrors as exc:
+        typer.echo(f"error: reading the audit trail failed: {exc}", err=True)
+        raise typer.Exit(1) from exc

@@ -1,0 +1,26 @@
+"""Options shared by several ``gavel`` commands: those that reach the audit keyspace.
+
+Used by :mod:`gavel.cli.service_commands` (``audit-writer``) and
+:mod:`gavel.cli.audit_commands`, so both spell the Cassandra flags and their help the same.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+CassandraContact = Annotated[
+    str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
+]
+CassandraDc = Annotated[
+    str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
+]
+Keyspace = Annotated[str, typer.Option(help="Audit keyspace.")]
+Replication = Annotated[
+    str | None,
+    typer.Option(
+        envvar="GAVEL_AUDIT_REPLICATION",
+        help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
+    ),
+]

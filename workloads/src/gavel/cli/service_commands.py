@@ -1,0 +1,219 @@
+"""``gavel gateway|fanout|relay|audit-writer``: the long-running workloads a region deploys.
+
+Registered on the root app by :mod:`gavel.cli`; the operator renders these commands and their
+flags into every Deployment's container ``args`` (a unit test parses each rendered command with
+this CLI). Each stays a thin wrapper: flags and endpoints become a settings object, then the
+workload's own module runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gavel.cli.options import CassandraContact, CassandraDc, Keyspace, Replication
+
+
+def gateway(
+    region: Annotated[str, typer.Option(help="Region this gateway serves.")],
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    outbox_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Disk outbox folder (default: $GAVEL_STACK_DIR/outbox-<region> or ./outbox)."
+        ),
+    ] = None,
+    rate_burst: Annotated[int, typer.Option(help="Bids a bidder may send at once.")] = 10,
+    rate_per_second: Annotated[int, typer.Option(help="Sustained bids/s per bidder.")] = 5,
+    workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
+) -> None:
+    """Run the bid gateway (REST + bidder WebSocket) for REGION."""
+    import os  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415 - keeps `gavel --help` fast
+
+    from gavel import endpoints  # noqa: PLC0415
+    from gavel.bidding import RateLimit  # noqa: PLC0415
+    from gavel.gateway.app import create_app  # noqa: PLC0415
+    from gavel.gateway.settings import ENV_VAR, GatewaySettings  # noqa: PLC0415
+
+    try:
+        urls = endpoints.redis_urls()
+        endpoints.redis_url(region)
+        secret = endpoints.jwt_secret()
+    except endpoints.MissingEndpointError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    settings = GatewaySettings(
+        region=region,
+        redis_urls=urls,
+        jwt_secret=secret,
+        outbox_dir=outbox_dir or default_outbox_dir(region),
+        rate_limit=RateLimit(rate_burst, rate_per_second),
+    )
+    serve = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        # Longer than load balancers' idle timeouts (60 s): the proxy, not us, closes idle
+        # keep-alive connections, so a client never writes into a connection we just closed.
+        "timeout_keep_alive": 75,
+        "ws_max_size": settings.max_ws_message_bytes,
+        "loop": "uvloop",
+        "http": "httptools",
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **serve)  # type: ignore[arg-type]
+        return
+    # Each worker is its own process with its own event loop, Redis pools and outbox segment.
+    os.environ[ENV_VAR] = settings.to_env()
+    uvicorn.run("gavel.gateway.app:app_from_environment", factory=True, workers=workers, **serve)  # type: ignore[arg-type]
+
+
+def fanout(
+    region: Annotated[str, typer.Option(help="Region this fan-out serves.")],
+    port: Annotated[
+        int, typer.Option(help="Port for observer sockets, health and metrics.")
+    ] = 8090,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    kafka_bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka of REGION (default: $KAFKA_BOOTSTRAP_<REGION>).")
+    ] = None,
+    allow_origin: Annotated[
+        list[str], typer.Option(help="Browser origin allowed to connect (repeat); default: any.")
+    ] = [],  # noqa: B006
+    max_connections: Annotated[int, typer.Option(help="Sockets per process.")] = 50_000,
+) -> None:
+    """Serve live prices of every drop to observers of REGION over WebSockets."""
+
+    import uvloop  # noqa: PLC0415
+
+    from gavel import endpoints  # noqa: PLC0415
+    from gavel.fanout.server import run  # noqa: PLC0415
+    from gavel.fanout.settings import FanoutSettings  # noqa: PLC0415
+
+    try:
+        settings = FanoutSettings(
+            region=region,
+            regions=tuple(endpoints.regions()),
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            host=host,
+            port=port,
+            allowed_origins=tuple(allow_origin),
+            max_connections=max_connections,
+        )
+    except endpoints.MissingEndpointError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    uvloop.run(run(settings))
+
+
+def relay(
+    region: Annotated[str, typer.Option(help="Region whose drop streams this relay drains.")],
+    port: Annotated[int, typer.Option(help="HTTP port of /healthz, /readyz and /metrics.")],
+    redis_url: Annotated[
+        str | None, typer.Option(help="Redis URL (default: $REDIS_URL_<REGION>).")
+    ] = None,
+    kafka_bootstrap: Annotated[
+        str | None,
+        typer.Option(help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_<REGION>)."),
+    ] = None,
+    outbox_dir: Annotated[
+        Path | None,
+        typer.Option(help="The gateway's disk outbox to ship (default: the gateway's default)."),
+    ] = None,
+    claim_idle_ms: Annotated[
+        int, typer.Option(help="Claim entries another relay left pending this long.")
+    ] = 10_000,
+    host: Annotated[str, typer.Option(help="Address to bind the HTTP port to.")] = "127.0.0.1",
+    streams: Annotated[
+        bool,
+        typer.Option(
+            help="Relay the drop streams (one such relay per region); --no-streams: only ship "
+            "the disk outbox, as the sidecar of a gateway pod."
+        ),
+    ] = True,
+    outbox: Annotated[
+        bool, typer.Option(help="Ship the disk outbox (--no-outbox: the streams only).")
+    ] = True,
+) -> None:
+    """Relay REGION's drop streams (and a disk outbox) into Kafka: gavel.audit and gavel.price."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.relay import RelaySettings, run_until_signalled  # noqa: PLC0415
+
+    try:
+        settings = RelaySettings(
+            region=region,
+            redis_url=redis_url or endpoints.redis_url(region),
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            port=port,
+            host=host,
+            outbox_dir=(outbox_dir or default_outbox_dir(region)) if outbox else None,
+            claim_idle_ms=claim_idle_ms,
+            streams=streams,
+        )
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    run_until_signalled(settings)
+
+
+def audit_writer(
+    region: Annotated[str, typer.Option(help="Region whose gavel.audit this writer consumes.")],
+    port: Annotated[
+        int, typer.Option(help="HTTP port of /healthz, /readyz, /metrics and /v1/audit.")
+    ],
+    host: Annotated[str, typer.Option(help="Address to bind the HTTP port to.")] = "127.0.0.1",
+    kafka_bootstrap: Annotated[
+        str | None,
+        typer.Option(help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_<REGION>)."),
+    ] = None,
+    cassandra_contact: CassandraContact = None,
+    cassandra_dc: CassandraDc = None,
+    keyspace: Keyspace = "gavel_audit",
+    replication: Replication = None,
+    group: Annotated[str, typer.Option(help="Kafka consumer group.")] = "gavel-audit-writer",
+    max_in_flight: Annotated[
+        int, typer.Option(help="Records taken from Kafka and not yet durable, at most.")
+    ] = 2048,
+    durability_window: Annotated[
+        float,
+        typer.Option(
+            help="Commit offsets only for rows written this many seconds ago (above "
+            "Cassandra's commitlog_sync_period); 0 if its commit log syncs before acking."
+        ),
+    ] = 15.0,
+) -> None:
+    """Write every attempt on REGION's gavel.audit to Cassandra, exactly once per event."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.audit.schema import parse_replication  # noqa: PLC0415
+    from gavel.audit.service import run_until_signalled  # noqa: PLC0415
+    from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact  # noqa: PLC0415
+
+    try:
+        contact = parse_contact(cassandra_contact or endpoints.cassandra_contact())
+        settings = WriterSettings(
+            region=region,
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            cassandra=CassandraTarget(
+                *contact, local_dc=cassandra_dc or endpoints.cassandra_dc(), keyspace=keyspace
+            ),
+            port=port,
+            host=host,
+            replication=tuple(parse_replication(replication).items()) if replication else (),
+            group_id=group,
+            max_in_flight=max_in_flight,
+            durability_window_s=durability_window,
+        )
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    run_until_signalled(settings)
+
+
+def default_outbox_dir(region: str) -> Path:
+    """Where the gateway and relay of ``region`` share the disk outbox on this machine."""
+    import os  # noqa: PLC0415
+
+    base = os.environ.get("GAVEL_STACK_DIR")
+    return Path(base) / f"outbox-{region}" if base else Path("outbox")
