@@ -11,6 +11,7 @@ stack runs exactly the configuration production runs.
 Modules, lowest layer first: ``versions`` (pins), ``layout`` (regions and ports, pure),
 ``configs`` (config-file renderers, pure), ``install`` (builds and downloads, cached outside the
 clone), ``process`` (spawn, stop, log tails), ``probes`` (readiness checks against the real
-servers), ``components`` (what to run per component), ``stack`` (up/down/status orchestration),
+servers), ``component`` (one server process), ``clusters`` (the Kubernetes clusters' processes),
+``components`` (what to run per component), ``stack`` (up/down/status orchestration),
 ``cli``; beside it the two demos, ``demo`` and ``operator_demo``.
 """

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gavel_devstack import components, install, layout, probes, process, stack
+from gavel_devstack import component, components, install, layout, probes, process, stack
 
 app = typer.Typer(
     add_completion=False,
@@ -71,7 +71,7 @@ def up(
     begun = time.monotonic()
     lock = threading.Lock()
 
-    def report(event: str, comp: components.Component, detail: str) -> None:
+    def report(event: str, comp: component.Component, detail: str) -> None:
         if event == "waiting":
             return
         color = {"ready": "green", "failed": "red", "starting": "cyan"}[event]
@@ -123,7 +123,7 @@ def status(run_dir: RunDir = None) -> None:
     total_mib = 0
     for rec in sorted(state.running.values(), key=lambda r: (r.region, r.kind)):
         alive = rec.alive()
-        listening = alive and (rec.port == components.NO_PORT or probes.port_open(rec.port))
+        listening = alive and (rec.port == component.NO_PORT or probes.port_open(rec.port))
         down_count += not listening
         rss = process.rss_mib(rec.pid) if alive else None
         total_mib += rss or 0

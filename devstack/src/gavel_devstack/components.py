@@ -1,25 +1,27 @@
-"""What the local stack runs: one :class:`Component` per server process, built from the layout.
+"""What the local stack runs: one :class:`~gavel_devstack.component.Component` per server
+process, built from the layout.
 
 Pure apart from reading the run folder's secrets: :func:`plan` turns (regions, kinds, ports,
 installed artifacts, run folder) into components, each with its argv, the files to write before
-it starts, what it waits for and how to tell it is ready. :mod:`gavel_devstack.stack` runs them.
+it starts, what it waits for and how to tell it is ready. Redis, Kafka, MirrorMaker 2 and
+Cassandra are built here, the Kubernetes clusters by :mod:`gavel_devstack.clusters` with the
+credentials made here. :mod:`gavel_devstack.stack` runs them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from gavel import mirror
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
-from gavel_devstack import configs, layout, probes
+from gavel_devstack import clusters, configs, layout, probes
+from gavel_devstack.component import NO_PORT, SHARED, Component
 from gavel_devstack.install import Installed
 
 KINDS: tuple[str, ...] = ("redis", "kafka", "mirror", "cassandra", "k8s", "nodes")
@@ -29,43 +31,6 @@ so Deployments get pods that are scheduled and reported running (no container ru
 
 DEFAULT_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k != "nodes")
 """What ``up`` runs without ``--only``: the workloads' tests need no pods."""
-
-NO_PORT = 0
-"""Port of a component that listens on none (MirrorMaker 2 only connects out)."""
-
-SHARED = "shared"
-"""Region column of components that serve every region (Cassandra)."""
-
-
-@dataclass(slots=True)
-class Component:
-    """One server process of the stack and everything needed to start and check it."""
-
-    kind: str
-    region: str
-    port: int
-    argv: list[str]
-    probe: Callable[[], bool]
-    timeout_s: float
-    files: dict[Path, str] = field(default_factory=dict)
-    after: tuple[str, ...] = ()
-    prepare: Callable[[], None] | None = None
-    when_ready: Callable[[], None] | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}/{self.region}"
-
-    @property
-    def log_name(self) -> str:
-        return f"{self.kind}-{self.region}.log"
-
-    def fingerprint(self) -> str:
-        """Hash of what the process was started with; a change means it must restart."""
-        h = hashlib.sha256("\0".join(self.argv).encode())
-        for path in sorted(self.files):
-            h.update(str(path).encode() + b"\0" + self.files[path].encode())
-        return h.hexdigest()[:16]
 
 
 def _secret(path: Path, make: Callable[[], str]) -> str:
@@ -108,6 +73,11 @@ def _service_account_key(run_dir: Path) -> tuple[Path, Path]:
         )
         key_path.chmod(0o600)
     return key_path, pub_path
+
+
+def _cluster_credentials(run_dir: Path) -> clusters.Credentials:
+    key, pub = _service_account_key(run_dir)
+    return clusters.Credentials(admin_token(run_dir), key, pub)
 
 
 def kubeconfig_path(run_dir: Path, cluster: str) -> Path:
@@ -327,157 +297,6 @@ _CASSANDRA_JPMS: tuple[str, ...] = (
 )
 
 
-def _control_plane(
-    inst: Installed, run_dir: Path, cluster: str, ports: layout.ClusterPorts
-) -> list[Component]:
-    home = run_dir / "k8s" / cluster
-    peer = f"http://127.0.0.1:{ports.etcd_peer}"
-    client = f"http://127.0.0.1:{ports.etcd_client}"
-    etcd = Component(
-        "etcd",
-        cluster,
-        ports.etcd_client,
-        [
-            str(inst.k8s_bin / "etcd"),
-            "--name",
-            cluster,
-            "--data-dir",
-            str(home / "etcd"),
-            "--listen-client-urls",
-            client,
-            "--advertise-client-urls",
-            client,
-            "--listen-peer-urls",
-            peer,
-            "--initial-advertise-peer-urls",
-            peer,
-            "--initial-cluster",
-            f"{cluster}={peer}",
-            "--unsafe-no-fsync",
-            "--quota-backend-bytes",
-            str(512 * 1024 * 1024),
-            "--log-level",
-            "warn",
-        ],
-        partial(probes.etcd_ready, ports.etcd_client),
-        timeout_s=60,
-        files={home / "etcd" / ".keep": ""},
-    )
-    token = admin_token(run_dir)
-    key, pub = _service_account_key(run_dir)
-    tokens = home / "tokens.csv"
-    apiserver = Component(
-        "apiserver",
-        cluster,
-        ports.apiserver,
-        [
-            str(inst.k8s_bin / "kube-apiserver"),
-            f"--etcd-servers={client}",
-            f"--cert-dir={home / 'certs'}",
-            f"--secure-port={ports.apiserver}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            "--service-cluster-ip-range=10.0.0.0/24",
-            "--allow-privileged=true",
-            "--authorization-mode=RBAC",
-            "--disable-admission-plugins=ServiceAccount",
-            "--service-account-issuer=https://kubernetes.default.svc",
-            f"--service-account-key-file={pub}",
-            f"--service-account-signing-key-file={key}",
-            f"--token-auth-file={tokens}",
-            "--enable-priority-and-fairness=false",
-            "--profiling=false",
-            "--v=1",
-        ],
-        partial(probes.apiserver_ready, ports.apiserver, token),
-        timeout_s=120,
-        files={
-            tokens: configs.token_auth_csv(token),
-            kubeconfig_path(run_dir, cluster): configs.kubeconfig(
-                cluster, ports.apiserver, token, home / "certs" / "apiserver.crt"
-            ),
-        },
-        after=(etcd.key,),
-    )
-    return [etcd, apiserver]
-
-
-def _nodes(
-    inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts
-) -> list[Component]:
-    """What runs a region's pods without a kubelet: the controllers (Deployments make pods,
-    HPAs scale them), the scheduler (pods go to nodes) and KWOK (fake nodes report them
-    running)."""
-    home = run_dir / "k8s" / region
-    kubeconfig = str(kubeconfig_path(run_dir, region))
-    token = admin_token(run_dir)
-    key, _ = _service_account_key(run_dir)
-    apiserver = f"apiserver/{region}"
-    controllers = Component(
-        "controllers",
-        region,
-        NO_PORT,
-        [
-            str(inst.nodes_bin / "kube-controller-manager"),
-            f"--kubeconfig={kubeconfig}",
-            "--secure-port=0",
-            "--leader-elect=false",
-            f"--service-account-private-key-file={key}",
-            f"--root-ca-file={home / 'certs' / 'apiserver.crt'}",
-            "--use-service-account-credentials=false",
-            "--horizontal-pod-autoscaler-sync-period=5s",
-            "--v=1",
-        ],
-        # The service-account controller gives every namespace its "default" account.
-        partial(
-            probes.api_object_exists,
-            ports.k8s.apiserver,
-            token,
-            "/api/v1/namespaces/default/serviceaccounts/default",
-        ),
-        timeout_s=60,
-        after=(apiserver,),
-    )
-    scheduler = Component(
-        "scheduler",
-        region,
-        ports.scheduler,
-        [
-            str(inst.nodes_bin / "kube-scheduler"),
-            f"--kubeconfig={kubeconfig}",
-            "--leader-elect=false",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={ports.scheduler}",
-            "--v=1",
-        ],
-        partial(probes.healthz, f"https://127.0.0.1:{ports.scheduler}/healthz"),
-        timeout_s=60,
-        after=(apiserver,),
-    )
-    kwok = Component(
-        "kwok",
-        region,
-        ports.kwok,
-        [
-            str(inst.nodes_bin / "kwok"),
-            f"--kubeconfig={kubeconfig}",
-            "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--server-address=127.0.0.1:{ports.kwok}",
-            "--cidr=10.244.0.0/16",
-            "--node-ip=127.0.0.1",
-            "--node-lease-duration-seconds=40",
-            f"--config={home / 'kwok.yaml'}",
-        ],
-        partial(probes.healthz, f"http://127.0.0.1:{ports.kwok}/healthz"),
-        timeout_s=60,
-        files={home / "kwok.yaml": configs.kwok_stages()},
-        after=(apiserver,),
-        when_ready=partial(probes.ensure_fake_nodes, ports.k8s.apiserver, token),
-    )
-    return [controllers, scheduler, kwok]
-
-
 def plan(
     regions: tuple[str, ...],
     kinds: set[str],
@@ -489,6 +308,8 @@ def plan(
     unknown = kinds - set(KINDS)
     if unknown:
         raise ValueError(f"unknown component(s) {sorted(unknown)}; choose from {list(KINDS)}")
+    if "nodes" in kinds and "k8s" not in kinds:
+        raise ValueError("nodes need k8s: --only k8s,nodes")
     if "mirror" in kinds:
         kinds = kinds | {"kafka"}
     comps: list[Component] = []
@@ -503,12 +324,17 @@ def plan(
     if "cassandra" in kinds:
         comps.append(_cassandra(inst, run_dir, ports))
     if "k8s" in kinds:
-        comps += _control_plane(inst, run_dir, layout.HUB, ports.hub)
-        for region in regions:
-            comps += _control_plane(inst, run_dir, region, ports.regions[region].k8s)
-    if "nodes" in kinds:
-        if "k8s" not in kinds:
-            raise ValueError("nodes need k8s: --only k8s,nodes")
-        for region in regions:
-            comps += _nodes(inst, run_dir, region, ports.regions[region])
+        creds = _cluster_credentials(run_dir)
+        cluster_ports = {layout.HUB: ports.hub} | {r: ports.regions[r].k8s for r in regions}
+        for cluster, cp in cluster_ports.items():
+            kubeconfig = kubeconfig_path(run_dir, cluster)
+            comps += clusters.control_plane(
+                inst, run_dir, cluster, cp, creds=creds, kubeconfig=kubeconfig
+            )
+        if "nodes" in kinds:
+            for region in regions:
+                kubeconfig = kubeconfig_path(run_dir, region)
+                comps += clusters.nodes(
+                    inst, run_dir, region, ports.regions[region], creds=creds, kubeconfig=kubeconfig
+                )
     return comps

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gavel_devstack import components, install, layout, process
-from gavel_devstack.components import Component
+from gavel_devstack.component import Component
 
 STATE_FILE = "state.json"
 
