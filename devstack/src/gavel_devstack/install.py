@@ -8,6 +8,7 @@ repository afresh on the same machine, so only the first run ever pays for a bui
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -59,8 +60,16 @@ class Installed:
     redis_server: Path
 
 
-def _run(argv: list[str], what: str) -> None:
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+def _run(argv: list[str], what: str, out: Path) -> None:
+    """Run one build script for the cache folder ``out``, holding a lock beside it.
+
+    Two stacks may start at once on one machine (a test's throwaway clusters beside the shared
+    stack, two clones): without the lock both build into the same ``.partial`` folder and one
+    deletes what the other is writing. The second waits, then finds the stamp and returns."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with (out.parent / f".{out.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
         raise InstallError(f"{what} failed (exit {proc.returncode}):\n{tail}")
@@ -99,6 +108,7 @@ def ensure_helm() -> Path:
             str(helm_dir()),
         ],
         f"building Helm {versions.HELM}",
+        helm_dir(),
     )
     return helm_dir() / "bin" / "helm"
 
@@ -122,6 +132,7 @@ def ensure(components: set[str]) -> Installed:
         _run(
             ["bash", str(lib / "build-k8s.sh"), versions.KUBERNETES, str(k8s_dir())],
             f"building Kubernetes {versions.KUBERNETES}",
+            k8s_dir(),
         )
     if "nodes" in components:
         _run(
@@ -133,6 +144,7 @@ def ensure(components: set[str]) -> Installed:
                 str(nodes_dir()),
             ],
             f"building kube-controller-manager, kube-scheduler and KWOK {versions.KWOK}",
+            nodes_dir(),
         )
     if components & {"kafka", "mirror"}:
         _run(
@@ -144,6 +156,7 @@ def ensure(components: set[str]) -> Installed:
                 str(kafka_dir()),
             ],
             f"fetching Kafka {versions.KAFKA}",
+            kafka_dir(),
         )
     if "cassandra" in components:
         _run(
@@ -155,6 +168,7 @@ def ensure(components: set[str]) -> Installed:
                 str(cassandra_dir()),
             ],
             f"fetching Cassandra {versions.CASSANDRA}",
+            cassandra_dir(),
         )
     java = Path(versions.JAVA_HOME) / "bin" / "java"
     redis = shutil.which("redis-server")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,30 @@ def test_repo_root_is_found_from_the_package_without_gavel_root(
     monkeypatch.delenv("GAVEL_ROOT", raising=False)
     assert install.repo_root() == CLONE
     assert (install.repo_root() / "devstack" / "src" / "gavel_devstack").is_dir()
+
+
+def test_two_builds_of_one_cache_folder_run_one_after_the_other(tmp_path: Path) -> None:
+    # Each "build" claims a marker (mkdir is atomic) and fails if the other holds it: run
+    # unlocked, the two overlap inside the sleep and one of them exits 1.
+    out = tmp_path / "k8s-v0"
+    marker = tmp_path / "building"
+    script = f"mkdir {marker} || exit 1; sleep 0.3; rmdir {marker}"
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            install._run(["bash", "-c", script], "building", out)
+        except install.InstallError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_a_failed_build_reports_the_tail_of_its_output(tmp_path: Path) -> None:
+    with pytest.raises(install.InstallError, match=r"building x failed \(exit 3\):\nboom"):
+        install._run(["bash", "-c", "echo boom; exit 3"], "building x", tmp_path / "x")
