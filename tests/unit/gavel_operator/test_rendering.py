@@ -135,7 +135,7 @@ def test_resources_default_per_component_and_the_region_overrides_key_by_key() -
 
 
 def test_every_component_of_the_schema_has_default_resources() -> None:
-    from gavel_operator.crds import COMPONENTS
+    from gavel.resources.region import COMPONENTS
     from gavel_operator.rendering import DEFAULT_RESOURCES
 
     assert set(DEFAULT_RESOURCES) == set(COMPONENTS)
