@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -76,3 +77,22 @@ def test_missing_field_is_named() -> None:
     del m["spec"]["homeRegion"]
     with pytest.raises(drops.ManifestError, match="homeRegion"):
         drops.rules_from_manifest(m)
+
+
+def test_every_problem_is_named_at_once() -> None:
+    m = copy.deepcopy(MANIFEST)
+    m["spec"]["startsAt"] = "2026-12-01T18:00:00"
+    m["spec"]["auction"]["startPrice"] = 1.5
+    del m["spec"]["auction"]["currency"]
+    with pytest.raises(drops.ManifestError) as caught:
+        drops.rules_from_manifest(m)
+    message = str(caught.value)
+    assert "spec.startsAt: '2026-12-01T18:00:00' needs a time zone" in message
+    assert "spec.auction.startPrice: 1.5 must be an integer amount" in message
+    assert "missing field 'spec.auction.currency'" in message
+
+
+def test_yaml_timestamps_are_times_too() -> None:
+    m = copy.deepcopy(MANIFEST)
+    m["spec"]["startsAt"] = datetime(2026, 12, 1, 18, tzinfo=UTC)
+    assert drops.rules_from_manifest(m) == drops.rules_from_manifest(MANIFEST)

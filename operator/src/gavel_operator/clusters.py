@@ -13,10 +13,10 @@ import base64
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 
+from gavel.resources.region import ClusterRef
 from gavel_operator import kube
 
 SECRET_TTL_S = 60.0
@@ -42,11 +42,11 @@ class Clusters:
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
 
-    def for_region(self, region: str, cluster: dict[str, Any]) -> kube.Kube:
-        if cluster.get("inCluster"):
+    def for_region(self, region: str, cluster: ClusterRef) -> kube.Kube:
+        if cluster.in_cluster:
             return self.hub
-        ref = cluster.get("kubeconfigSecretRef") or {}
-        source = (self.namespace, str(ref.get("name", "")), str(ref.get("key") or "kubeconfig"))
+        ref = cluster.kubeconfig_secret_ref
+        source = (self.namespace, ref.name, ref.key) if ref else (self.namespace, "", "")
         with self._lock:
             cached = self._cache.get(region)
             if cached and cached.source == source and cached.expires > time.monotonic():

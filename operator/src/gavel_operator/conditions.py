@@ -8,9 +8,12 @@ a region has been unreachable rather than when the operator last looked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from gavel.resources.fields import Condition as ConditionModel
 
 Condition = dict[str, Any]
 
@@ -31,11 +34,15 @@ def stamp(now: float) -> str:
 
 
 def merge(
-    previous: list[Condition] | None, observed: list[Observed], now: float, generation: int
+    previous: Sequence[ConditionModel | Mapping[str, Any]] | None,
+    observed: list[Observed],
+    now: float,
+    generation: int,
 ) -> list[Condition]:
     """``observed`` as conditions, keeping each one's transition time when its status held;
-    conditions not observed this time are kept as they were."""
-    before = {c.get("type"): c for c in previous or []}
+    conditions not observed this time are kept as they were. ``previous``: the conditions of a
+    parsed status, or what an earlier merge returned."""
+    before = {c.get("type"): c for c in map(_plain, previous or ())}
     merged: dict[str, Condition] = {str(k): v for k, v in before.items() if k is not None}
     for o in observed:
         status = "True" if o.status else "False"
@@ -54,6 +61,12 @@ def merge(
             "observedGeneration": generation,
         }
     return sorted(merged.values(), key=lambda c: str(c["type"]))
+
+
+def _plain(condition: ConditionModel | Mapping[str, Any]) -> Condition:
+    if isinstance(condition, ConditionModel):
+        return condition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dict(condition)
 
 
 def merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from redis.exceptions import RedisError
 
 from gavel import drops
 from gavel.auction import Rules
+from gavel.resources.drop import DropSpec, DropStatus
+from gavel.resources.phase import Phase
 from gavel_operator import auctions, conditions, kube, rendering, retrying
 from gavel_operator.clusters import ClusterConfigError
 from gavel_operator.conditions import Observed
@@ -30,7 +32,6 @@ from gavel_operator.runtime import Runtime
 from gavel_operator.scheduling import (
     Capacity,
     Demand,
-    Phase,
     Timeline,
     desired_replicas,
     phase_at,
@@ -53,10 +54,12 @@ IN_PROGRESS = frozenset({WAITING_TO_SCALE, NOT_WRITTEN})
 
 @dataclass(frozen=True, slots=True)
 class DropInput:
+    """A Drop resource as the handlers parsed it."""
+
     name: str
     namespace: str
-    spec: Obj
-    status: Obj
+    spec: DropSpec
+    status: DropStatus
     generation: int
     annotations: dict[str, str] = field(default_factory=dict)
 
@@ -74,29 +77,27 @@ class DropMemo:
     rollouts: dict[str, Rollout] = field(default_factory=dict)
 
 
-def participating(spec: Obj, known: dict[str, RegionInfo]) -> list[str]:
+def participating(spec: DropSpec, known: dict[str, RegionInfo]) -> list[str]:
     """The Drop's regions: as listed, or every Region there is."""
-    return list(spec.get("regions") or sorted(known))
+    return list(spec.regions or sorted(known))
 
 
 def _rules(drop: DropInput) -> Rules:
-    return drops.rules_from_manifest(
-        {"kind": "Drop", "metadata": {"name": drop.name}, "spec": drop.spec}
-    )
+    return drops.rules_of(drop.name, drop.spec)
 
 
 def _redis_url(region: RegionInfo) -> str:
-    return str(region.spec["endpoints"]["redisUrl"])
+    return region.spec.endpoints.redis_url
 
 
 async def _roll_out(
     drop: DropInput, rules: Rules, region: RegionInfo, *, rt: Runtime, rollout: Rollout, now: float
 ) -> None:
     """Write the drop's record and rules to one region; records failures in ``rollout``."""
-    view = rendering.RegionView.from_resource(region.name, region.spec)
+    view = rendering.RegionView.of(region.name, region.spec)
     record = rendering.drop_record(drop.name, drop.namespace, drop.spec, view)
     try:
-        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec["cluster"])
+        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec.cluster)
         await rt.blocking(k.apply, record, rendering.MANAGER)
         home = region.name == rules.home_region
         await auctions.publish(rt.redis.get(_redis_url(region)), rules, home=home)
@@ -146,12 +147,7 @@ async def reconcile(
     try:
         rules = _rules(drop)
     except drops.ManifestError as exc:
-        return _status(
-            drop,
-            now,
-            phase=Phase.FAILED,
-            observed=[Observed("Ready", False, "InvalidRules", str(exc))],
-        )
+        return failed_status(drop.status, drop.generation, str(exc), now)
     due = []
     for name in members:
         if name in missing:
@@ -171,7 +167,7 @@ async def reconcile(
         except (RedisError, OSError) as exc:
             standing_error = f"home Redis: {type(exc).__name__}: {exc}"
     live_end = standing.ends_at_ms / 1000 if standing and standing.ends_at_ms else None
-    timeline = Timeline.from_spec(drop.spec, live_end)
+    timeline = Timeline.of(drop.spec, live_end)
     phase = phase_at(now, timeline)
     scaled = scaled_at(now, timeline)
 
@@ -231,17 +227,19 @@ def region_report(
     ready, if it is not."""
     if region is None or rollout is None:
         return {"ready": False, "message": "no such Region"}
-    demand = Demand.from_spec(drop.spec)
+    demand = Demand.of(drop.spec)
     share = region_shares(members, dict(demand.weights) or None)[region.name]
-    asked = desired_replicas(share, demand, Capacity.from_spec(region.spec), scaled=scaled)
-    floors = region.status.get("minReplicas") or {}
+    asked = desired_replicas(share, demand, Capacity.of(region.spec), scaled=scaled)
+    floors = region.status.min_replicas
     why = ""
     if rollout.generation != drop.generation:
         why = rollout.retry.last_error or NOT_WRITTEN
-    elif region.status.get("reachable") is False:
+    elif region.status.reachable is False:
         why = "region unreachable"
-    elif int(floors.get("gateway", 0)) < asked.gateway or int(floors.get("fanout", 0)) < (
-        asked.fanout
+    elif (
+        floors is None
+        or (floors.gateway or 0) < asked.gateway
+        or (floors.fanout or 0) < asked.fanout
     ):
         why = WAITING_TO_SCALE
     report: Obj = {
@@ -258,10 +256,20 @@ def _status(
     return {
         "phase": str(phase),
         "observedGeneration": drop.generation,
-        "conditions": conditions.merge(
-            drop.status.get("conditions"), observed, now, drop.generation
-        ),
+        "conditions": conditions.merge(drop.status.conditions, observed, now, drop.generation),
     } | (extra or {})
+
+
+def failed_status(status: DropStatus, generation: int, why: str, now: float) -> Obj:
+    """The status of a Drop whose rules cannot be used (the handlers' answer to a spec they
+    cannot parse, too): Failed, and why."""
+    return {
+        "phase": str(Phase.FAILED),
+        "observedGeneration": generation,
+        "conditions": conditions.merge(
+            status.conditions, [Observed("Ready", False, "InvalidRules", why)], now, generation
+        ),
+    }
 
 
 def abandoned(drop: DropInput) -> set[str]:
@@ -273,7 +281,7 @@ async def _clean_region(
     drop: DropInput, rules: Rules | None, region: RegionInfo, rt: Runtime, now: float
 ) -> str:
     """Remove the drop from one region; returns why it is not done yet ("" when done)."""
-    view = rendering.RegionView.from_resource(region.name, region.spec)
+    view = rendering.RegionView.of(region.name, region.spec)
     record = rendering.drop_record(drop.name, drop.namespace, drop.spec, view)
     home = rules is not None and region.name == rules.home_region
     try:
@@ -288,7 +296,7 @@ async def _clean_region(
             if backlog:
                 return f"{region.name}: {backlog} outcomes not yet relayed to Kafka"
         await auctions.remove(redis, drop.name, home=home)
-        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec["cluster"])
+        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec.cluster)
         await rt.blocking(k.delete, kube.path_of(record))
     except (kube.Unreachable, kube.KubeError, ClusterConfigError) as exc:
         return f"{region.name} API: {exc}"
@@ -327,33 +335,31 @@ def cleanup_status(drop: DropInput, pending: list[str], now: float) -> Obj:
         else "every region is clean"
     )
     observed = [Observed("CleanedUp", not pending, "Pending" if pending else "Done", message)]
-    return {
-        "conditions": conditions.merge(
-            drop.status.get("conditions"), observed, now, drop.generation
-        )
-    }
+    return {"conditions": conditions.merge(drop.status.conditions, observed, now, drop.generation)}
 
 
-def phase_event(before: Obj, after: Obj) -> tuple[str, str] | None:
+def phase_event(before: DropStatus, after: Obj) -> tuple[str, str] | None:
     """The Kubernetes event (reason, message) a phase change deserves, if the phase changed:
-    what ``kubectl describe drop`` shows as the drop's history."""
-    phase = after.get("phase")
-    if not phase or phase == before.get("phase"):
+    what ``kubectl describe drop`` shows as the drop's history. ``after``: the new status."""
+    if not after.get("phase"):
+        return None
+    phase = Phase(after["phase"])
+    if phase == before.phase:
         return None
     asked = ", ".join(
         f"{r} {s.get('gatewayReplicas', '-')}/{s.get('fanoutReplicas', '-')}"
         for r, s in sorted((after.get("regions") or {}).items())
     )
     messages = {
-        "Scheduled": f"rules in {after.get('regionsReady', '?')} regions",
-        "PreScaling": f"capacity raised ahead of the crowd; gateway/fan-out floors: {asked}",
-        "Live": "bidding is open",
-        "Closed": (
+        Phase.SCHEDULED: f"rules in {after.get('regionsReady', '?')} regions",
+        Phase.PRE_SCALING: f"capacity raised ahead of the crowd; gateway/fan-out floors: {asked}",
+        Phase.LIVE: "bidding is open",
+        Phase.CLOSED: (
             f"bidding closed at {after.get('liveEndsAt', '?')}: high bid "
             f"{after.get('highBid', 0)} from {after.get('bids', 0)} bids, "
             + (f"won by {after['winnerAlias']}" if after.get("winnerAlias") else "no winner")
         ),
-        "Cancelled": "cancelled; no more bids are accepted",
-        "Failed": "the drop's rules cannot be used; see its conditions",
+        Phase.CANCELLED: "cancelled; no more bids are accepted",
+        Phase.FAILED: "the drop's rules cannot be used; see its conditions",
     }
-    return str(phase), messages.get(str(phase), "")
+    return str(phase), messages[phase]

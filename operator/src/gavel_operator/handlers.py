@@ -18,6 +18,9 @@ from typing import Any
 import kopf
 import prometheus_client
 
+from gavel import drops
+from gavel.resources.drop import DropStatus
+from gavel.resources.region import Region
 from gavel_operator import conditions, drop_sync, region_sync
 from gavel_operator.crds import GROUP, VERSION
 from gavel_operator.drop_sync import DropInput, DropMemo
@@ -59,17 +62,31 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     await memo.runtime.close()
 
 
+# Every resource is parsed here, once, into its model (gavel.resources); the reconcilers get
+# the models. The API server validated the same schema, so a parse failure is a skew between
+# the installed CRD and this operator, reported like bad rules.
+
+
+def _region(body: kopf.Body) -> RegionInfo:
+    return RegionInfo.of(Region.model_validate(dict(body)))
+
+
 @kopf.index(GROUP, VERSION, "regions")
-def regions(name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any) -> Any:
-    return {name: RegionInfo.from_resource(name, spec, status, meta)}
+def regions(name: str, body: kopf.Body, **_: Any) -> Any:
+    return {name: _region(body)}
 
 
 @kopf.index(GROUP, VERSION, "drops")
-def drop_plans(spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any) -> Any:
-    """What Regions size themselves from; a Drop being deleted no longer counts."""
-    if meta.get("deletionTimestamp"):
+def drop_plans(body: kopf.Body, **_: Any) -> Any:
+    """What Regions size themselves from; a Drop being deleted, or unusable, no longer
+    counts."""
+    try:
+        drop = drops.parse_manifest(dict(body))
+    except drops.ManifestError:
         return {}
-    return DropPlan.from_resource(dict(spec), dict(status))
+    if drop.metadata.deletion_timestamp:
+        return {}
+    return DropPlan.of(drop.spec, drop.status)
 
 
 def _known(index: kopf.Index[str, RegionInfo]) -> dict[str, RegionInfo]:
@@ -89,9 +106,7 @@ async def region_tick(
     *,
     body: kopf.Body,
     name: str,
-    spec: kopf.Spec,
     status: kopf.Status,
-    meta: kopf.Meta,
     memo: kopf.Memo,
     patch: kopf.Patch,
     regions: kopf.Index[str, RegionInfo],
@@ -101,29 +116,35 @@ async def region_tick(
     if "region" not in memo:
         memo.region = RegionMemo()
     known = _known(regions)
-    me = RegionInfo.from_resource(name, spec, status, meta)
+    me = _region(body)
     plans = list(drop_plans.get(None, []))
     peers = [known.get(n, me) for n in sorted({*known, name})]
     with memo.runtime.metrics.reconcile_seconds.labels("Region").time():
         new = await region_sync.reconcile(
             me, peers=peers, plans=plans, rt=memo.runtime, memo=memo.region, now=time.time()
         )
-    event = region_sync.reachability_event(dict(status), new)
+    event = region_sync.reachability_event(me.status, new)
     if event:
         kopf.event(body, type=event[0], reason=event[1], message=event[2])
     _patch_changes(patch, status, new)
 
 
 def _drop(body: kopf.Body) -> DropInput:
-    meta = body.meta
+    """The Drop parsed; raises drops.ManifestError naming what does not parse."""
+    drop = drops.parse_manifest(dict(body))
+    meta = drop.metadata
     return DropInput(
-        str(meta["name"]),
-        str(meta["namespace"]),
-        dict(body.spec),
-        dict(body.status),
-        int(meta.get("generation", 0)),
-        dict(meta.get("annotations") or {}),
+        meta.name, meta.namespace, drop.spec, drop.status, meta.generation, meta.annotations
     )
+
+
+def _status_or_empty(body: kopf.Body) -> DropStatus:
+    """The status of a Drop whose spec does not parse, for its conditions; empty if it does
+    not parse either."""
+    try:
+        return DropStatus.model_validate(dict(body.status))
+    except ValueError:
+        return DropStatus()
 
 
 @kopf.timer(GROUP, VERSION, "drops", interval=SETTINGS.tick_s, initial_delay=0)  # type: ignore[arg-type]
@@ -137,8 +158,15 @@ async def drop_tick(
 ) -> None:
     if "drop" not in memo:
         memo.drop = DropMemo()
-    drop, now = _drop(body), time.time()
-    metrics = memo.runtime.metrics
+    now, metrics = time.time(), memo.runtime.metrics
+    try:
+        drop = _drop(body)
+    except drops.ManifestError as exc:
+        status = _status_or_empty(body)
+        new = drop_sync.failed_status(status, int(body.meta.get("generation", 0)), str(exc), now)
+        metrics.set_phase(str(body.meta["namespace"]), str(body.meta["name"]), new["phase"])
+        _patch_changes(patch, body.status, new)
+        return
     with metrics.reconcile_seconds.labels("Drop").time():
         new = await drop_sync.reconcile(drop, _known(regions), memo.runtime, memo.drop, now)
     metrics.set_phase(drop.namespace, drop.name, new["phase"])
@@ -159,7 +187,12 @@ async def drop_deleted(
     retry: int,
     **_: Any,
 ) -> None:
-    drop = _drop(body)
+    try:
+        drop = _drop(body)
+    except drops.ManifestError:
+        # Rules that never parsed were never rolled out: nothing to clean up.
+        memo.runtime.metrics.forget_drop(str(body.meta["namespace"]), str(body.meta["name"]))
+        return
     now = time.time()
     pending = await drop_sync.clean_up(drop, _known(regions), memo.runtime, now)
     _patch_changes(patch, body.status, drop_sync.cleanup_status(drop, pending, now))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-PHASES = ("Scheduled", "PreScaling", "Live", "Closed", "Cancelled", "Failed")
+from gavel.resources.phase import Phase
 
 
 @dataclass(slots=True)
@@ -67,10 +67,10 @@ class OperatorMetrics:
         )
 
     def set_phase(self, namespace: str, drop: str, phase: str) -> None:
-        for p in PHASES:
+        for p in Phase:
             self.drop_phase.labels(namespace, drop, p).set(1 if p == phase else 0)
 
     def forget_drop(self, namespace: str, drop: str) -> None:
-        for p in PHASES:
+        for p in Phase:
             with contextlib.suppress(KeyError):  # never set, or forgotten already
                 self.drop_phase.remove(namespace, drop, p)

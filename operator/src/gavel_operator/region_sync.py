@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gavel.backoff import Backoff
+from gavel.resources.region import Region, RegionSpec, RegionStatus
 from gavel_operator import conditions, kube, rendering, retrying
 from gavel_operator.clusters import ClusterConfigError
 from gavel_operator.conditions import Observed
@@ -31,22 +31,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class RegionInfo:
-    """A Region resource as the index holds it."""
+    """A Region resource as the index holds it: parsed once, by the handlers."""
 
     name: str
-    spec: Obj
-    status: Obj
+    spec: RegionSpec
+    status: RegionStatus = field(default_factory=RegionStatus)
     generation: int = 0
 
     @classmethod
-    def from_resource(
-        cls,
-        name: str,
-        spec: Mapping[str, Any],
-        status: Mapping[str, Any],
-        meta: Mapping[str, Any],
-    ) -> RegionInfo:
-        return cls(name, dict(spec), dict(status), int(meta.get("generation", 0)))
+    def of(cls, region: Region) -> RegionInfo:
+        meta = region.metadata
+        return cls(meta.name, region.spec, region.status, meta.generation)
 
 
 @dataclass(slots=True)
@@ -70,14 +65,12 @@ def desired(
     floors = region_minimums(
         region.name,
         sorted(p.name for p in peers),
-        Capacity.from_spec(region.spec),
+        Capacity.of(region.spec),
         plans,
         now,
     )
-    views = [rendering.RegionView.from_resource(p.name, p.spec) for p in peers]
-    view = rendering.RegionView.from_resource(
-        region.name, region.spec, (floors.gateway, floors.fanout)
-    )
+    views = [rendering.RegionView.of(p.name, p.spec) for p in peers]
+    view = rendering.RegionView.of(region.name, region.spec, (floors.gateway, floors.fanout))
     return rendering.render_region(view, views, images), floors
 
 
@@ -116,7 +109,7 @@ def _available(region: RegionInfo, workloads: list[Obj], now: float) -> Obj:
     return {
         "workloads": summary,
         "conditions": conditions.merge(
-            region.status.get("conditions"),
+            region.status.conditions,
             [Observed("Available", not short and bool(summary), "Replicas", message)],
             now,
             region.generation,
@@ -149,7 +142,7 @@ async def reconcile(
         return None
     fresh = memo.digest == digest and now - memo.applied_at < rt.settings.resync_s
     try:
-        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec["cluster"])
+        k = await rt.blocking(rt.clusters.for_region, region.name, region.spec.cluster)
         namespace = objects[0]["metadata"]["name"]
         if fresh:
             # Nothing to apply; still look at the workloads, which also tells within a tick
@@ -238,7 +231,7 @@ def _failed(  # noqa: PLR0917 - one call per failure kind
     return {
         "reachable": reachable,
         "conditions": conditions.merge(
-            region.status.get("conditions"),
+            region.status.conditions,
             [
                 Observed("Ready", False, reason, message),
                 Observed("Degraded", True, reason, message),
@@ -249,9 +242,9 @@ def _failed(  # noqa: PLR0917 - one call per failure kind
     }
 
 
-def reachability_event(before: Obj, after: Obj | None) -> tuple[str, str, str] | None:
+def reachability_event(before: RegionStatus, after: Obj | None) -> tuple[str, str, str] | None:
     """(type, reason, message) of the event for a region that stopped or started answering."""
-    if after is None or "reachable" not in after or after["reachable"] == before.get("reachable"):
+    if after is None or "reachable" not in after or after["reachable"] == before.reachable:
         return None
     ready: Obj = next((c for c in after.get("conditions", []) if c["type"] == "Ready"), {})
     if after["reachable"]:

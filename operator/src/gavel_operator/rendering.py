@@ -19,6 +19,8 @@ from typing import Any
 
 from gavel import mirror
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
+from gavel.resources.drop import DropSpec
+from gavel.resources.region import RegionSpec, Resources
 
 Obj = dict[str, Any]
 
@@ -70,35 +72,30 @@ class RegionView:
     """Replica floors: the baseline, or more while drops need it (scheduling.region_minimums)."""
     cassandra_contact: str
     cassandra_dc: str
-    resources: dict[str, Obj] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
     """spec.resources: per component, what overrides :data:`DEFAULT_RESOURCES`."""
 
     @classmethod
-    def from_resource(
-        cls, name: str, spec: dict[str, Any], minimums: tuple[int, int] | None = None
-    ) -> RegionView:
-        baseline = spec.get("baseline") or {}
-        gateway, fanout = minimums or (
-            int(baseline.get("gateway", 2)),
-            int(baseline.get("fanout", 2)),
-        )
+    def of(cls, name: str, spec: RegionSpec, minimums: tuple[int, int] | None = None) -> RegionView:
+        gateway, fanout = minimums or (spec.baseline.gateway, spec.baseline.fanout)
+        cassandra = spec.endpoints.cassandra
         return cls(
             name,
-            spec.get("namespace", "gavel"),
-            spec["endpoints"]["kafkaBootstrap"],
-            spec["endpoints"]["redisUrl"],
+            spec.namespace,
+            spec.endpoints.kafka_bootstrap,
+            spec.endpoints.redis_url,
             gateway,
             fanout,
-            spec["endpoints"]["cassandra"]["contactPoints"],
-            spec["endpoints"]["cassandra"].get("dataCenter") or name,
-            dict(spec.get("resources") or {}),
+            cassandra.contact_points,
+            cassandra.data_center or name,
+            spec.resources,
         )
 
     def resources_of(self, component: str) -> Obj:
         """The container resources of ``component``: the defaults, overridden key by key."""
         default = DEFAULT_RESOURCES[component]
-        given = self.resources.get(component) or {}
-        return {part: default[part] | (given.get(part) or {}) for part in ("requests", "limits")}
+        given = self.resources.of(component)
+        return {part: default[part] | given.get(part, {}) for part in ("requests", "limits")}
 
 
 def labels(region: str, component: str) -> dict[str, str]:
@@ -399,13 +396,15 @@ SCALED = ("gateway", "fanout")
 """Components whose replicas the HPA owns and pre-scaling raises."""
 
 
-def drop_record(name: str, hub_namespace: str, spec: dict[str, Any], region: RegionView) -> Obj:
+def drop_record(name: str, hub_namespace: str, spec: DropSpec, region: RegionView) -> Obj:
     """The regional cluster's record of a drop it serves: a ConfigMap with the Drop's spec.
 
     The auction itself runs from Redis (the home region's decides, the others hold a copy of the
     rules); this record lets a regional on-call see and label-select the drops their cluster is
-    serving, and is what the Drop's finalizer removes.
+    serving, and is what the Drop's finalizer removes. The spec is written as it was given
+    (fields left out stay out; times in RFC 3339, UTC with a Z).
     """
+    given = spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -415,5 +414,5 @@ def drop_record(name: str, hub_namespace: str, spec: dict[str, Any], region: Reg
             "labels": labels(region.name, "drop") | {"gavel.dev/drop": name},
             "annotations": {"gavel.dev/source": f"{hub_namespace}/{name}"},
         },
-        "data": {"spec.json": json.dumps(spec, sort_keys=True, indent=2)},
+        "data": {"spec.json": json.dumps(given, sort_keys=True, indent=2)},
     }

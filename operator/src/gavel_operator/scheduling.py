@@ -1,7 +1,7 @@
 """When a drop is in which phase, and how many replicas each region needs then. Pure.
 
-Called by the operator's Drop handlers with the clock and the Drop/Region specs; nothing here
-reads a clock or a cluster. The phases::
+Called by the operator's handlers and reconcilers with the clock and the Drop/Region models
+(:mod:`gavel.resources`); nothing here reads a clock or a cluster. The phases::
 
     Scheduled --(startsAt - leadSeconds)--> PreScaling --(startsAt)--> Live --(end)--> Closed
     (any) --(spec.cancelled)--> Cancelled
@@ -15,22 +15,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from fractions import Fraction
-from typing import Any
 
-DEFAULT_COOLDOWN_S = 600
-"""How long after the end the raised capacity stays: observers linger to see the result."""
+from gavel.resources.drop import DropSpec, DropStatus, PreScale
+from gavel.resources.phase import Phase
+from gavel.resources.region import Baseline, RegionSpec
 
-
-class Phase(StrEnum):
-    SCHEDULED = "Scheduled"
-    PRE_SCALING = "PreScaling"
-    LIVE = "Live"
-    CLOSED = "Closed"
-    CANCELLED = "Cancelled"
-    FAILED = "Failed"
+# The defaults of the decision inputs are the models' (declared once, there).
+_PRE_SCALE, _BASELINE = PreScale(), Baseline()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +33,17 @@ class Timeline:
     ends_at: float
     lead_s: float
     cancelled: bool = False
-    cooldown_s: float = DEFAULT_COOLDOWN_S
+    cooldown_s: float = _PRE_SCALE.cooldown_seconds
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any], live_end: float | None = None) -> Timeline:
-        pre = spec.get("preScale") or {}
+    def of(cls, spec: DropSpec, live_end: float | None = None) -> Timeline:
         return cls(
-            starts_at=_epoch(spec["startsAt"]),
-            ends_at=live_end if live_end is not None else _epoch(spec["endsAt"]),
-            lead_s=float(pre.get("leadSeconds", 600)),
-            cancelled=bool(spec.get("cancelled", False)),
-            cooldown_s=float(pre.get("cooldownSeconds", DEFAULT_COOLDOWN_S)),
+            starts_at=spec.starts_at.timestamp(),
+            ends_at=live_end if live_end is not None else spec.ends_at.timestamp(),
+            lead_s=spec.pre_scale.lead_seconds,
+            cancelled=spec.cancelled,
+            cooldown_s=spec.pre_scale.cooldown_seconds,
         )
-
-
-def _epoch(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 def phase_at(now: float, t: Timeline) -> Phase:
@@ -95,17 +82,17 @@ class Capacity:
 
     observers_per_fanout_pod: int
     bids_per_second_per_gateway_pod: int
-    baseline_gateway: int = 2
-    baseline_fanout: int = 2
+    baseline_gateway: int = _BASELINE.gateway
+    baseline_fanout: int = _BASELINE.fanout
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> Capacity:
-        cap, base = spec["capacity"], spec.get("baseline") or {}
+    def of(cls, spec: RegionSpec) -> Capacity:
+        cap, base = spec.capacity, spec.baseline
         return cls(
-            int(cap["observersPerFanoutPod"]),
-            int(cap["bidsPerSecondPerGatewayPod"]),
-            int(base.get("gateway", 2)),
-            int(base.get("fanout", 2)),
+            cap.observers_per_fanout_pod,
+            cap.bids_per_second_per_gateway_pod,
+            base.gateway,
+            base.fanout,
         )
 
 
@@ -134,17 +121,17 @@ class Demand:
 
     peak_observers: int = 0
     peak_bids_per_s: int = 0
-    headroom_percent: int = 30
+    headroom_percent: int = _PRE_SCALE.headroom_percent
     weights: tuple[tuple[str, int], ...] = ()
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> Demand:
-        demand, pre = spec.get("demand") or {}, spec.get("preScale") or {}
+    def of(cls, spec: DropSpec) -> Demand:
+        demand = spec.demand
         return cls(
-            int(demand.get("peakObservers", 0)),
-            int(demand.get("peakBidders", 0)),
-            int(pre.get("headroomPercent", 30)),
-            tuple(sorted((demand.get("regionWeights") or {}).items())),
+            demand.peak_observers,
+            demand.peak_bidders,
+            spec.pre_scale.headroom_percent,
+            tuple(sorted(demand.region_weights.items())),
         )
 
 
@@ -170,14 +157,14 @@ class DropPlan:
     demand: Demand
 
     @classmethod
-    def from_resource(cls, spec: dict[str, Any], status: dict[str, Any]) -> DropPlan:
+    def of(cls, spec: DropSpec, status: DropStatus) -> DropPlan:
         """From a Drop's spec and status: the end the home Redis reported (``liveEndsAt``)
         wins over ``spec.endsAt``, since soft close moves it."""
-        end = status.get("liveEndsAt")
+        end = status.live_ends_at
         return cls(
-            tuple(spec.get("regions") or ()),
-            Timeline.from_spec(spec, _epoch(end) if end else None),
-            Demand.from_spec(spec),
+            spec.regions,
+            Timeline.of(spec, end.timestamp() if end else None),
+            Demand.of(spec),
         )
 
     def participates(self, region: str) -> bool:

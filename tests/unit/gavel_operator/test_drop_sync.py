@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gavel.resources.drop import DropStatus
+from gavel.resources.phase import Phase
+from gavel.resources.region import RegionStatus
 from gavel_operator.drop_sync import (
     DropInput,
     Rollout,
@@ -16,17 +19,20 @@ from gavel_operator.drop_sync import (
     region_report,
 )
 from gavel_operator.region_sync import RegionInfo
+from tests.unit.resources.samples import drop_spec, region_spec
 
-SPEC: dict[str, Any] = {
-    "homeRegion": "us",
-    "demand": {"peakObservers": 100_000, "peakBidders": 0, "regionWeights": {"us": 1, "eu": 1}},
-    "preScale": {"headroomPercent": 0},
-}
+SPEC = drop_spec(
+    demand={"peakObservers": 100_000, "peakBidders": 0, "regionWeights": {"us": 1, "eu": 1}},
+    preScale={"headroomPercent": 0},
+)
+NO_STATUS = DropStatus()
 CAPACITY = {"observersPerFanoutPod": 10_000, "bidsPerSecondPerGatewayPod": 100}
 
 
 def region(name: str, **status: Any) -> RegionInfo:
-    return RegionInfo(name, {"capacity": CAPACITY}, status)
+    return RegionInfo(
+        name, region_spec(name, capacity=CAPACITY), RegionStatus.model_validate(status)
+    )
 
 
 def known() -> dict[str, RegionInfo]:
@@ -34,18 +40,18 @@ def known() -> dict[str, RegionInfo]:
 
 
 def test_regions_default_to_every_region() -> None:
-    assert participating({}, known()) == ["ap", "eu", "us"]
-    assert participating({"regions": ["us", "eu"]}, known()) == ["us", "eu"]
+    assert participating(drop_spec(), known()) == ["ap", "eu", "us"]
+    assert participating(drop_spec(regions=["us", "eu"]), known()) == ["us", "eu"]
 
 
 def test_abandoned_regions_come_from_the_annotation() -> None:
-    drop = DropInput("d", "ns", SPEC, {}, 1, {"gavel.dev/abandon-regions": " sa, ap ,"})
+    drop = DropInput("d", "ns", SPEC, NO_STATUS, 1, {"gavel.dev/abandon-regions": " sa, ap ,"})
     assert abandoned(drop) == {"sa", "ap"}
-    assert abandoned(DropInput("d", "ns", SPEC, {}, 1)) == set()
+    assert abandoned(DropInput("d", "ns", SPEC, NO_STATUS, 1)) == set()
 
 
 def _report(reg: RegionInfo | None, rollout: Rollout | None, *, scaled: bool) -> dict[str, Any]:
-    drop = DropInput("d", "ns", SPEC, {}, 2)
+    drop = DropInput("d", "ns", SPEC, NO_STATUS, 2)
     return region_report(drop, reg, rollout, ["us", "eu"], scaled)
 
 
@@ -69,7 +75,7 @@ def test_why_a_region_is_not_ready() -> None:
 
 
 def test_cleanup_status_names_what_is_left_and_the_way_out() -> None:
-    drop = DropInput("d", "ns", SPEC, {}, 1)
+    drop = DropInput("d", "ns", SPEC, NO_STATUS, 1)
     pending = cleanup_status(drop, ["sa API: unreachable"], 0)["conditions"][0]
     assert (pending["type"], pending["status"]) == ("CleanedUp", "False")
     assert "gavel.dev/abandon-regions" in pending["message"]
@@ -85,7 +91,7 @@ def test_a_phase_change_is_an_event_with_what_matters_then() -> None:
         "bids": 3,
         "winnerAlias": "bidder-1",
     }
-    assert phase_event({"phase": "Live"}, closed) == (
+    assert phase_event(DropStatus(phase=Phase.LIVE), closed) == (
         "Closed",
         "bidding closed at 2030-01-01T00:00:00Z: high bid 5000 from 3 bids, won by bidder-1",
     )
@@ -93,9 +99,13 @@ def test_a_phase_change_is_an_event_with_what_matters_then() -> None:
         "phase": "PreScaling",
         "regions": {"us": {"gatewayReplicas": 6, "fanoutReplicas": 8}},
     }
-    reason, message = phase_event({"phase": "Scheduled"}, scaling) or ("", "")
+    reason, message = phase_event(DropStatus(phase=Phase.SCHEDULED), scaling) or ("", "")
     assert (reason, message.endswith("us 6/8")) == ("PreScaling", True)
-    assert phase_event(closed, closed) is None
+    assert phase_event(DropStatus(phase=Phase.CLOSED), closed) is None
+    assert phase_event(NO_STATUS, {"phase": "Failed"}) == (
+        "Failed",
+        "the drop's rules cannot be used; see its conditions",
+    )
 
 
 def test_waiting_is_not_ready_but_only_errors_degrade() -> None:

@@ -5,6 +5,7 @@ import pytest
 from gavel_operator.kube import KINDS, KubeError, path, path_of
 from gavel_operator.rendering import drop_record, render_region
 from tests.unit.gavel_operator.test_rendering import example_regions
+from tests.unit.resources.samples import drop_spec
 
 
 def test_paths_of_namespaced_and_cluster_objects() -> None:
@@ -19,7 +20,7 @@ def test_paths_of_namespaced_and_cluster_objects() -> None:
 
 def test_every_rendered_kind_has_a_path() -> None:
     regions = example_regions()
-    objects = [*render_region(regions[0], regions), drop_record("d", "ns", {}, regions[0])]
+    objects = [*render_region(regions[0], regions), drop_record("d", "ns", drop_spec(), regions[0])]
     for obj in objects:
         assert (obj["apiVersion"], obj["kind"]) in KINDS
         assert path_of(obj).endswith("/" + obj["metadata"]["name"])

@@ -4,6 +4,7 @@ from gavel_operator import rbac
 from gavel_operator.kube import KINDS
 from gavel_operator.rendering import drop_record, render_region
 from tests.unit.gavel_operator.test_rendering import example_regions
+from tests.unit.resources.samples import drop_spec
 
 
 def _granted(rules: list[dict[str, object]]) -> set[tuple[str, str, str]]:
@@ -18,7 +19,7 @@ def _granted(rules: list[dict[str, object]]) -> set[tuple[str, str, str]]:
 
 def test_the_regional_role_covers_exactly_what_the_operator_applies() -> None:
     regions = example_regions()
-    objects = [*render_region(regions[0], regions), drop_record("d", "ns", {}, regions[0])]
+    objects = [*render_region(regions[0], regions), drop_record("d", "ns", drop_spec(), regions[0])]
     needed = set()
     for obj in objects:
         group = obj["apiVersion"].rpartition("/")[0]

@@ -1,24 +1,13 @@
 from __future__ import annotations
 
+from gavel.resources.drop import DropStatus
+from gavel.resources.region import RegionStatus
 from gavel_operator.region_sync import RegionInfo, availability, desired, reachability_event
 from gavel_operator.rendering import Images
 from gavel_operator.scheduling import Demand, DropPlan, Replicas, Timeline
+from tests.unit.resources.samples import drop_spec, region_spec
 
-
-def spec(name: str) -> dict[str, object]:
-    return {
-        "cluster": {"inCluster": True},
-        "endpoints": {
-            "kafkaBootstrap": f"kafka-{name}:9092",
-            "redisUrl": f"redis://{name}:6379/0",
-            "cassandra": {"contactPoints": f"cassandra-{name}:9042"},
-        },
-        "capacity": {"observersPerFanoutPod": 1_000, "bidsPerSecondPerGatewayPod": 100},
-        "baseline": {"gateway": 2, "fanout": 3},
-    }
-
-
-PEERS = [RegionInfo(n, spec(n), {}) for n in ("eu", "us")]
+PEERS = [RegionInfo(n, region_spec(n, baseline={"gateway": 2, "fanout": 3})) for n in ("eu", "us")]
 DROP = DropPlan(("us",), Timeline(1_000, 2_000, 100, cooldown_s=50), Demand(10_000, 1_000, 0))
 
 
@@ -45,8 +34,8 @@ def test_a_region_outside_the_drop_stays_at_its_baseline() -> None:
 
 
 def test_drop_plan_prefers_the_live_end_from_status() -> None:
-    s = {"startsAt": "2030-01-01T00:00:00Z", "endsAt": "2030-01-01T01:00:00Z"}
-    plan = DropPlan.from_resource(s, {"liveEndsAt": "2030-01-01T01:05:00Z"})
+    s = drop_spec(startsAt="2030-01-01T00:00:00Z", endsAt="2030-01-01T01:00:00Z")
+    plan = DropPlan.of(s, DropStatus.model_validate({"liveEndsAt": "2030-01-01T01:05:00Z"}))
     assert plan.timeline.ends_at - plan.timeline.starts_at == 3_900
 
 
@@ -55,11 +44,12 @@ def test_reachability_flips_are_events() -> None:
         "reachable": False,
         "conditions": [{"type": "Ready", "reason": "Unreachable", "message": "refused"}],
     }
-    assert reachability_event({"reachable": True}, down) == ("Warning", "Unreachable", "refused")
+    was_up, was_down = RegionStatus(reachable=True), RegionStatus(reachable=False)
+    assert reachability_event(was_up, down) == ("Warning", "Unreachable", "refused")
     up = {"reachable": True, "conditions": [{"type": "Ready", "message": "15 objects applied"}]}
-    assert reachability_event(down, up) == ("Normal", "Reachable", "15 objects applied")
-    assert reachability_event(up, up) is None
-    assert reachability_event(up, None) is None
+    assert reachability_event(was_down, up) == ("Normal", "Reachable", "15 objects applied")
+    assert reachability_event(was_up, up) is None
+    assert reachability_event(was_up, None) is None
 
 
 def _workload(component: str, wanted: int, ready: int | None) -> dict[str, object]:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from gavel.resources.region import RegionSpec
 from gavel_operator.rendering import RegionView, drop_record, labels, render_region
+from tests.unit.resources.samples import DROP, drop_spec
 
 GOLDEN = Path(__file__).with_name("golden")
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "regions.yaml"
@@ -17,7 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "regions.yaml"
 
 def example_regions() -> list[RegionView]:
     return [
-        RegionView.from_resource(doc["metadata"]["name"], doc["spec"])
+        RegionView.of(doc["metadata"]["name"], RegionSpec.model_validate(doc["spec"]))
         for doc in yaml.safe_load_all(EXAMPLES.read_text())
     ]
 
@@ -103,18 +105,19 @@ def test_workloads_reach_their_own_redis_in_cluster_and_others_by_their_url() ->
 
 def test_a_drop_record_carries_its_spec_and_labels() -> None:
     region = example_regions()[0]
-    cm = drop_record("daytona", "merch", {"homeRegion": "us"}, region)
+    cm = drop_record("daytona", "merch", drop_spec(startsAt="2030-01-01T00:00:00+00:00"), region)
     assert cm["metadata"]["name"] == "gavel-drop-daytona"
     assert cm["metadata"]["namespace"] == region.namespace
     assert cm["metadata"]["labels"]["gavel.dev/drop"] == "daytona"
     assert cm["metadata"]["annotations"]["gavel.dev/source"] == "merch/daytona"
-    assert json.loads(cm["data"]["spec.json"]) == {"homeRegion": "us"}
+    # As given (no defaults filled in), the time as the API server writes it.
+    assert json.loads(cm["data"]["spec.json"]) == DROP | {"startsAt": "2030-01-01T00:00:00Z"}
 
 
 def test_resources_default_per_component_and_the_region_overrides_key_by_key() -> None:
     spec = yaml.safe_load(EXAMPLES.read_text().split("---")[0])["spec"]
     spec["resources"] = {"gateway": {"limits": {"cpu": "4"}}}
-    us = RegionView.from_resource("us", spec)
+    us = RegionView.of("us", RegionSpec.model_validate(spec))
     containers = {
         o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["resources"]
         for o in render_region(us, [us])
@@ -135,7 +138,7 @@ def test_resources_default_per_component_and_the_region_overrides_key_by_key() -
 
 
 def test_every_component_of_the_schema_has_default_resources() -> None:
-    from gavel_operator.crds import COMPONENTS
+    from gavel.resources.region import COMPONENTS
     from gavel_operator.rendering import DEFAULT_RESOURCES
 
     assert set(DEFAULT_RESOURCES) == set(COMPONENTS)

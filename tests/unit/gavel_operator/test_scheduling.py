@@ -4,11 +4,11 @@ from fractions import Fraction
 
 import pytest
 
+from gavel.resources.phase import Phase
 from gavel_operator.scheduling import (
     Capacity,
     Demand,
     DropPlan,
-    Phase,
     Replicas,
     Timeline,
     desired_replicas,
@@ -18,6 +18,7 @@ from gavel_operator.scheduling import (
     region_shares,
     scaled_at,
 )
+from tests.unit.resources.samples import drop_spec, region_spec
 
 T = Timeline(starts_at=1_000, ends_at=2_000, lead_s=300, cooldown_s=600)
 
@@ -54,16 +55,16 @@ def test_next_change_points_at_the_next_boundary() -> None:
     assert next_change(3_000, T) is None
 
 
-def test_timeline_from_spec_prefers_the_live_end() -> None:
-    spec = {
-        "startsAt": "2026-12-01T18:00:00Z",
-        "endsAt": "2026-12-01T18:10:00Z",
-        "preScale": {"leadSeconds": 900},
-    }
-    t = Timeline.from_spec(spec)
+def test_timeline_of_a_spec_prefers_the_live_end() -> None:
+    spec = drop_spec(
+        startsAt="2026-12-01T18:00:00Z",
+        endsAt="2026-12-01T18:10:00Z",
+        preScale={"leadSeconds": 900},
+    )
+    t = Timeline.of(spec)
     assert t.ends_at - t.starts_at == 600
     assert t.lead_s == 900
-    assert Timeline.from_spec(spec, live_end=t.ends_at + 60).ends_at == t.ends_at + 60
+    assert Timeline.of(spec, live_end=t.ends_at + 60).ends_at == t.ends_at + 60
 
 
 def test_shares_follow_weights_or_split_equally() -> None:
@@ -87,31 +88,27 @@ def test_replicas_cover_the_share_of_the_peak_with_headroom() -> None:
 
 
 def test_capacity_from_region_spec() -> None:
-    cap = Capacity.from_spec(
-        {
-            "capacity": {"observersPerFanoutPod": 5, "bidsPerSecondPerGatewayPod": 7},
-            "baseline": {"gateway": 3},
-        }
+    cap = Capacity.of(
+        region_spec(
+            capacity={"observersPerFanoutPod": 5, "bidsPerSecondPerGatewayPod": 7},
+            baseline={"gateway": 3},
+        )
     )
     assert cap == Capacity(5, 7, baseline_gateway=3, baseline_fanout=2)
 
 
-def test_demand_from_spec_reads_demand_and_prescale() -> None:
-    spec = {
-        "demand": {"peakObservers": 10, "peakBidders": 3, "regionWeights": {"us": 2, "eu": 1}},
-        "preScale": {"headroomPercent": 50},
-    }
-    assert Demand.from_spec(spec) == Demand(10, 3, 50, (("eu", 1), ("us", 2)))
-    assert Demand.from_spec({}) == Demand()
+def test_demand_of_a_spec_reads_demand_and_prescale() -> None:
+    spec = drop_spec(
+        demand={"peakObservers": 10, "peakBidders": 3, "regionWeights": {"us": 2, "eu": 1}},
+        preScale={"headroomPercent": 50},
+    )
+    assert Demand.of(spec) == Demand(10, 3, 50, (("eu", 1), ("us", 2)))
+    assert Demand.of(drop_spec()) == Demand()
 
 
 def test_timeline_reads_the_cooldown() -> None:
-    spec = {
-        "startsAt": "2030-01-01T00:00:00Z",
-        "endsAt": "2030-01-01T01:00:00Z",
-        "preScale": {"leadSeconds": 5, "cooldownSeconds": 7},
-    }
-    t = Timeline.from_spec(spec)
+    spec = drop_spec(preScale={"leadSeconds": 5, "cooldownSeconds": 7})
+    t = Timeline.of(spec)
     assert (t.lead_s, t.cooldown_s) == (5, 7)
 
 

@@ -1,8 +1,10 @@
 """Drops in Redis: from a Drop manifest to rules, and the idempotent ``open_drop`` script.
 
-``rules_from_manifest`` is pure (the operator and ``gavel drops open`` both call it);
-``open_drop`` is the one I/O step, running ``lua/open_drop.lua`` in a region's Redis. The
-manifest has the shape of the ``Drop`` resource (docs/drop-manifest.md lists the fields read).
+``rules_of`` (the operator, from a parsed :class:`gavel.resources.drop.DropSpec`) and
+``rules_from_manifest`` (``gavel drops open``, from a manifest it parses with the same model)
+are pure; ``open_drop`` is the one I/O step, running ``lua/open_drop.lua`` in a region's Redis.
+The manifest has the shape of the ``Drop`` resource (docs/drop-manifest.md lists the fields
+read).
 """
 
 from __future__ import annotations
@@ -11,71 +13,77 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from redis.asyncio import Redis
 
 from gavel import keys, luascripts
 from gavel.auction import IncrementStep, Rules
+from gavel.resources.drop import Drop, DropSpec
 
 
 class ManifestError(ValueError):
     """A Drop manifest that cannot become rules; the message names every problem."""
 
 
-def _ms(value: Any, field: str) -> int:
-    if isinstance(value, datetime):
-        stamp = value
-    else:
-        try:
-            stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ManifestError(f"{field}: {value!r} is not an ISO 8601 time") from exc
-    if stamp.tzinfo is None:
-        raise ManifestError(f"{field}: {value!r} needs a time zone (e.g. a trailing Z)")
-    return int(stamp.timestamp() * 1000)
+def _problem(error: ErrorDetails) -> str:
+    """One pydantic error in the words of a manifest's author."""
+    where = ".".join(str(part) for part in error["loc"])
+    value = error.get("input")
+    kind = error["type"]
+    if kind == "missing":
+        return f"missing field {where!r}"
+    if kind in {"int_type", "int_from_float", "int_parsing"}:
+        return f"{where}: {value!r} must be an integer amount (prices in minor units)"
+    if kind == "timezone_aware":
+        return f"{where}: {value!r} needs a time zone (e.g. a trailing Z)"
+    if kind.startswith(("datetime_", "date_")):
+        return f"{where}: {value!r} is not an ISO 8601 time"
+    return f"{where}: {error['msg']}"
 
 
-def _int(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ManifestError(f"{field}: {value!r} must be an integer amount in minor units")
-    return value
+def parse_manifest(manifest: Mapping[str, Any]) -> Drop:
+    """A Drop manifest (a dict as from YAML or the API server) as the model; raises
+    ManifestError naming every problem found."""
+    if manifest.get("kind") != "Drop":
+        raise ManifestError(f"kind must be Drop, not {manifest.get('kind')!r}")
+    try:
+        return Drop.model_validate(manifest)
+    except ValidationError as exc:
+        raise ManifestError("; ".join(_problem(e) for e in exc.errors())) from exc
 
 
 def rules_from_manifest(manifest: Mapping[str, Any]) -> Rules:
     """Rules of a Drop manifest; raises ManifestError naming every problem found."""
-    if manifest.get("kind") != "Drop":
-        raise ManifestError(f"kind must be Drop, not {manifest.get('kind')!r}")
-    drop_id = str(manifest.get("metadata", {}).get("name", ""))
-    spec = manifest.get("spec") or {}
-    auction = spec.get("auction") or {}
-    soft = auction.get("softClose") or {}
+    drop = parse_manifest(manifest)
+    return rules_of(drop.metadata.name, drop.spec)
+
+
+def _ms(stamp: datetime) -> int:
+    return int(stamp.timestamp() * 1000)
+
+
+def rules_of(drop_id: str, spec: DropSpec) -> Rules:
+    """The rules of drop ``drop_id``; raises ManifestError naming every rule broken."""
+    auction, soft = spec.auction, spec.auction.soft_close
     try:
         keys.for_drop(drop_id)
-        rules = Rules(
-            drop_id=drop_id,
-            home_region=str(spec["homeRegion"]),
-            currency=str(auction["currency"]),
-            start_price=_int(auction["startPrice"], "spec.auction.startPrice"),
-            reserve=_int(auction.get("reservePrice", 0), "spec.auction.reservePrice"),
-            increments=tuple(
-                IncrementStep(
-                    _int(s["from"], "increments[].from"), _int(s["step"], "increments[].step")
-                )
-                for s in auction["increments"]
-            ),
-            opens_at_ms=_ms(spec["startsAt"], "spec.startsAt"),
-            ends_at_ms=_ms(spec["endsAt"], "spec.endsAt"),
-            hard_stop_ms=_ms(soft["hardStopAt"], "softClose.hardStopAt")
-            if soft.get("hardStopAt")
-            else 0,
-            soft_window_ms=1000 * _int(soft.get("windowSeconds", 0), "softClose.windowSeconds"),
-            soft_extension_ms=1000
-            * _int(soft.get("extensionSeconds", 0), "softClose.extensionSeconds"),
-            cancelled=bool(spec.get("cancelled", False)),
-        )
-    except KeyError as exc:
-        raise ManifestError(f"missing field {exc.args[0]!r}") from exc
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise ManifestError(str(exc)) from exc
+    rules = Rules(
+        drop_id=drop_id,
+        home_region=spec.home_region,
+        currency=auction.currency,
+        start_price=auction.start_price,
+        reserve=auction.reserve_price,
+        increments=tuple(IncrementStep(s.from_, s.step) for s in auction.increments),
+        opens_at_ms=_ms(spec.starts_at),
+        ends_at_ms=_ms(spec.ends_at),
+        hard_stop_ms=_ms(soft.hard_stop_at) if soft and soft.hard_stop_at else 0,
+        soft_window_ms=1000 * soft.window_seconds if soft else 0,
+        soft_extension_ms=1000 * soft.extension_seconds if soft else 0,
+        cancelled=spec.cancelled,
+    )
     problems = rules.errors()
     if problems:
         raise ManifestError("; ".join(problems))

@@ -1,0 +1,187 @@
+"""The Region resource: where and how Gavel runs in one regional cluster. Pure.
+
+Parsed by the operator's Region handlers (:mod:`gavel_operator.handlers`) and read by its
+reconcilers, rendering and scheduling; converted into the Region CRD's schema by
+:mod:`gavel_operator.crds`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from gavel.resources.fields import (
+    DNS_LABEL,
+    GENERATION_MAX,
+    Conditions,
+    Int,
+    ObjectMeta,
+    Quantity,
+    Resource,
+    Rule,
+    Time,
+)
+
+
+class SecretRef(Resource):
+    name: str = Field(min_length=1, description="Secret name.")
+    key: str = Field(default="kubeconfig", description="Key in the Secret.")
+
+
+class ClusterRef(Resource):
+    cel = (
+        Rule(
+            "has(self.inCluster) && self.inCluster"
+            " ? !has(self.kubeconfigSecretRef) : has(self.kubeconfigSecretRef)",
+            "set exactly one of cluster.inCluster: true or cluster.kubeconfigSecretRef",
+        ),
+    )
+
+    in_cluster: bool | None = Field(
+        default=None, description="The operator's own cluster (no kubeconfig)."
+    )
+    kubeconfig_secret_ref: SecretRef | None = Field(
+        default=None, description="A Secret in the operator's namespace holding a kubeconfig."
+    )
+
+
+class Cassandra(Resource):
+    contact_points: str = Field(min_length=1, description="host:port,... of local nodes.")
+    data_center: str | None = Field(
+        default=None, description="This region's data centre (default: the Region's name)."
+    )
+
+
+class Endpoints(Resource):
+    kafka_bootstrap: str = Field(
+        min_length=1, description="This region's Kafka bootstrap servers (host:port,...)."
+    )
+    redis_url: str = Field(
+        pattern=r"^rediss?://",
+        description="This region's Redis as the operator and other regions' gateways reach "
+        "it (redis://host:port/db): drops homed here are decided in it.",
+    )
+    cassandra: Cassandra = Field(
+        description="The audit trail's Cassandra as this region's audit writers reach it."
+    )
+    gateway_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="Public URL of the bid gateway."
+    )
+    fanout_url: str | None = Field(
+        default=None, pattern=r"^wss?://", description="Public URL of the fan-out (observers)."
+    )
+
+
+class Capacity(Resource):
+    observers_per_fanout_pod: Int = Field(
+        ge=1, le=10**6, description="Observer sockets one fan-out pod holds."
+    )
+    bids_per_second_per_gateway_pod: Int = Field(
+        ge=1, le=10**6, description="Bids/s one gateway pod answers within its latency target."
+    )
+
+
+class Baseline(Resource):
+    gateway: Int = Field(default=2, ge=1, le=1000, description="Gateway replicas.")
+    fanout: Int = Field(default=2, ge=1, le=1000, description="Fan-out replicas.")
+
+
+class Amounts(Resource):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class ContainerResources(Resource):
+    requests: Amounts | None = Field(default=None, description="What the scheduler reserves.")
+    limits: Amounts | None = Field(default=None, description="The most it may use.")
+
+
+class Resources(Resource):
+    """Per component (the keys are :data:`COMPONENTS`); unset ones keep the operator's
+    defaults."""
+
+    gateway: ContainerResources | None = Field(
+        default=None, description="Resources of the gateway container."
+    )
+    outbox_shipper: ContainerResources | None = Field(
+        default=None, description="Resources of the outboxShipper container."
+    )
+    fanout: ContainerResources | None = Field(
+        default=None, description="Resources of the fanout container."
+    )
+    relay: ContainerResources | None = Field(
+        default=None, description="Resources of the relay container."
+    )
+    audit_writer: ContainerResources | None = Field(
+        default=None, description="Resources of the auditWriter container."
+    )
+    redis: ContainerResources | None = Field(
+        default=None, description="Resources of the redis container."
+    )
+    mirrormaker: ContainerResources | None = Field(
+        default=None, description="Resources of the mirrormaker container."
+    )
+
+    def of(self, component: str) -> dict[str, dict[str, str]]:
+        """What the Region sets for ``component`` (a key of :data:`COMPONENTS`), as
+        ``{requests|limits: {cpu|memory: quantity}}``."""
+        given = self.model_dump(by_alias=True, exclude_none=True).get(component)
+        return dict(given or {})
+
+
+COMPONENTS: tuple[str, ...] = tuple(
+    str(f.alias) for f in Resources.model_fields.values() if f.alias
+)
+"""Region components whose resources may be set (the keys of spec.resources)."""
+
+
+class RegionSpec(Resource):
+    cluster: ClusterRef = Field(description="How the operator reaches the regional cluster.")
+    namespace: str = Field(
+        default="gavel",
+        pattern=DNS_LABEL,
+        description="Namespace for Gavel's workloads in the regional cluster.",
+    )
+    endpoints: Endpoints = Field(description="Addresses clients and other regions use.")
+    capacity: Capacity = Field(description="What one pod handles, for pre-scaling.")
+    baseline: Baseline = Field(default_factory=Baseline, description="Replicas outside drops.")
+    resources: Resources = Field(
+        default_factory=Resources,
+        description="CPU and memory per component; unset ones keep the operator's defaults.",
+    )
+
+
+class MinReplicas(Resource):
+    gateway: Int | None = Field(
+        default=None, ge=0, le=10**5, description="Gateway minimum (its HPA's minReplicas)."
+    )
+    fanout: Int | None = Field(
+        default=None, ge=0, le=10**5, description="Fan-out minimum (its HPA's minReplicas)."
+    )
+
+
+class RegionStatus(Resource):
+    reachable: bool | None = Field(default=None, description="The regional API server answered.")
+    last_sync: Time | None = Field(
+        default=None, description="When the workloads were last applied."
+    )
+    synced_generation: Int | None = Field(
+        default=None, ge=0, le=GENERATION_MAX, description="spec generation last applied."
+    )
+    min_replicas: MinReplicas | None = Field(
+        default=None,
+        description="Replica floors applied: the baseline, raised while drops need more.",
+    )
+    workloads: dict[str, str] | None = Field(
+        default=None, description="Ready over wanted replicas per component, e.g. gateway: 6/6."
+    )
+    conditions: Conditions = ()
+
+
+class Region(Resource):
+    """A whole Region object as the API server returns it."""
+
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: RegionSpec = Field(description="Where and how Gavel runs in one regional cluster.")
+    status: RegionStatus = Field(
+        default_factory=RegionStatus, description="What the operator last saw."
+    )
