@@ -19,10 +19,10 @@ Built and run by :func:`gavel.audit.service.run` (which connects first) as
   (:meth:`AuditWriter.suspect`).
 * gauges — every ``gauges_interval_s``, the lag (end offset - committed) per partition.
 
-A failed write or dead letter is retried after a capped backoff until it works or the shutdown
-grace is over. A stop
-lets writes in flight finish for ``shutdown_timeout_s``, commits what finished, and leaves the
-rest to be replayed by the next writer.
+A failed write or dead letter is retried after a capped backoff
+(:func:`gavel.lifecycle.retrying.retry`) until it works or the shutdown grace is over. A stop lets
+writes in flight finish for ``shutdown_timeout_s``, commits what finished, and leaves the rest to
+be replayed by the next writer.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -44,6 +43,7 @@ from gavel.audit.records import Incoming, Poison, batch_by_partition, classify, 
 from gavel.audit.rows import Attempt
 from gavel.audit.settings import WriterSettings
 from gavel.audit.store import AuditStore, StoreErrors
+from gavel.lifecycle.retrying import Failure, StoppedError, pause, repeat, retry
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,9 @@ class Pending:
     attempt: Attempt
 
 
-class StoppedError(Exception):
-    """The writer stopped (or gave up on its shutdown grace) before a step succeeded."""
-
-
 class AuditWriter:
-    """The loops of one writer; :func:`run` builds it once Cassandra and Kafka answer."""
+    """The loops of one writer; :func:`gavel.audit.service.run` builds it once Cassandra and
+    Kafka answer."""
 
     def __init__(
         self,
@@ -171,7 +168,7 @@ class AuditWriter:
         except KafkaError as exc:
             self.metrics.retries.labels("kafka_poll").inc()
             log.warning("polling Kafka failed (%r); polling again", exc)
-            await self._pause_for(self.settings.backoff.initial_s)
+            await pause(self.stop, self.settings.backoff.initial_s)
             return {}
         count = sum(len(r) for r in batches.values())
         if count:
@@ -239,40 +236,38 @@ class AuditWriter:
 
         Hundreds of records may be retrying at once during an outage: the log says when a stage
         starts failing (and every 1000th failure), and when it works again, not every retry."""
-        failures = 0
-        while True:
-            try:
-                result = await step()
-            except RETRYABLE as exc:
-                failures += 1
-                self.metrics.retries.labels(stage).inc()
-                if stage == "cassandra_write":
-                    self.health.cassandra_ok = False
-                self._failing[stage] = self._failing.get(stage, 0) + 1
-                if stage == "cassandra_write" and self._failing[stage] == 1:
-                    self.suspect(f"a write failed ({exc!r})")
-                if self._failing[stage] % 1000 == 1:
-                    log.warning(
-                        "%s failed (%r); retrying with backoff (%d failures of %s so far)",
-                        what,
-                        exc,
-                        self._failing[stage],
-                        stage,
-                    )
-                delay = self.settings.backoff.delay(failures, random.random())
-                if await self._wait(self.abandon, delay):
-                    raise StoppedError(what) from exc
-                continue
-            if self._failing.pop(stage, 0):
-                log.info("%s works again", stage)
-            return result
+
+        async def failed(failure: Failure) -> None:
+            self.metrics.retries.labels(stage).inc()
+            if stage == "cassandra_write":
+                self.health.cassandra_ok = False
+            self._failing[stage] = self._failing.get(stage, 0) + 1
+            if stage == "cassandra_write" and self._failing[stage] == 1:
+                self.suspect(f"a write failed ({failure.error!r})")
+            if self._failing[stage] % 1000 == 1:
+                log.warning(
+                    "%s failed (%r); retrying with backoff (%d failures of %s so far)",
+                    what,
+                    failure.error,
+                    self._failing[stage],
+                    stage,
+                )
+
+        result = await retry(
+            step,
+            transient=RETRYABLE,
+            delays=self.settings.backoff,
+            stop=self.abandon,
+            on_failure=failed,
+        )
+        if self._failing.pop(stage, 0):
+            log.info("%s works again", stage)
+        return result
 
     # --- committing -----------------------------------------------------------------------
 
     async def commit_loop(self) -> None:
-        while not self.stop.is_set():
-            await self.commit()
-            await self._pause_for(self.settings.commit_interval_s)
+        await repeat(self.commit, every_s=self.settings.commit_interval_s, stop=self.stop)
 
     async def commit(self, only: set[TopicPartition] | None = None) -> None:
         """Commit every settled position that moved (of ``only`` these partitions): written,
@@ -363,23 +358,25 @@ class AuditWriter:
     # --- gauges ---------------------------------------------------------------------------
 
     async def measure(self) -> None:
-        while not self.stop.is_set():
-            assigned = list(self.consumer.assignment())
-            if assigned:
-                try:
-                    ends = await self.consumer.end_offsets(assigned)
-                    for tp in assigned:
-                        committed = self.committed_offsets.get(tp)
-                        if committed is None:
-                            committed = await self.consumer.committed(tp)
-                        if committed is None:  # nothing committed yet: all of it is to read
-                            begins = await self.consumer.beginning_offsets([tp])
-                            committed = begins[tp]
-                        lag = max(0, ends[tp] - committed)
-                        self.metrics.lag.labels(str(tp.partition)).set(lag)
-                except KafkaError as exc:
-                    log.debug("lag measurement failed: %r", exc)
-            await self._pause_for(self.settings.gauges_interval_s)
+        await repeat(self._measure_once, every_s=self.settings.gauges_interval_s, stop=self.stop)
+
+    async def _measure_once(self) -> None:
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return
+        try:
+            ends = await self.consumer.end_offsets(assigned)
+            for tp in assigned:
+                committed = self.committed_offsets.get(tp)
+                if committed is None:
+                    committed = await self.consumer.committed(tp)
+                if committed is None:  # nothing committed yet: all of it is to read
+                    begins = await self.consumer.beginning_offsets([tp])
+                    committed = begins[tp]
+                lag = max(0, ends[tp] - committed)
+                self.metrics.lag.labels(str(tp.partition)).set(lag)
+        except KafkaError as exc:
+            log.debug("lag measurement failed: %r", exc)
 
     # --- stopping -------------------------------------------------------------------------
 
@@ -395,20 +392,6 @@ class AuditWriter:
         for task in list(self._tasks):
             task.cancel()
         await self.commit()
-
-    # --- helpers --------------------------------------------------------------------------
-
-    async def _pause_for(self, seconds: float) -> bool:
-        return await self._wait(self.stop, seconds)
-
-    @staticmethod
-    async def _wait(event: asyncio.Event, seconds: float) -> bool:
-        """Sleep ``seconds`` or until ``event``; True if the event is set."""
-        try:
-            await asyncio.wait_for(event.wait(), timeout=seconds)
-        except TimeoutError:
-            return False
-        return True
 
 
 async def run_loops(writer: AuditWriter) -> None:

@@ -7,9 +7,9 @@ gracefully) and by tests and benchmarks as ``await run(settings, stop=event)``.
 Start: serve HTTP (not ready yet); connect to Cassandra and migrate the schema, retrying with a
 backoff while Cassandra is down; start the dead-letter producer and the consumer (group
 :data:`~gavel.audit.settings.DEFAULT_GROUP`, auto-commit off), retrying while Kafka is down
-(nothing gives up on Cassandra or Kafka, only a stop ends the wait). Then the loops run until
-stopped (:func:`gavel.audit.loops.run_loops`). On the way out the port closes first, then the
-consumer, the producer and the Cassandra session.
+(:func:`gavel.lifecycle.retrying.retry`: nothing gives up on Cassandra or Kafka, only a stop
+ends the wait). Then the loops run until stopped (:func:`gavel.audit.loops.run_loops`). On the
+way out the port closes first, then the consumer, the producer and the Cassandra session.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
-import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -32,6 +30,8 @@ from gavel.audit.metrics import Health, WriterMetrics
 from gavel.audit.schema import SchemaError
 from gavel.audit.settings import WriterSettings
 from gavel.audit.store import AuditStore, connect
+from gavel.lifecycle import signals
+from gavel.lifecycle.retrying import Failure, StoppedError, retry
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +63,22 @@ async def _until_started(
     stop: asyncio.Event,
 ) -> T | None:
     """``start()`` until it works; None if the writer is stopped first."""
-    failures = 0
-    while not stop.is_set():
-        try:
-            return await start()
-        except RETRYABLE as exc:
-            failures += 1
-            metrics.retries.labels(stage).inc()
-            delay = settings.backoff.delay(failures, random.random())
-            if failures == 1 or failures % 10 == 0:
-                log.warning("%s failed %d time(s) (%r); retrying", what, failures, exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-    return None
+    if stop.is_set():
+        return None
+
+    async def failed(failure: Failure) -> None:
+        metrics.retries.labels(stage).inc()
+        if failure.failures == 1 or failure.failures % 10 == 0:
+            log.warning(
+                "%s failed %d time(s) (%r); retrying", what, failure.failures, failure.error
+            )
+
+    try:
+        return await retry(
+            start, transient=RETRYABLE, delays=settings.backoff, stop=stop, on_failure=failed
+        )
+    except StoppedError:
+        return None
 
 
 async def open_store(settings: WriterSettings) -> AuditStore:
@@ -212,16 +215,8 @@ async def run(settings: WriterSettings, *, stop: asyncio.Event | None = None) ->
 
 def run_until_signalled(settings: WriterSettings) -> None:
     """Run the writer in a new event loop until SIGTERM or SIGINT (``gavel audit-writer``)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("cassandra").setLevel(logging.WARNING)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def work(stop: asyncio.Event) -> None:
         await run(settings, stop=stop)
 
-    asyncio.run(main())
+    signals.run_until_signalled(work, quiet_loggers=["cassandra"])
