@@ -33,7 +33,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gavel.lifecycle import signals
-from gavel.lifecycle.retrying import Failure, StoppedError, pause, repeat, retry
+from gavel.lifecycle.retrying import Failure, OnFailure, StoppedError, pause, repeat, retry
 from gavel.relay import segments, web
 from gavel.relay.metrics import Health, RelayMetrics
 from gavel.relay.plan import Record, StreamEntry, plan_batch
@@ -243,7 +243,7 @@ class Relay:
         self,
         step: Callable[[], Awaitable[T]],
         transient: type[Exception],
-        failed: Callable[[Failure], Awaitable[None]],
+        failed: OnFailure,
     ) -> T:
         """``step()`` until it works, backing off after each ``transient`` error; raises
         StoppedError if the relay stops first."""
