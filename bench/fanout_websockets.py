@@ -77,7 +77,8 @@ async def main() -> None:
         finally:
             hub.watchers[drop].discard(connection)
 
-    follow = asyncio.create_task(ingest.follow(settings, cast(Hub, hub), ready))
+    never = asyncio.Event()  # runs until killed
+    follow = asyncio.create_task(ingest.follow(settings, cast(Hub, hub), ready, never))
     async with serve(
         observer, "127.0.0.1", args.port, compression=None, process_request=health, max_queue=16
     ):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gavel.backoff import Backoff
+from gavel.backoff import Backoff, Fixed
 
 
 def test_doubles_from_the_initial_delay_up_to_the_cap() -> None:
@@ -32,3 +32,8 @@ def test_never_more_than_the_cap_never_less_than_half_the_initial(
 def test_nonsense_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="invalid backoff"):
         Backoff(**kwargs)
+
+
+def test_fixed_waits_the_same_whatever_the_failures_or_the_jitter() -> None:
+    f = Fixed(1.0)
+    assert {f.delay(n, rand=r) for n in (1, 2, 50) for r in (0.0, 0.5, 1.0)} == {1.0}

@@ -9,7 +9,7 @@ from gavel.audit.metrics import Health
 from gavel.audit.reading import Cursor, Page, QueryError
 from gavel.audit.rows import attempt_from_event
 from gavel.audit.web import Api, answer, page_json, parse_audit_query
-from gavel.httpd import parse_request
+from gavel.lifecycle.sideport import parse_request
 from tests.unit.audit.test_rows import EVENT
 
 

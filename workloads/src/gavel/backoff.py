@@ -1,9 +1,11 @@
-"""Retry delays: capped exponential backoff with jitter. Pure.
+"""Retry delays: capped exponential backoff with jitter, or a fixed pause. Pure.
 
-Used by the relay (Kafka unreachable at start, a batch Kafka refused, Redis down) and the audit
-writer (Cassandra unreachable, the dead-letter topic refusing a record, a failed commit) between
+Passed to :func:`gavel.lifecycle.retrying.retry` by the relay (Kafka unreachable at start, a
+batch Kafka refused, Redis down) and the audit writer (Cassandra unreachable, the dead-letter
+topic refusing a record, Kafka down at start), and used by the operator's reconcilers, between
 failed attempts, so no workload spins on a dead dependency and many replicas that lost the same
-server do not retry in lock-step.
+server do not retry in lock-step. :class:`Fixed` is the fan-out's: its ingest restarts its
+consumer a second after any failure.
 """
 
 from __future__ import annotations
@@ -33,3 +35,13 @@ class Backoff:
         if exponent < 64:
             base = min(self.max_s, self.initial_s * self.factor**exponent)
         return base / 2 + base / 2 * min(max(rand, 0.0), 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """``seconds`` after every failure, without jitter."""
+
+    seconds: float
+
+    def delay(self, failures: int, rand: float) -> float:
+        return self.seconds

@@ -6,7 +6,6 @@ and writes one row per event id; offsets are committed only after Cassandra ackn
 record before them. Modules, lowest first:
 
 * ``schema`` — keyspace, tables, columns, bucket width, the versioned migration;
-* ``backoff`` — retry delays (pure);
 * ``settings`` — configuration, one frozen dataclass (pure);
 * ``rows`` — an event as a row, with the checks that keep unwritable rows out (pure);
 * ``records`` — a consumed record becomes a row or a dead letter (pure);
@@ -15,7 +14,8 @@ record before them. Modules, lowest first:
 * ``store`` — Cassandra adapter: connect, migrate, prepared writes and reads, asyncio bridge;
 * ``reading`` — a drop's trail page by page, with filters and page tokens;
 * ``web`` — the tiny HTTP server: probes, metrics and the audit API;
-* ``service`` — :func:`run`: the consume, commit and gauge loops;
+* ``loops`` — the consume, commit and gauge loops of one writer, and its drain on stop;
+* ``service`` — :func:`run`: connects, runs the loops, closes in order; signal handling;
 * ``show`` — ``gavel audit show``: a rich table or JSON lines.
 
 Nothing is imported here, so ``gavel audit show`` does not load Kafka clients.

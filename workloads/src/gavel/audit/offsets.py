@@ -1,6 +1,6 @@
 """Which Kafka offsets the audit writer may commit. Pure, no I/O.
 
-:class:`gavel.audit.service.AuditWriter` calls :meth:`OffsetTracker.start` for every record it
+:class:`gavel.audit.loops.AuditWriter` calls :meth:`OffsetTracker.start` for every record it
 takes from a partition (in offset order), :meth:`OffsetTracker.finish` once Cassandra
 acknowledged its row (or the dead-letter topic its dead letter), and commits what
 :meth:`OffsetTracker.to_commit` returns. Records finish out of order (writes run

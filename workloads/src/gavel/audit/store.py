@@ -1,7 +1,8 @@
 """Cassandra adapter of the audit trail: connect, migrate, write rows, read them back.
 
-Used by the writer (:mod:`gavel.audit.service`), the readers (:mod:`gavel.audit.reading`, so
-the HTTP API and ``gavel audit show``), ``gavel audit migrate``, tests and the benchmark.
+Used by the writer (:mod:`gavel.audit.service` connects, :mod:`gavel.audit.loops` writes), the
+readers (:mod:`gavel.audit.reading`, so the HTTP API and ``gavel audit show``),
+``gavel audit migrate``, tests and the benchmark.
 
 The driver (``cassandra-driver``) runs its own I/O thread (libev). :func:`aio` bridges a
 driver ``ResponseFuture`` to an asyncio future: the driver's callbacks run on its thread and

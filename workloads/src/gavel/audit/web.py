@@ -1,8 +1,9 @@
 """The audit writer's HTTP port: probes, metrics and the read-only audit API.
 
 Started by :func:`gavel.audit.service.run`. Deliberately tiny: :func:`answer` maps a
-:class:`gavel.httpd.Request` to a :class:`gavel.httpd.Response` (reading Cassandra only for the
-audit API), and :func:`start_server` serves it on :mod:`gavel.httpd` in the writer's own event
+:class:`~gavel.lifecycle.sideport.Request` to a :class:`~gavel.lifecycle.sideport.Response`
+(reading Cassandra only for the audit API; the probes are :func:`gavel.lifecycle.sideport.probe`),
+and :func:`start_server` serves it on :mod:`gavel.lifecycle.sideport` in the writer's own event
 loop. No ASGI stack: five read-only GETs do not need one, and a server framework would bring
 signal handling of its own into a process that must stop in a set order.
 
@@ -24,13 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from prometheus_client import CONTENT_TYPE_LATEST
-
-from gavel import httpd
 from gavel.audit import reading
 from gavel.audit.metrics import Health
 from gavel.audit.store import StoreErrors
-from gavel.httpd import REASONS, Request, Response, text
+from gavel.lifecycle import sideport
+from gavel.lifecycle.sideport import READ_METHODS, REASONS, Request, Response, probe
 
 log = logging.getLogger(__name__)
 
@@ -111,19 +110,13 @@ class Api:
 
 async def answer(request: Request, api: Api) -> Response:
     """The response to ``request``."""
-    known = request.path in ("/healthz", "/readyz", "/metrics")
-    if not known and not request.path.startswith(API_PREFIX):
+    probed = probe(request.path, api.health.missing(), api.render_metrics)
+    if probed is None and not request.path.startswith(API_PREFIX):
         return problem(404, "not_found", f"no such path: {request.path}")
-    if request.method not in ("GET", "HEAD"):
+    if request.method not in READ_METHODS:
         return problem(405, "method_not_allowed", "only GET")
-    if request.path == "/healthz":
-        return text(200, "ok\n")
-    if request.path == "/readyz":
-        if api.health.ready:
-            return text(200, "ready\n")
-        return text(503, f"not ready: {', '.join(api.health.missing())}\n")
-    if request.path == "/metrics":
-        return Response(200, "OK", CONTENT_TYPE_LATEST, api.render_metrics())
+    if probed is not None:
+        return probed
     try:
         query = parse_audit_query(request)
     except reading.QueryError as exc:
@@ -146,4 +139,4 @@ async def start_server(host: str, port: int, api: Api) -> asyncio.Server:
     async def handler(request: Request) -> Response:
         return await answer(request, api)
 
-    return await httpd.start_server(host, port, handler)
+    return await sideport.start_server(host, port, handler)

@@ -1,41 +1,54 @@
 """Kafka -> hub: every price topic of the region, replayed at start, then followed.
 
-Run by :mod:`gavel.fanout.server` as one task. A fan-out replica needs *every* price event (each
-serves its own observers), so there is no consumer group: it assigns itself every partition of
-``gavel.price`` and each ``<region>.gavel.price`` copy that MirrorMaker 2 made. At start it
-seeks ``replay_ms`` back and sets ``ready`` only once it has caught up with the end offsets it
-saw then, so no observer is served an empty drop while bids exist. Topics that appear later (a
-region joining) are picked up by a periodic refresh.
+Run by :mod:`gavel.fanout.server` as one task, until the server stops. A fan-out replica needs
+*every* price event (each serves its own observers), so there is no consumer group: it assigns
+itself every partition of ``gavel.price`` and each ``<region>.gavel.price`` copy that
+MirrorMaker 2 made. At start it seeks ``replay_ms`` back and sets ``ready`` only once it has
+caught up with the end offsets it saw then, so no observer is served an empty drop while bids
+exist. Topics that appear later (a region joining) are picked up by a periodic refresh. Any
+error restarts the consumer a second later (:func:`gavel.lifecycle.retrying.retry`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from gavel import kafka_clients, topics
+from gavel.backoff import Fixed
 from gavel.events import EventError, PriceEvent
 from gavel.fanout import metrics
 from gavel.fanout.hub import Hub
 from gavel.fanout.settings import FanoutSettings
+from gavel.lifecycle.retrying import Failure, StoppedError, retry
 
 log = logging.getLogger(__name__)
 REFRESH_S = 10.0
+RESTART = Fixed(1.0)
+"""After any error the consumer starts again a second later: there is no group to rejoin and
+nothing to commit, and a replica without its ingest serves stale prices."""
 
 
-async def follow(settings: FanoutSettings, hub: Hub, ready: asyncio.Event) -> None:
-    """Follow the price topics forever; restarts the consumer after any error."""
-    while True:
-        try:
-            await _follow_once(settings, hub, ready)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("fan-out ingest failed; restarting in 1 s")
-            await asyncio.sleep(1.0)
+async def follow(
+    settings: FanoutSettings, hub: Hub, ready: asyncio.Event, stop: asyncio.Event
+) -> None:
+    """Follow the price topics until ``stop``; restarts the consumer after any error."""
+
+    async def failed(failure: Failure) -> None:
+        log.error("fan-out ingest failed; restarting in 1 s", exc_info=failure.error)
+
+    with contextlib.suppress(StoppedError):
+        await retry(
+            lambda: _follow_once(settings, hub, ready),
+            transient=(Exception,),
+            delays=RESTART,
+            stop=stop,
+            on_failure=failed,
+        )
 
 
 async def _follow_once(settings: FanoutSettings, hub: Hub, ready: asyncio.Event) -> None:

@@ -8,8 +8,6 @@ sockets, drops dead or stuck ones and disconnects slow consumers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import time
 
 from websockets.typing import Origin
@@ -18,6 +16,7 @@ from gavel.fanout import ingest, messages
 from gavel.fanout.connection import HANDSHAKE_TIMEOUT_S, ObserverConnection
 from gavel.fanout.hub import Hub
 from gavel.fanout.settings import FanoutSettings
+from gavel.lifecycle.signals import stop_on_signals
 
 
 class FanoutServer:
@@ -43,7 +42,7 @@ class FanoutServer:
             reuse_port=True,
         )
         tasks = [
-            asyncio.create_task(ingest.follow(self.settings, self.hub, self.ready)),
+            asyncio.create_task(ingest.follow(self.settings, self.hub, self.ready, stop)),
             asyncio.create_task(self._housekeeping()),
         ]
         try:
@@ -74,9 +73,7 @@ class FanoutServer:
 
 
 async def run(settings: FanoutSettings) -> None:
+    """Serve until SIGTERM or SIGINT (``gavel fanout`` runs it on uvloop)."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     await FanoutServer(settings).serve(stop)

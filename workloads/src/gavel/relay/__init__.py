@@ -3,7 +3,6 @@ into Kafka, acknowledging each entry only after Kafka acknowledged what it becam
 
 Step 3 of the hot path (see docs/relay.md). Modules, lowest first:
 
-* ``backoff`` — retry delays (pure);
 * ``plan`` — which Kafka records a batch of outbox entries becomes (pure);
 * ``settings`` — configuration, one frozen dataclass built by ``gavel relay`` or a test;
 * ``metrics`` — Prometheus counters and gauges, in a registry per relay;

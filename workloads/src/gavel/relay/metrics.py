@@ -21,9 +21,11 @@ class Health:
     kafka_started: bool = False
     """The Kafka producer started (it bootstrapped and got its producer id)."""
 
-    @property
-    def ready(self) -> bool:
-        return self.redis_ok and self.kafka_started
+    def missing(self) -> list[str]:
+        """What keeps the relay from being ready (ready: nothing), for /readyz."""
+        return [
+            name for name, ok in (("redis", self.redis_ok), ("kafka", self.kafka_started)) if not ok
+        ]
 
 
 @dataclass(slots=True)

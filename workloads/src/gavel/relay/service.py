@@ -16,30 +16,34 @@ Three tasks share one Kafka producer (:class:`~gavel.relay.sink.KafkaSink`, one 
 * gauges — every ``gauges_interval_s``, ping Redis (for /readyz) and measure the backlog.
 
 Nothing here gives up on Redis or Kafka: every failed step is retried after a capped backoff
-until it works or the relay is stopped; a stop leaves unacknowledged entries pending in Redis,
-where the next relay claims them.
+until it works or the relay is stopped (:mod:`gavel.lifecycle.retrying`); a stop leaves
+unacknowledged entries pending in Redis, where the next relay claims them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
-import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gavel.lifecycle import signals
+from gavel.lifecycle.retrying import Failure, OnFailure, StoppedError, pause, repeat, retry
 from gavel.relay import segments, web
 from gavel.relay.metrics import Health, RelayMetrics
 from gavel.relay.plan import Record, StreamEntry, plan_batch
 from gavel.relay.settings import RelaySettings
-from gavel.relay.sink import DeliveryError, KafkaSink, StoppedError
+from gavel.relay.sink import DeliveryError, KafkaSink
 from gavel.relay.streams import DropStreams
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 KeepAlive = Callable[[], Awaitable[None]]
 """Touches a batch's pending entries while it waits for Kafka (see DropStreams.keep_alive)."""
@@ -74,58 +78,55 @@ class Relay:
         loop = asyncio.get_running_loop()
         recovering = True
         next_refresh = next_claim = 0.0
-        failures = 0
+
+        async def read() -> tuple[str, list[StreamEntry]]:
+            """The next entries to relay and where they come from (``source``)."""
+            nonlocal recovering, next_refresh, next_claim
+            now = loop.time()
+            if now >= next_refresh:
+                new = await self.streams.refresh()
+                if new:
+                    more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+                    log.info("reading the streams of drops %s%s", ", ".join(new[:5]), more)
+                self.metrics.streams.set(len(self.streams.streams))
+                next_refresh = now + s.index_refresh_s
+            if recovering:
+                entries = await self.streams.read_own_pending(s.batch_size)
+                recovering = bool(entries)
+                return "recovered", entries
+            if now >= next_claim:
+                entries = await self.streams.claim_idle(s.claim_idle_ms, s.batch_size)
+                next_claim = now + s.claim_interval_s
+                if entries:
+                    log.info("claimed %d entries left pending by another relay", len(entries))
+                return "claimed", entries
+            if self.streams.streams:
+                return "stream", await self.streams.read_new(s.batch_size, s.block_ms)
+            await pause(self.stop, s.block_ms / 1000)
+            return "stream", []
+
         while not self.stop.is_set():
-            source = "stream"
             try:
-                now = loop.time()
-                if now >= next_refresh:
-                    new = await self.streams.refresh()
-                    if new:
-                        more = f" and {len(new) - 5} more" if len(new) > 5 else ""
-                        log.info("reading the streams of drops %s%s", ", ".join(new[:5]), more)
-                    self.metrics.streams.set(len(self.streams.streams))
-                    next_refresh = now + s.index_refresh_s
-                if recovering:
-                    source = "recovered"
-                    entries = await self.streams.read_own_pending(s.batch_size)
-                    recovering = bool(entries)
-                elif now >= next_claim:
-                    source = "claimed"
-                    entries = await self.streams.claim_idle(s.claim_idle_ms, s.batch_size)
-                    next_claim = now + s.claim_interval_s
-                    if entries:
-                        log.info("claimed %d entries left pending by another relay", len(entries))
-                elif self.streams.streams:
-                    entries = await self.streams.read_new(s.batch_size, s.block_ms)
-                else:
-                    entries = []
-                    await self._pause(s.block_ms / 1000)
-                self.health.redis_ok = True
-                failures = 0
-            except RedisError as exc:
-                failures += 1
-                self.metrics.failures.labels("redis_read").inc()
-                self.health.redis_ok = False
-                delay = self._delay(failures)
-                log.warning("Redis read failed (%r); retrying in %.1f s", exc, delay)
-                await self._pause(delay)
-                continue
+                source, entries = await self._with_redis(read, "redis_read", "Redis read failed")
+            except StoppedError:
+                return
             if entries:
                 await self._relay(entries, source)
 
     async def _start_kafka(self) -> bool:
-        failures = 0
-        while not self.stop.is_set():
-            try:
-                await self.sink.start()
-                return True
-            except DeliveryError as exc:
-                failures += 1
-                delay = self._delay(failures)
-                log.warning("%s; retrying in %.1f s", exc, delay)
-                await self._pause(delay)
-        return False
+        """Start the shared producer, retrying while Kafka is down; False if the relay stopped
+        first (or before)."""
+        if self.stop.is_set():
+            return False
+
+        async def failed(failure: Failure) -> None:
+            log.warning("%s; retrying in %.1f s", failure.error, failure.delay_s)
+
+        try:
+            await self._retry(self.sink.start, DeliveryError, failed)
+        except StoppedError:
+            return False
+        return True
 
     async def _relay(self, entries: Sequence[StreamEntry], source: str) -> None:
         plan = plan_batch(entries)
@@ -150,22 +151,31 @@ class Relay:
         self.metrics.dead_letters.inc(len(plan.dead_letters))
 
     async def _acknowledge(self, acks: Mapping[str, Sequence[bytes]]) -> bool:
-        """XDEL + XACK until Redis takes it; False if the relay stopped first (the entries stay
-        pending and are sent again by whoever claims them)."""
-        failures = 0
-        while True:
-            try:
-                await self.streams.ack_and_delete(acks)
-                self.health.redis_ok = True
-                return True
-            except RedisError as exc:
-                failures += 1
-                self.metrics.failures.labels("redis_ack").inc()
-                self.health.redis_ok = False
-                delay = self._delay(failures)
-                log.warning("acknowledging in Redis failed (%r); retrying in %.1f s", exc, delay)
-                if await self._pause(delay):
-                    return False
+        """XDEL + XACK until Redis takes it (tried once even when stopping: Kafka has the
+        records); False if the relay stopped first (the entries stay pending and are sent
+        again by whoever claims them)."""
+
+        async def ack() -> None:
+            await self.streams.ack_and_delete(acks)
+
+        try:
+            await self._with_redis(ack, "redis_ack", "acknowledging in Redis failed")
+        except StoppedError:
+            return False
+        return True
+
+    async def _with_redis(self, step: Callable[[], Awaitable[T]], stage: str, what: str) -> T:
+        """``step()`` until Redis answers; each failure is counted under ``stage`` and takes
+        the relay out of readiness until a Redis command succeeds again."""
+
+        async def failed(failure: Failure) -> None:
+            self.metrics.failures.labels(stage).inc()
+            self.health.redis_ok = False
+            log.warning("%s (%r); retrying in %.1f s", what, failure.error, failure.delay_s)
+
+        result = await self._retry(step, RedisError, failed)
+        self.health.redis_ok = True
+        return result
 
     # --- Kafka ---------------------------------------------------------------------------------
 
@@ -174,24 +184,18 @@ class Relay:
     ) -> None:
         """Send ``records`` until Kafka acknowledged all of them; raises StoppedError if the
         relay stops first."""
-        failures = 0
-        while True:
-            try:
-                await self.sink.send(
-                    records,
-                    stop=self.stop,
-                    while_waiting=keep_alive,
-                    tick_s=self.settings.keepalive_s,
-                )
-                return
-            except DeliveryError as exc:
-                failures += 1
-                delay = self._delay(failures)
-                log.warning("%s; sending the batch again in %.1f s", exc, delay)
-                if keep_alive is not None:
-                    await keep_alive()
-                if await self._pause(delay):
-                    raise StoppedError("stopped while Kafka was unavailable") from exc
+
+        async def send() -> None:
+            await self.sink.send(
+                records, stop=self.stop, while_waiting=keep_alive, tick_s=self.settings.keepalive_s
+            )
+
+        async def failed(failure: Failure) -> None:
+            log.warning("%s; sending the batch again in %.1f s", failure.error, failure.delay_s)
+            if keep_alive is not None:
+                await keep_alive()
+
+        await self._retry(send, DeliveryError, failed)
 
     # --- the disk outbox -----------------------------------------------------------------------
 
@@ -200,49 +204,56 @@ class Relay:
         # Alone (no streams task), the shipper starts the shared producer itself.
         if not s.streams and not await self._start_kafka():
             return
-        while not self.stop.is_set():
+
+        async def ship() -> None:
             try:
                 await segments.ship_once(
                     folder, self._deliver, self.metrics, s.outbox_reclaim_idle_s
                 )
-            except StoppedError:
-                return
             except OSError as exc:
                 self.metrics.failures.labels("outbox").inc()
                 log.warning("disk outbox %s: %r", folder, exc)
-            await self._pause(s.outbox_interval_s)
+
+        with contextlib.suppress(StoppedError):
+            await repeat(ship, every_s=s.outbox_interval_s, stop=self.stop)
 
     # --- gauges and readiness ------------------------------------------------------------------
 
     async def measure(self) -> None:
+        await repeat(self._measure_once, every_s=self.settings.gauges_interval_s, stop=self.stop)
+
+    async def _measure_once(self) -> None:
         s = self.settings
-        while not self.stop.is_set():
+        try:
+            await self.streams.redis.ping()
+            self.health.redis_ok = True
+            self.metrics.backlog.set(await self.streams.backlog())
+        except RedisError:
+            self.health.redis_ok = False
+        if s.outbox_dir is not None:
             try:
-                await self.streams.redis.ping()
-                self.health.redis_ok = True
-                self.metrics.backlog.set(await self.streams.backlog())
-            except RedisError:
-                self.health.redis_ok = False
-            if s.outbox_dir is not None:
-                try:
-                    waiting = await asyncio.to_thread(segments.waiting_segments, s.outbox_dir)
-                    self.metrics.outbox_segments.set(waiting)
-                except OSError as exc:  # a segment renamed or deleted while counted
-                    log.debug("counting disk segments: %r", exc)
-            await self._pause(s.gauges_interval_s)
+                waiting = await asyncio.to_thread(segments.waiting_segments, s.outbox_dir)
+                self.metrics.outbox_segments.set(waiting)
+            except OSError as exc:  # a segment renamed or deleted while counted
+                log.debug("counting disk segments: %r", exc)
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _delay(self, failures: int) -> float:
-        return self.settings.backoff.delay(failures, random.random())
-
-    async def _pause(self, seconds: float) -> bool:
-        """Sleep ``seconds`` or until stopped; True if the relay is stopping."""
-        try:
-            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
-        except TimeoutError:
-            return False
-        return True
+    async def _retry(
+        self,
+        step: Callable[[], Awaitable[T]],
+        transient: type[Exception],
+        failed: OnFailure,
+    ) -> T:
+        """``step()`` until it works, backing off after each ``transient`` error; raises
+        StoppedError if the relay stops first."""
+        return await retry(
+            step,
+            transient=(transient,),
+            delays=self.settings.backoff,
+            stop=self.stop,
+            on_failure=failed,
+        )
 
 
 async def run(settings: RelaySettings, *, stop: asyncio.Event | None = None) -> None:
@@ -300,15 +311,8 @@ async def run(settings: RelaySettings, *, stop: asyncio.Event | None = None) -> 
 
 def run_until_signalled(settings: RelaySettings) -> None:
     """Run the relay in a new event loop until SIGTERM or SIGINT (``gavel relay``)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def work(stop: asyncio.Event) -> None:
         await run(settings, stop=stop)
 
-    asyncio.run(main())
+    signals.run_until_signalled(work)

@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from gavel import kafka_clients
+from gavel.lifecycle.retrying import StoppedError
 from gavel.relay.metrics import Health, RelayMetrics
 from gavel.relay.plan import Record, count_by_topic
 
@@ -45,10 +46,6 @@ REPORT_WAIT_EVERY_S = 30.0
 
 class DeliveryError(RuntimeError):
     """Kafka did not acknowledge the whole batch; send it again after a backoff."""
-
-
-class StoppedError(RuntimeError):
-    """The relay is stopping; the batch was not (fully) acknowledged and stays pending."""
 
 
 class KafkaSink:
@@ -85,7 +82,7 @@ class KafkaSink:
         """Produce ``records`` in order and return once Kafka acknowledged all of them.
 
         Raises DeliveryError (send the batch again later) or StoppedError (``stop`` was set
-        while Kafka had not acknowledged everything).
+        while Kafka had not acknowledged everything: the batch stays pending).
         """
         if not records:
             return

@@ -3,7 +3,7 @@
 Started by :func:`gavel.relay.service.run`; probed by the kubelet and scraped by Prometheus.
 
 Deliberately tiny: :func:`respond` (pure) maps a request line to a response, and
-:func:`start_server` serves it on :mod:`gavel.httpd` in the relay's own event loop.
+:func:`start_server` serves it on :mod:`gavel.lifecycle.sideport` in the relay's own event loop.
 
 * ``/healthz``: 200 while the process serves at all (liveness).
 * ``/readyz``: 200 when Redis answers and the Kafka producer has started, else 503.
@@ -15,10 +15,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST
-
-from gavel import httpd
-from gavel.httpd import Request, Response, parse_request, text
+from gavel.lifecycle import sideport
+from gavel.lifecycle.sideport import READ_METHODS, Request, Response, parse_request, probe, text
 from gavel.relay.metrics import Health
 
 
@@ -32,23 +30,12 @@ def respond(request_line: bytes, health: Health, render_metrics: Callable[[], by
 
 def answer(request: Request, health: Health, render_metrics: Callable[[], bytes]) -> Response:
     """The answer to a parsed request."""
-    method, path = request.method, request.path
-    if path not in ("/healthz", "/readyz", "/metrics"):
+    response = probe(request.path, health.missing(), render_metrics)
+    if response is None:
         return text(404, "not found\n")
-    if method not in ("GET", "HEAD"):
+    if request.method not in READ_METHODS:
         return text(405, "method not allowed\n")
-    if path == "/healthz":
-        return text(200, "ok\n")
-    if path == "/readyz":
-        if health.ready:
-            return text(200, "ready\n")
-        missing = [
-            name
-            for name, ok in (("redis", health.redis_ok), ("kafka", health.kafka_started))
-            if not ok
-        ]
-        return text(503, f"not ready: {', '.join(missing)}\n")
-    return Response(200, "OK", CONTENT_TYPE_LATEST, render_metrics())
+    return response
 
 
 async def start_server(
@@ -59,4 +46,4 @@ async def start_server(
     async def handler(request: Request) -> Response:
         return answer(request, health, render_metrics)
 
-    return await httpd.start_server(host, port, handler)
+    return await sideport.start_server(host, port, handler)

@@ -1,10 +1,12 @@
 """A tiny HTTP/1.1 server for the workloads' side ports: health, metrics, small read APIs.
 
-Used by the relay (``/healthz``, ``/readyz``, ``/metrics``) and the audit writer (the same plus
-the audit API). One request per connection (``Connection: close``), GET and HEAD only, bounded
-request line, header count and time; answers come from a handler the workload passes in. It
-runs inside the workload's own event loop: a full ASGI server would install its own signal
-handling and exit the process when its port is taken, and these ports need neither.
+Used by the relay (:mod:`gavel.relay.web`: ``/healthz``, ``/readyz``, ``/metrics``) and the
+audit writer (:mod:`gavel.audit.web`: the same plus the audit API); :func:`probe` (pure) gives
+the three probe answers both serve. One request per connection (``Connection: close``), GET and
+HEAD only, bounded request line, header count and time; answers come from a handler the
+workload passes in. It runs inside the workload's own event loop: a full ASGI server would
+install its own signal handling and exit the process when its port is taken, and these ports
+need neither.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,28 @@ def parse_request(request_line: bytes) -> Request | None:
         return None
     target = urlsplit(parts[1])
     return Request(parts[0], target.path, parse_qs(target.query, keep_blank_values=True))
+
+
+PROBES = ("/healthz", "/readyz", "/metrics")
+READ_METHODS = ("GET", "HEAD")
+
+
+def probe(
+    path: str, missing: Sequence[str], render_metrics: Callable[[], bytes]
+) -> Response | None:
+    """The answer to a probe ``path``; None for any other path (the caller checks the method).
+
+    * ``/healthz``: 200 while the process serves at all (liveness);
+    * ``/readyz``: 200 when nothing is ``missing``, else 503 naming what is;
+    * ``/metrics``: the Prometheus text format ``render_metrics`` returns.
+    """
+    if path == "/healthz":
+        return text(200, "ok\n")
+    if path == "/readyz":
+        return text(503, f"not ready: {', '.join(missing)}\n") if missing else text(200, "ready\n")
+    if path == "/metrics":
+        return Response(200, "OK", CONTENT_TYPE_LATEST, render_metrics())
+    return None
 
 
 Handler = Callable[[Request], Awaitable[Response]]
