@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from gavel import endpoints
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -22,16 +24,18 @@ app = typer.Typer(
 
 # Options shared by the commands that reach the audit keyspace.
 CassandraContact = Annotated[
-    str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
+    str | None,
+    typer.Option(help=f"Cassandra host:port (default: ${endpoints.CASSANDRA_CONTACT})."),
 ]
 CassandraDc = Annotated[
-    str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
+    str | None,
+    typer.Option(help=f"Local Cassandra data centre (default: ${endpoints.CASSANDRA_DC})."),
 ]
 Keyspace = Annotated[str, typer.Option(help="Audit keyspace.")]
 Replication = Annotated[
     str | None,
     typer.Option(
-        envvar="GAVEL_AUDIT_REPLICATION",
+        envvar=endpoints.AUDIT_REPLICATION,
         help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
     ),
 ]
@@ -93,7 +97,6 @@ def gateway(
 
     import uvicorn  # noqa: PLC0415 - keeps `gavel --help` fast
 
-    from gavel import endpoints  # noqa: PLC0415
     from gavel.bidding import RateLimit  # noqa: PLC0415
     from gavel.gateway.app import create_app  # noqa: PLC0415
     from gavel.gateway.settings import ENV_VAR, GatewaySettings  # noqa: PLC0415
@@ -150,7 +153,6 @@ def fanout(
 
     import uvloop  # noqa: PLC0415
 
-    from gavel import endpoints  # noqa: PLC0415
     from gavel.fanout.server import run  # noqa: PLC0415
     from gavel.fanout.settings import FanoutSettings  # noqa: PLC0415
 
@@ -158,7 +160,8 @@ def fanout(
         settings = FanoutSettings(
             region=region,
             regions=tuple(endpoints.regions()),
-            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            kafka_bootstrap=kafka_bootstrap
+            or endpoints.kafka_bootstrap(region, flag="--kafka-bootstrap"),
             host=host,
             port=port,
             allowed_origins=tuple(allow_origin),
@@ -304,7 +307,6 @@ def token_mint(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Print a bidder token signed with $GAVEL_JWT_SECRET."""
-    from gavel import endpoints  # noqa: PLC0415
     from gavel.gateway import auth  # noqa: PLC0415
 
     try:
@@ -327,11 +329,11 @@ def drops_open(
 
     import yaml  # noqa: PLC0415
 
-    from gavel import drops, endpoints  # noqa: PLC0415
+    from gavel import drops  # noqa: PLC0415
 
     try:
         rules = drops.rules_from_manifest(yaml.safe_load(manifest.read_text()))
-        targets = region or endpoints.regions()
+        targets = region or endpoints.regions(flag="--region")
         urls = {r: endpoints.redis_url(r) for r in targets}
     except (OSError, yaml.YAMLError, drops.ManifestError, endpoints.MissingEndpointError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -376,14 +378,14 @@ def relay(
     ] = True,
 ) -> None:
     """Relay REGION's drop streams (and a disk outbox) into Kafka: gavel.audit and gavel.price."""
-    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.relay import RelaySettings, run_until_signalled  # noqa: PLC0415
 
     try:
         settings = RelaySettings(
             region=region,
-            redis_url=redis_url or endpoints.redis_url(region),
-            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            redis_url=redis_url or endpoints.redis_url(region, flag="--redis-url"),
+            kafka_bootstrap=kafka_bootstrap
+            or endpoints.kafka_bootstrap(region, flag="--kafka-bootstrap"),
             port=port,
             host=host,
             outbox_dir=(outbox_dir or default_outbox_dir(region)) if outbox else None,
@@ -423,18 +425,22 @@ def audit_writer(
     ] = 15.0,
 ) -> None:
     """Write every attempt on REGION's gavel.audit to Cassandra, exactly once per event."""
-    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit.schema import parse_replication  # noqa: PLC0415
     from gavel.audit.service import run_until_signalled  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact  # noqa: PLC0415
 
     try:
-        contact = parse_contact(cassandra_contact or endpoints.cassandra_contact())
+        contact = parse_contact(
+            cassandra_contact or endpoints.cassandra_contact(flag="--cassandra-contact")
+        )
         settings = WriterSettings(
             region=region,
-            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            kafka_bootstrap=kafka_bootstrap
+            or endpoints.kafka_bootstrap(region, flag="--kafka-bootstrap"),
             cassandra=CassandraTarget(
-                *contact, local_dc=cassandra_dc or endpoints.cassandra_dc(), keyspace=keyspace
+                *contact,
+                local_dc=cassandra_dc or endpoints.cassandra_dc(flag="--cassandra-dc"),
+                keyspace=keyspace,
             ),
             port=port,
             host=host,
@@ -460,15 +466,16 @@ def audit_migrate(
     replication: Replication = None,
 ) -> None:
     """Create or upgrade the audit keyspace and tables (idempotent; the writer runs it too)."""
-    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit import schema  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
     from gavel.audit.store import StoreErrors, connect  # noqa: PLC0415
 
     try:
-        dc = cassandra_dc or endpoints.cassandra_dc()
+        dc = cassandra_dc or endpoints.cassandra_dc(flag="--cassandra-dc")
         target = CassandraTarget(
-            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
+            *parse_contact(
+                cassandra_contact or endpoints.cassandra_contact(flag="--cassandra-contact")
+            ),
             local_dc=dc,
             keyspace=keyspace,
         )
@@ -515,7 +522,6 @@ def audit_show(
     """Show DROP's bid attempts in decided-time order: a table, or JSON lines with --json."""
     import sys  # noqa: PLC0415
 
-    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit import reading  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
     from gavel.audit.show import show  # noqa: PLC0415
@@ -523,8 +529,10 @@ def audit_show(
 
     try:
         target = CassandraTarget(
-            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
-            local_dc=cassandra_dc or endpoints.cassandra_dc(),
+            *parse_contact(
+                cassandra_contact or endpoints.cassandra_contact(flag="--cassandra-contact")
+            ),
+            local_dc=cassandra_dc or endpoints.cassandra_dc(flag="--cassandra-dc"),
             keyspace=keyspace,
         )
         filters = reading.Filters(bidder=bidder, outcome=reading.parse_outcome(outcome))
