@@ -180,9 +180,7 @@ def _bid_http_response(drop_id: str, bid: BidRequest, bidder: str, r: BidResult)
     return _problem_response(p, headers)
 
 
-def _drop_view(rules: auction.Rules, state: dict[str, str]) -> DropView:
-    high = int(state["high_bid"]) if "high_bid" in state else None
-    ends = int(state["ends_at_ms"])
+def _drop_view(rules: auction.Rules, state: auction.State) -> DropView:
     now = now_ms()
     status = (
         "cancelled"
@@ -190,24 +188,22 @@ def _drop_view(rules: auction.Rules, state: dict[str, str]) -> DropView:
         else "scheduled"
         if now < rules.opens_at_ms
         else "closed"
-        if now >= ends
+        if now >= state.ends_at_ms
         else "live"
     )
-    st = auction.State(ends_at_ms=ends, seq=int(state.get("seq", 0)), high_bid=high)
-    leader = state.get("leader")
     return DropView(
         drop=rules.drop_id,
         status=status,
         currency=rules.currency,
         home_region=rules.home_region,
         opens_at_ms=rules.opens_at_ms,
-        ends_at_ms=ends,
-        seq=st.seq,
-        bids=int(state.get("bids", 0)),
-        high_bid=high,
-        leader_alias=events.leader_alias(rules.drop_id, leader) if leader else None,
-        min_next=auction.min_next_bid(rules, st),
-        reserve_met=high is not None and high >= rules.reserve,
+        ends_at_ms=state.ends_at_ms,
+        seq=state.seq,
+        bids=state.bids,
+        high_bid=state.high_bid,
+        leader_alias=events.leader_alias(rules.drop_id, state.leader) if state.leader else None,
+        min_next=auction.min_next_bid(rules, state),
+        reserve_met=state.high_bid is not None and state.high_bid >= rules.reserve,
     )
 
 

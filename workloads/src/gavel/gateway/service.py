@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from gavel import bidding, drops, keys
-from gavel.auction import Outcome, Reason, Rules
+from gavel import bidding, drops, keys, state_hash
+from gavel.auction import Outcome, Reason, Rules, State
 from gavel.bidding import BidResult
 from gavel.events import BidEvent
 from gavel.gateway import metrics
@@ -172,7 +172,7 @@ class BidService:
             retry_after_ms=0,
         )
 
-    async def view(self, drop_id: str) -> tuple[Rules, dict[str, str]] | None:
+    async def view(self, drop_id: str) -> tuple[Rules, State] | None:
         """Rules and state of a drop, from its home region; None if unknown."""
         home = await self.directory.home_of(drop_id)
         client = self.redis.get(home) if home else None
@@ -183,9 +183,9 @@ class BidService:
             pipe.hgetall(k.rules)
             pipe.hgetall(k.state)
             rules_raw, state_raw = await pipe.execute()
-        if not rules_raw or not state_raw:
+        state = state_hash.parse(state_raw)
+        if not rules_raw or state is None:
             return None
-        state = {a.decode(): b.decode() for a, b in state_raw.items()}
         return drops.rules_from_hash(drop_id, rules_raw), state
 
     async def ready(self) -> bool:
