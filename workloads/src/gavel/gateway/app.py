@@ -39,20 +39,21 @@ def _problem_response(p: Problem, headers: dict[str, str] | None = None) -> Resp
 
 
 def _bid_response(drop_id: str, bid: BidRequest, bidder: str, r: BidResult) -> BidResponse:
+    d = r.decision
     return BidResponse(
         drop=drop_id,
         bid_id=bid.bid_id,
         event_id=r.event_id,
-        outcome=r.outcome.value,
-        reason=r.reason.value,
-        seq=r.seq,
-        high_bid=r.high_bid,
-        leader_is_you=r.leader == bidder,
-        min_next=r.min_next,
-        ends_at_ms=r.ends_at_ms,
-        reserve_met=r.reserve_met,
+        outcome=d.outcome.value,
+        reason=d.reason.value,
+        seq=d.seq,
+        high_bid=d.high_bid,
+        leader_is_you=d.leader == bidder,
+        min_next=d.min_next,
+        ends_at_ms=d.ends_at_ms,
+        reserve_met=d.reserve_met,
         duplicate=r.duplicate,
-        decided_ms=r.decided_ms,
+        decided_ms=d.decided_ms,
     )
 
 
@@ -115,7 +116,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         result = await service.submit(
             Attempt(drop_id, bidder, bid.bid_id, bid.amount, received, str(uuid.uuid4()))
         )
-        metrics.BIDS.labels(result.outcome.value, result.reason.value).inc()
+        metrics.BIDS.labels(result.decision.outcome.value, result.decision.reason.value).inc()
         metrics.BID_SECONDS.observe(time.perf_counter() - started)
         return _bid_http_response(drop_id, bid, bidder, result)
 
@@ -162,19 +163,19 @@ def _authenticate(settings: GatewaySettings, header: str | None) -> str:
 
 
 def _bid_http_response(drop_id: str, bid: BidRequest, bidder: str, r: BidResult) -> Response:
-    body = _bid_response(drop_id, bid, bidder, r)
-    if r.reason is Reason.ACCEPTED:
+    body, reason = _bid_response(drop_id, bid, bidder, r), r.decision.reason
+    if reason is Reason.ACCEPTED:
         return JSONResponse(body.model_dump(), status_code=201)
-    if r.reason is Reason.UNKNOWN_DROP:
+    if reason is Reason.UNKNOWN_DROP:
         return _problem_response(problem("unknown_drop", f"no drop {drop_id!r}"))
-    if r.reason is Reason.UNAVAILABLE:
+    if reason is Reason.UNAVAILABLE:
         return _problem_response(
             problem("unavailable", "retry with the same bid_id", **body.model_dump()),
             {"Retry-After": "1"},
         )
-    p = problem(r.reason.value, **body.model_dump())
+    p = problem(reason.value, **body.model_dump())
     headers = None
-    if r.reason is Reason.RATE_LIMITED:
+    if reason is Reason.RATE_LIMITED:
         headers = {"Retry-After": str(max(1, -(-r.retry_after_ms // 1000)))}
         p.extra["retry_after_ms"] = r.retry_after_ms
     return _problem_response(p, headers)
@@ -253,7 +254,7 @@ async def _serve_bidder(
             result = await service.submit(
                 Attempt(drop_id, bidder, bid.bid_id, bid.amount, received, str(uuid.uuid4()))
             )
-            metrics.BIDS.labels(result.outcome.value, result.reason.value).inc()
+            metrics.BIDS.labels(result.decision.outcome.value, result.decision.reason.value).inc()
             push(
                 {
                     "type": "result",

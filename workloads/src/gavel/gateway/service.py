@@ -22,7 +22,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from gavel import bidding, drops, keys, state_hash
-from gavel.auction import Outcome, Reason, Rules, State
+from gavel.auction import Decision, Reason, Rules, State
 from gavel.bidding import BidResult
 from gavel.events import BidEvent
 from gavel.gateway import metrics
@@ -123,7 +123,7 @@ class BidService:
             )
         except (UnavailableError, *_UNREACHABLE):
             return await self._edge(attempt, Reason.UNAVAILABLE)
-        if result.reason is Reason.UNKNOWN_DROP:
+        if result.decision.reason is Reason.UNKNOWN_DROP:
             return await self._edge(attempt, Reason.UNKNOWN_DROP)
         return result
 
@@ -133,44 +133,21 @@ class BidService:
             await asyncio.to_thread(self.outbox.close_segment)
 
     async def _edge(self, attempt: Attempt, reason: Reason) -> BidResult:
-        decided = now_ms()
+        decision = Decision.edge(reason, now_ms())
         event = BidEvent(
             event_id=str(uuid.uuid4()),
             drop=attempt.drop_id,
             bidder=attempt.bidder,
             bid_id=attempt.bid_id,
             amount=attempt.amount,
-            outcome=Outcome.REJECTED,
-            reason=reason,
-            seq=0,
-            high_bid=None,
-            leader=None,
-            prev_leader=None,
-            min_next=None,
-            ends_at_ms=None,
-            reserve_met=False,
             received_ms=attempt.received_ms,
-            decided_ms=decided,
             region=self.settings.region,
+            decision=decision,
         )
         async with self._outbox_lock:  # one writer per process; fsync off the event loop
             await asyncio.to_thread(self.outbox.append, event)
         metrics.OUTBOX_EVENTS.labels(reason.value).inc()
-        return BidResult(
-            outcome=Outcome.REJECTED,
-            reason=reason,
-            event_id=event.event_id,
-            seq=0,
-            high_bid=None,
-            leader=None,
-            prev_leader=None,
-            min_next=None,
-            ends_at_ms=None,
-            reserve_met=False,
-            decided_ms=decided,
-            duplicate=False,
-            retry_after_ms=0,
-        )
+        return BidResult(event.event_id, decision, duplicate=False, retry_after_ms=0)
 
     async def view(self, drop_id: str) -> tuple[Rules, State] | None:
         """Rules and state of a drop, from its home region; None if unknown."""
