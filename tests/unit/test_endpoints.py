@@ -40,6 +40,8 @@ def test_a_missing_variable_names_itself_and_the_flag_and_never_the_dev_stack() 
     assert str(caught.value) == (
         "KAFKA_BOOTSTRAP_EU is not set: set it in the environment or pass --kafka-bootstrap"
     )
+    with pytest.raises(endpoints.MissingEndpointError, match=r"or pass --cassandra-dc$"):
+        endpoints.cassandra_dc({})
     with pytest.raises(endpoints.MissingEndpointError) as caught:
         endpoints.jwt_secret({})
     assert str(caught.value) == "GAVEL_JWT_SECRET is not set: set it in the environment"

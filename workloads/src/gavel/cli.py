@@ -13,8 +13,6 @@ from typing import Annotated
 
 import typer
 
-from gavel import endpoints
-
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -24,18 +22,16 @@ app = typer.Typer(
 
 # Options shared by the commands that reach the audit keyspace.
 CassandraContact = Annotated[
-    str | None,
-    typer.Option(help=f"Cassandra host:port (default: ${endpoints.CASSANDRA_CONTACT})."),
+    str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
 ]
 CassandraDc = Annotated[
-    str | None,
-    typer.Option(help=f"Local Cassandra data centre (default: ${endpoints.CASSANDRA_DC})."),
+    str | None, typer.Option(help="Local Cassandra data centre (default: $CASSANDRA_DC).")
 ]
 Keyspace = Annotated[str, typer.Option(help="Audit keyspace.")]
 Replication = Annotated[
     str | None,
     typer.Option(
-        envvar=endpoints.AUDIT_REPLICATION,
+        envvar="GAVEL_AUDIT_REPLICATION",
         help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
     ),
 ]
@@ -97,6 +93,7 @@ def gateway(
 
     import uvicorn  # noqa: PLC0415 - keeps `gavel --help` fast
 
+    from gavel import endpoints  # noqa: PLC0415
     from gavel.bidding import RateLimit  # noqa: PLC0415
     from gavel.gateway.app import create_app  # noqa: PLC0415
     from gavel.gateway.settings import ENV_VAR, GatewaySettings  # noqa: PLC0415
@@ -153,6 +150,7 @@ def fanout(
 
     import uvloop  # noqa: PLC0415
 
+    from gavel import endpoints  # noqa: PLC0415
     from gavel.fanout.server import run  # noqa: PLC0415
     from gavel.fanout.settings import FanoutSettings  # noqa: PLC0415
 
@@ -160,8 +158,7 @@ def fanout(
         settings = FanoutSettings(
             region=region,
             regions=tuple(endpoints.regions()),
-            kafka_bootstrap=kafka_bootstrap
-            or endpoints.kafka_bootstrap(region, flag="--kafka-bootstrap"),
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
             host=host,
             port=port,
             allowed_origins=tuple(allow_origin),
@@ -307,6 +304,7 @@ def token_mint(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Print a bidder token signed with $GAVEL_JWT_SECRET."""
+    from gavel import endpoints  # noqa: PLC0415
     from gavel.gateway import auth  # noqa: PLC0415
 
     try:
@@ -329,11 +327,11 @@ def drops_open(
 
     import yaml  # noqa: PLC0415
 
-    from gavel import drops  # noqa: PLC0415
+    from gavel import drops, endpoints  # noqa: PLC0415
 
     try:
         rules = drops.rules_from_manifest(yaml.safe_load(manifest.read_text()))
-        targets = region or endpoints.regions(flag="--region")
+        targets = region or endpoints.regions()
         urls = {r: endpoints.redis_url(r) for r in targets}
     except (OSError, yaml.YAMLError, drops.ManifestError, endpoints.MissingEndpointError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -378,14 +376,14 @@ def relay(
     ] = True,
 ) -> None:
     """Relay REGION's drop streams (and a disk outbox) into Kafka: gavel.audit and gavel.price."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.relay import RelaySettings, run_until_signalled  # noqa: PLC0415
 
     try:
         settings = RelaySettings(
             region=region,
-            redis_url=redis_url or endpoints.redis_url(region, flag="--redis-url"),
-            kafka_bootstrap=kafka_bootstrap
-            or endpoints.kafka_bootstrap(region, flag="--kafka-bootstrap"),
+            redis_url=redis_url or endpoints.redis_url(region),
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
             port=port,
             host=host,
             outbox_dir=(outbox_dir or default_outbox_dir(region)) if outbox else None,
@@ -425,22 +423,18 @@ def audit_writer(
     ] = 15.0,
 ) -> None:
     """Write every attempt on REGION's gavel.audit to Cassandra, exactly once per event."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit.schema import parse_replication  # noqa: PLC0415
     from gavel.audit.service import run_until_signalled  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact  # noqa: PLC0415
 
     try:
-        contact = parse_contact(
-            cassandra_contact or endpoints.cassandra_contact(flag="--cassandra-contact")
-        )
+        contact = parse_contact(cassandra_contact or endpoints.cassandra_contact())
         settings = WriterSettings(
             region=region,
-            kafka_bootstrap=kafka_bootstrap
-            or endpoints.kafka_bootstrap(region, flag="--kafka-bootstrap"),
+            kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
             cassandra=CassandraTarget(
-                *contact,
-                local_dc=cassandra_dc or endpoints.cassandra_dc(flag="--cassandra-dc"),
-                keyspace=keyspace,
+                *contact, local_dc=cassandra_dc or endpoints.cassandra_dc(), keyspace=keyspace
             ),
             port=port,
             host=host,
@@ -466,16 +460,15 @@ def audit_migrate(
     replication: Replication = None,
 ) -> None:
     """Create or upgrade the audit keyspace and tables (idempotent; the writer runs it too)."""
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit import schema  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
     from gavel.audit.store import StoreErrors, connect  # noqa: PLC0415
 
     try:
-        dc = cassandra_dc or endpoints.cassandra_dc(flag="--cassandra-dc")
+        dc = cassandra_dc or endpoints.cassandra_dc()
         target = CassandraTarget(
-            *parse_contact(
-                cassandra_contact or endpoints.cassandra_contact(flag="--cassandra-contact")
-            ),
+            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
             local_dc=dc,
             keyspace=keyspace,
         )
@@ -522,6 +515,7 @@ def audit_show(
     """Show DROP's bid attempts in decided-time order: a table, or JSON lines with --json."""
     import sys  # noqa: PLC0415
 
+    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit import reading  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
     from gavel.audit.show import show  # noqa: PLC0415
@@ -529,10 +523,8 @@ def audit_show(
 
     try:
         target = CassandraTarget(
-            *parse_contact(
-                cassandra_contact or endpoints.cassandra_contact(flag="--cassandra-contact")
-            ),
-            local_dc=cassandra_dc or endpoints.cassandra_dc(flag="--cassandra-dc"),
+            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
+            local_dc=cassandra_dc or endpoints.cassandra_dc(),
             keyspace=keyspace,
         )
         filters = reading.Filters(bidder=bidder, outcome=reading.parse_outcome(outcome))

@@ -47,6 +47,8 @@ class MissingEndpointError(LookupError):
 
 
 def _get(name: str, env: Mapping[str, str] | None, flag: str | None) -> str:
+    # Each reader takes the flag that overrides its variable, for the message. The defaults are
+    # the flags every command reading that variable has; only `gavel relay` has --redis-url.
     value = (os.environ if env is None else env).get(name)
     if not value:
         instead = f" or pass {flag}" if flag else ""
@@ -63,7 +65,7 @@ def redis_url(region: str, env: Mapping[str, str] | None = None, *, flag: str | 
 
 
 def kafka_bootstrap(
-    region: str, env: Mapping[str, str] | None = None, *, flag: str | None = None
+    region: str, env: Mapping[str, str] | None = None, *, flag: str | None = "--kafka-bootstrap"
 ) -> str:
     return _get(kafka_bootstrap_var(region), env, flag)
 
@@ -72,12 +74,16 @@ def jwt_secret(env: Mapping[str, str] | None = None) -> str:
     return _get(JWT_SECRET, env, None)
 
 
-def cassandra_contact(env: Mapping[str, str] | None = None, *, flag: str | None = None) -> str:
+def cassandra_contact(
+    env: Mapping[str, str] | None = None, *, flag: str | None = "--cassandra-contact"
+) -> str:
     """``host:port`` of a Cassandra node to bootstrap from (the driver discovers the others)."""
     return _get(CASSANDRA_CONTACT, env, flag)
 
 
-def cassandra_dc(env: Mapping[str, str] | None = None, *, flag: str | None = None) -> str:
+def cassandra_dc(
+    env: Mapping[str, str] | None = None, *, flag: str | None = "--cassandra-dc"
+) -> str:
     """This region's Cassandra data centre: the driver's local DC and the audit keyspace's."""
     return _get(CASSANDRA_DC, env, flag)
 
