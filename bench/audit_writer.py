@@ -98,7 +98,7 @@ def count_rows(store: AuditStore, drops: list[str]) -> int:
 def baseline(store: AuditStore, events: list[BidEvent], concurrency: int) -> dict[str, float]:
     """Direct inserts of the events' rows (and their buckets, as the writer writes them)."""
     attempts = [attempt_from_event(e) for e in events]
-    buckets = sorted({(a.drop_id, a.bucket) for a in attempts})
+    buckets = sorted({a.partition for a in attempts})
     store.session.execute(  # warm the connection pool
         f"SELECT * FROM {store.keyspace}.{schema.BUCKETS} LIMIT 1"  # noqa: S608
     )

@@ -39,6 +39,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
+from tests.support.fanout import price_event
 from tests.support.processes import free_port, stack_env
 
 from gavel import kafka_clients, topics
@@ -110,17 +111,7 @@ def server(argv: list[str], health: str, env: dict[str, str] | None = None) -> I
 
 
 def price_payload(drop: str, seq: int) -> PriceEvent:
-    return PriceEvent(
-        event_id=uuid.uuid4().hex,
-        drop=drop,
-        seq=seq,
-        high_bid=100_000 + seq,
-        leader_alias="bidder-1a2b3c4d",
-        min_next=101_000 + seq,
-        ends_at_ms=int(time.time() * 1000) + 600_000,
-        reserve_met=False,
-        decided_ms=int(time.time() * 1000),
-    )
+    return price_event(drop, seq, base=100_000)
 
 
 async def publish_kafka(bootstrap: str, drop: str, messages: int, rate: float) -> float:

@@ -272,7 +272,7 @@ async def test_a_drop_prescales_goes_live_closes_and_returns_to_baseline(
         limit=UNLIMITED,
     )
     await home.aclose()
-    assert result.outcome is Outcome.ACCEPTED, result
+    assert result.decision.outcome is Outcome.ACCEPTED, result
     await asyncio.to_thread(
         poll,
         lambda: drop_status(clusters, name).get("highBid") == 5_000,

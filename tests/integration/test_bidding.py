@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from gavel import bidding, keys, luascripts
-from gavel.auction import Decision, DropModel, Outcome, Reason, State, min_next_bid
+from gavel.auction import DropModel, Outcome, Reason, State, min_next_bid
 from gavel.events import BidEvent
 from tests.conftest import Stack
 from tests.support.drops import open_test_drop
@@ -48,34 +48,6 @@ async def bid(
         region="us",
         limit=limit,
     )
-
-
-def same_decision(result: bidding.BidResult, expected: Decision) -> None:
-    got = (
-        result.outcome,
-        result.reason,
-        result.seq,
-        result.high_bid,
-        result.leader,
-        result.prev_leader,
-        result.min_next,
-        result.ends_at_ms,
-        result.reserve_met,
-        result.duplicate,
-    )
-    want = (
-        expected.outcome,
-        expected.reason,
-        expected.seq,
-        expected.high_bid,
-        expected.leader,
-        expected.prev_leader,
-        expected.min_next,
-        expected.ends_at_ms,
-        expected.reserve_met,
-        expected.duplicate,
-    )
-    assert got == want
 
 
 async def stream_events(redis: Redis, drop: str) -> list[BidEvent]:
@@ -114,12 +86,14 @@ async def test_redis_decides_exactly_as_the_model(redis: Redis, session: list) -
         bidder, bid_id = f"b{bidder_no}", f"bid-{bidder_no}-{bid_no}"
         amount = min_next_bid(rules, model.state) + value % 7 - 3 if relative else value
         result = await bid(redis, rules.drop_id, bidder, bid_id, amount)
-        same_decision(result, model.bid(bidder, bid_id, amount, result.decided_ms))
+        repeat = (bidder, bid_id) in model.seen
+        expected = model.bid(bidder, bid_id, amount, result.decision.decided_ms)
+        assert (result.decision, result.duplicate) == (expected, repeat)
     await assert_state_matches(redis, rules.drop_id, model.state)
     # The outbox holds exactly the new (non-repeated) attempts, in decision order.
     events = await stream_events(redis, rules.drop_id)
     assert len(events) == len(model.seen)
-    accepted = [e.amount for e in events if e.outcome is Outcome.ACCEPTED]
+    accepted = [e.amount for e in events if e.decision.outcome is Outcome.ACCEPTED]
     assert accepted == sorted(set(accepted)), "an accepted bid was not above the previous one"
 
 
@@ -149,15 +123,8 @@ async def test_many_bidders_racing_on_one_drop(stack: Stack, redis: Redis) -> No
     # must reproduce every decision.
     model = DropModel.opened(rules)
     for e in events:
-        d = model.bid(e.bidder, e.bid_id, e.amount, e.decided_ms)
-        assert (e.outcome, e.reason, e.seq, e.high_bid, e.leader) == (
-            d.outcome,
-            d.reason,
-            d.seq,
-            d.high_bid,
-            d.leader,
-        )
-    accepted = [e.amount for e in events if e.outcome is Outcome.ACCEPTED]
+        assert e.decision == model.bid(e.bidder, e.bid_id, e.amount, e.decision.decided_ms)
+    accepted = [e.amount for e in events if e.decision.outcome is Outcome.ACCEPTED]
     assert accepted == sorted(accepted)
     assert len(accepted) == len(set(accepted)), "two winners at one price level"
     await assert_state_matches(redis, rules.drop_id, model.state)
@@ -169,27 +136,27 @@ async def test_repeated_bid_id_returns_the_first_answer_and_changes_nothing(
     rules = await open_test_drop(redis)
     first = await bid(redis, rules.drop_id, "ann", "x", 1_000)
     again = await bid(redis, rules.drop_id, "ann", "x", 900_000)
-    assert first.outcome is Outcome.ACCEPTED
+    assert first.decision.outcome is Outcome.ACCEPTED
     assert not first.duplicate
     assert again.duplicate
-    assert (again.outcome, again.high_bid, again.event_id) == (
-        first.outcome,
-        first.high_bid,
+    assert (again.decision.outcome, again.decision.high_bid, again.event_id) == (
+        first.decision.outcome,
+        first.decision.high_bid,
         first.event_id,
     )
     assert len(await stream_events(redis, rules.drop_id)) == 1
     other = await bid(redis, rules.drop_id, "bob", "x", 1_100)  # same bid_id, other bidder
-    assert other.outcome is Outcome.ACCEPTED
+    assert other.decision.outcome is Outcome.ACCEPTED
 
 
 async def test_window_not_open_then_closed(redis: Redis) -> None:
     early = await open_test_drop(redis, opens_in_ms=60_000)
     r = await bid(redis, early.drop_id, "ann", "1", 5_000)
-    assert (r.outcome, r.reason) == (Outcome.REJECTED, Reason.NOT_OPEN)
+    assert (r.decision.outcome, r.decision.reason) == (Outcome.REJECTED, Reason.NOT_OPEN)
     late = await open_test_drop(redis, opens_in_ms=-60_000, lasts_ms=30_000)
     r = await bid(redis, late.drop_id, "ann", "1", 5_000)
-    assert (r.outcome, r.reason) == (Outcome.REJECTED, Reason.CLOSED)
-    assert [e.reason for e in await stream_events(redis, late.drop_id)] == [Reason.CLOSED]
+    assert (r.decision.outcome, r.decision.reason) == (Outcome.REJECTED, Reason.CLOSED)
+    assert [e.decision.reason for e in await stream_events(redis, late.drop_id)] == [Reason.CLOSED]
 
 
 async def test_soft_close_extends_but_never_past_the_hard_stop(redis: Redis) -> None:
@@ -202,24 +169,28 @@ async def test_soft_close_extends_but_never_past_the_hard_stop(redis: Redis) -> 
         hard_stop_after_end_ms=4_000,
     )
     r = await bid(redis, rules.drop_id, "ann", "1", 1_000)
-    assert r.outcome is Outcome.ACCEPTED
-    assert r.ends_at_ms == rules.hard_stop_ms  # now + 10 s is past the hard stop
+    assert r.decision.outcome is Outcome.ACCEPTED
+    assert r.decision.ends_at_ms == rules.hard_stop_ms  # now + 10 s is past the hard stop
 
 
 async def test_reserve_is_reported_not_enforced(redis: Redis) -> None:
     rules = await open_test_drop(redis, reserve=2_000)
     low = await bid(redis, rules.drop_id, "ann", "1", 1_000)
-    assert (low.outcome, low.reserve_met) == (Outcome.ACCEPTED, False)
+    assert (low.decision.outcome, low.decision.reserve_met) == (Outcome.ACCEPTED, False)
     high = await bid(redis, rules.drop_id, "bob", "1", 2_000)
-    assert (high.outcome, high.reserve_met, high.prev_leader) == (Outcome.ACCEPTED, True, "ann")
+    assert (high.decision.outcome, high.decision.reserve_met, high.decision.prev_leader) == (
+        Outcome.ACCEPTED,
+        True,
+        "ann",
+    )
 
 
 async def test_increment_table_applies_by_tier(redis: Redis) -> None:
     rules = await open_test_drop(redis, start_price=9_900)
-    assert (await bid(redis, rules.drop_id, "a", "1", 9_900)).min_next == 10_000  # +100
-    assert (await bid(redis, rules.drop_id, "b", "1", 10_000)).min_next == 10_500  # +500
+    assert (await bid(redis, rules.drop_id, "a", "1", 9_900)).decision.min_next == 10_000  # +100
+    assert (await bid(redis, rules.drop_id, "b", "1", 10_000)).decision.min_next == 10_500  # +500
     r = await bid(redis, rules.drop_id, "c", "1", 10_499)
-    assert (r.reason, r.min_next) == (Reason.BELOW_MINIMUM, 10_500)
+    assert (r.decision.reason, r.decision.min_next) == (Reason.BELOW_MINIMUM, 10_500)
 
 
 async def test_rate_limit_rejects_the_flood_audits_it_and_allows_a_retry(redis: Redis) -> None:
@@ -229,20 +200,20 @@ async def test_rate_limit_rejects_the_flood_audits_it_and_allows_a_retry(redis: 
         await bid(redis, rules.drop_id, "flood", f"{i}", 1_000 + 100 * i, limit=limit)
         for i in range(5)
     ]
-    assert [r.reason for r in results] == [Reason.ACCEPTED] * 3 + [Reason.RATE_LIMITED] * 2
+    assert [r.decision.reason for r in results] == [Reason.ACCEPTED] * 3 + [Reason.RATE_LIMITED] * 2
     assert 0 < results[-1].retry_after_ms <= 1_000
-    assert [e.reason for e in await stream_events(redis, rules.drop_id)][-2:] == [
+    assert [e.decision.reason for e in await stream_events(redis, rules.drop_id)][-2:] == [
         Reason.RATE_LIMITED,
         Reason.RATE_LIMITED,
     ]
     await asyncio.sleep(results[-1].retry_after_ms / 1000 + 0.05)
     retry = await bid(redis, rules.drop_id, "flood", "4", 1_400, limit=limit)  # same bid_id
-    assert (retry.outcome, retry.duplicate) == (Outcome.ACCEPTED, False)
+    assert (retry.decision.outcome, retry.duplicate) == (Outcome.ACCEPTED, False)
 
 
 async def test_unknown_drop_is_rejected_without_creating_anything(redis: Redis) -> None:
     r = await bid(redis, "never-opened-drop", "ann", "1", 1_000)
-    assert r.reason is Reason.UNKNOWN_DROP
+    assert r.decision.reason is Reason.UNKNOWN_DROP
     assert await redis.exists(keys.for_drop("never-opened-drop").events) == 0
 
 
@@ -250,4 +221,4 @@ async def test_script_is_reloaded_after_redis_forgets_it(redis: Redis) -> None:
     rules = await open_test_drop(redis)
     await redis.script_flush()
     assert await redis.script_exists(luascripts.script("place_bid").sha) == [False]
-    assert (await bid(redis, rules.drop_id, "ann", "1", 1_000)).outcome is Outcome.ACCEPTED
+    assert (await bid(redis, rules.drop_id, "ann", "1", 1_000)).decision.outcome is Outcome.ACCEPTED

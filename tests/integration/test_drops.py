@@ -67,9 +67,9 @@ async def test_opened_drop_may_run_longer_or_be_cancelled_but_not_reopened(
     rules = await open_test_drop(redis)
     longer = replace(rules, ends_at_ms=rules.ends_at_ms + 60_000)
     assert await drops.open_drop(redis, longer) == "updated"
-    assert (await _bid(redis, rules.drop_id, 1_000)).ends_at_ms == longer.ends_at_ms
+    assert (await _bid(redis, rules.drop_id, 1_000)).decision.ends_at_ms == longer.ends_at_ms
     cancelled = replace(longer, cancelled=True)
     assert await drops.open_drop(redis, cancelled) == "updated"
-    assert (await _bid(redis, rules.drop_id, 5_000)).reason is Reason.CANCELLED
+    assert (await _bid(redis, rules.drop_id, 5_000)).decision.reason is Reason.CANCELLED
     with pytest.raises(drops.RulesFrozenError, match="cannot be reopened"):
         await drops.open_drop(redis, longer)

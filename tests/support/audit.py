@@ -22,7 +22,7 @@ from aiokafka import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from gavel import kafka_clients, topics
-from gavel.auction import Outcome, Reason
+from gavel.auction import Decision, Outcome, Reason
 from gavel.audit import reading
 from gavel.audit.rows import Attempt
 from gavel.audit.service import run
@@ -46,12 +46,7 @@ def make_event(drop: str, i: int, *, base_ms: int, step_ms: int = 50) -> BidEven
     accepted = i % 3 != 2
     decided = base_ms + i * step_ms
     amount = 1_000 + 100 * i
-    return BidEvent(
-        event_id=str(uuid.uuid4()),
-        drop=drop,
-        bidder=f"bidder-{i % 5}",
-        bid_id=f"bid-{i}",
-        amount=amount,
+    decision = Decision(
         outcome=Outcome.ACCEPTED if accepted else Outcome.REJECTED,
         reason=Reason.ACCEPTED if accepted else Reason.BELOW_MINIMUM,
         seq=i,
@@ -61,9 +56,17 @@ def make_event(drop: str, i: int, *, base_ms: int, step_ms: int = 50) -> BidEven
         min_next=amount + 100,
         ends_at_ms=base_ms + 3_600_000,
         reserve_met=amount >= 50_000,
-        received_ms=decided - 2,
         decided_ms=decided,
+    )
+    return BidEvent(
+        event_id=str(uuid.uuid4()),
+        drop=drop,
+        bidder=f"bidder-{i % 5}",
+        bid_id=f"bid-{i}",
+        amount=amount,
+        received_ms=decided - 2,
         region="us",
+        decision=decision,
     )
 
 
@@ -226,7 +229,7 @@ async def event_ids(store: AuditStore, drops: Iterable[str]) -> list[str]:
     """Event ids of every row of ``drops`` (with repeats, if a row were ever doubled)."""
     ids: list[str] = []
     for drop in drops:
-        ids.extend(a.event_id for a in await trail(store, drop))
+        ids.extend(a.event.event_id for a in await trail(store, drop))
     return ids
 
 

@@ -15,7 +15,30 @@ from typing import Any
 
 import websockets
 
+from gavel.auction import Decision, Outcome, Reason
+from gavel.events import PriceEvent
 from tests.support.processes import free_port, wait_ready
+
+
+def price_event(
+    drop: str, seq: int, *, base: int = 1_000, decided_ms: int | None = None
+) -> PriceEvent:
+    """The price message of accepted bid number ``seq``: high bid ``base + seq``, the next
+    minimum 100 above, ending ten minutes after it was decided (now, unless given)."""
+    now = int(time.time() * 1000) if decided_ms is None else decided_ms
+    decision = Decision(
+        outcome=Outcome.ACCEPTED,
+        reason=Reason.ACCEPTED,
+        seq=seq,
+        high_bid=base + seq,
+        leader=None,
+        prev_leader=None,
+        min_next=base + seq + 100,
+        ends_at_ms=now + 600_000,
+        reserve_met=False,
+        decided_ms=now,
+    )
+    return PriceEvent(f"e-{drop}-{seq}", drop, f"bidder-{seq % 7}", decision)
 
 
 @contextmanager

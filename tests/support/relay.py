@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from gavel import bidding, keys
-from gavel.auction import Outcome, Reason
+from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
 from tests.support.processes import free_port, start_logged
@@ -127,27 +127,30 @@ async def wait_for(
 
 
 def edge_event(drop: str, n: int, outcome: Outcome = Outcome.REJECTED) -> BidEvent:
-    """An attempt as the gateway writes it to its disk outbox (decided at the edge)."""
-    accepted = outcome is Outcome.ACCEPTED
+    """An attempt as the gateway writes it to its disk outbox (decided at the edge); an
+    accepted one has the figures only place_bid.lua could have decided."""
     now = int(time.time() * 1000)
+    decision = Decision.edge(Reason.UNAVAILABLE, now)
+    if outcome is Outcome.ACCEPTED:
+        decision = replace(
+            decision,
+            outcome=outcome,
+            reason=Reason.ACCEPTED,
+            seq=1,
+            high_bid=1_000 + n,
+            leader=f"bidder-{n}",
+            min_next=1_100 + n,
+            ends_at_ms=now + 600_000,
+        )
     return BidEvent(
         event_id=str(uuid.uuid4()),
         drop=drop,
         bidder=f"bidder-{n}",
         bid_id=f"bid-{n}",
         amount=1_000 + n,
-        outcome=outcome,
-        reason=Reason.ACCEPTED if accepted else Reason.UNAVAILABLE,
-        seq=1 if accepted else 0,
-        high_bid=1_000 + n if accepted else None,
-        leader=f"bidder-{n}" if accepted else None,
-        prev_leader=None,
-        min_next=None,
-        ends_at_ms=None,
-        reserve_met=False,
         received_ms=now,
-        decided_ms=now,
         region="us",
+        decision=decision,
     )
 
 
@@ -191,7 +194,7 @@ async def place_attempts(
                 )
                 assert not result.duplicate
                 placed.all.add(event_id)
-                if result.outcome is Outcome.ACCEPTED:
+                if result.decision.outcome is Outcome.ACCEPTED:
                     placed.accepted.add(event_id)
         finally:
             await client.aclose()

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from gavel import auction
-from gavel.auction import DropModel, IncrementStep, Outcome, Reason, Rules
+from gavel.auction import Decision, DropModel, IncrementStep, Outcome, Reason, Rules
 
 RULES = Rules(
     drop_id="d",
@@ -55,9 +55,23 @@ def test_soft_close_extends_to_now_plus_extension_capped_by_hard_stop() -> None:
 def test_repeat_returns_first_decision_and_changes_nothing() -> None:
     m = DropModel.opened(RULES)
     first = m.bid("a", "1", 1_000, 2_000)
+    assert ("a", "1") in m.seen
     again = m.bid("a", "1", 50_000, 2_500)
-    assert again == replace(first, duplicate=True)
+    assert again == first
+    assert first.decided_ms == 2_000  # the first decision's time, as place_bid.lua answers
     assert m.state.high_bid == 1_000
+
+
+def test_an_edge_decision_rejects_without_any_figure() -> None:
+    d = Decision.edge(Reason.UNAVAILABLE, 7)
+    assert (d.outcome, d.reason, d.seq, d.decided_ms) == (
+        Outcome.REJECTED,
+        Reason.UNAVAILABLE,
+        0,
+        7,
+    )
+    assert (d.high_bid, d.leader, d.prev_leader, d.min_next, d.ends_at_ms) == (None,) * 5
+    assert not d.reserve_met
 
 
 def test_reserve_met_is_reported() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gavel import endpoints
 from gavel_devstack import components, install, layout, process
 from gavel_devstack.component import Component
 
@@ -350,20 +351,20 @@ def env_lines(run_dir: Path, state: State) -> list[str]:
     ports = layout.ports_for_block(state.block)
     lines = [
         f"GAVEL_STACK_DIR={run_dir}",
-        f"GAVEL_REGIONS={','.join(state.regions)}",
-        f"GAVEL_JWT_SECRET={components.jwt_secret(run_dir)}",
+        f"{endpoints.REGIONS}={','.join(state.regions)}",
+        f"{endpoints.JWT_SECRET}={components.jwt_secret(run_dir)}",
     ]
     for region in state.regions:
         rp, key = ports.regions[region], layout.env_key(region)
         if "redis" in state.kinds:
-            lines.append(f"REDIS_URL_{key}=redis://127.0.0.1:{rp.redis}/0")
+            lines.append(f"{endpoints.redis_url_var(region)}=redis://127.0.0.1:{rp.redis}/0")
         if "kafka" in state.kinds or "mirror" in state.kinds:
-            lines.append(f"KAFKA_BOOTSTRAP_{key}=127.0.0.1:{rp.kafka}")
+            lines.append(f"{endpoints.kafka_bootstrap_var(region)}=127.0.0.1:{rp.kafka}")
         if "k8s" in state.kinds:
             lines.append(f"KUBECONFIG_{key}={components.kubeconfig_path(run_dir, region)}")
     if "k8s" in state.kinds:
         lines.append(f"KUBECONFIG_HUB={components.kubeconfig_path(run_dir, layout.HUB)}")
     if "cassandra" in state.kinds:
-        lines.append(f"CASSANDRA_CONTACT=127.0.0.1:{ports.cassandra_native}")
-        lines.append("CASSANDRA_DC=datacenter1")
+        lines.append(f"{endpoints.CASSANDRA_CONTACT}=127.0.0.1:{ports.cassandra_native}")
+        lines.append(f"{endpoints.CASSANDRA_DC}=datacenter1")
     return lines

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from gavel import drops, events, keys
+from gavel import drops, events, keys, state_hash
 from gavel.auction import Rules
 
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 2.0, 5.0
@@ -61,17 +61,15 @@ class Standing:
 
 
 async def standing(redis: Redis, drop_id: str) -> Standing | None:
-    """The drop's state hash, or None before it was opened there."""
-    raw = await redis.hgetall(keys.for_drop(drop_id).state)
-    if not raw:
+    """The drop's standing from its state hash, or None before it was opened there."""
+    state = state_hash.parse(await redis.hgetall(keys.for_drop(drop_id).state))
+    if state is None:
         return None
-    f = {_text(k): _text(v) for k, v in raw.items()}
-    leader = f.get("leader") or None
     return Standing(
-        high_bid=int(f.get("high_bid") or 0),
-        bids=int(f.get("bids") or 0),
-        leader_alias=events.leader_alias(drop_id, leader) if leader else None,
-        ends_at_ms=int(f.get("ends_at_ms") or 0),
+        high_bid=state.high_bid or 0,
+        bids=state.bids,
+        leader_alias=events.leader_alias(drop_id, state.leader) if state.leader else None,
+        ends_at_ms=state.ends_at_ms,
     )
 
 

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gavel import mirror
+from gavel import endpoints, mirror
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 from gavel.resources.drop import DropSpec
 from gavel.resources.region import RegionSpec, Resources
@@ -209,22 +209,22 @@ def _gavel(
     # Its own Redis through the in-cluster Service; other regions' (a drop homed elsewhere is
     # decided there) through the address their Region publishes.
     redis = {
-        f"REDIS_URL_{x.name.upper()}": f"redis://gavel-redis.{r.namespace}.svc:{REDIS_PORT}/0"
+        endpoints.redis_url_var(x.name): f"redis://gavel-redis.{r.namespace}.svc:{REDIS_PORT}/0"
         if x.name == r.name
         else x.redis_url
         for x in regions
     }
     env = {
-        "GAVEL_REGIONS": ",".join(x.name for x in regions),
+        endpoints.REGIONS: ",".join(x.name for x in regions),
         **redis,
-        f"KAFKA_BOOTSTRAP_{r.name.upper()}": r.kafka_bootstrap,
+        endpoints.kafka_bootstrap_var(r.name): r.kafka_bootstrap,
     }
     if command == "audit-writer":
         env |= {
-            "CASSANDRA_CONTACT": r.cassandra_contact,
-            "CASSANDRA_DC": r.cassandra_dc,
+            endpoints.CASSANDRA_CONTACT: r.cassandra_contact,
+            endpoints.CASSANDRA_DC: r.cassandra_dc,
             # Whichever writer creates the keyspace first, it spans every region's DC.
-            "GAVEL_AUDIT_REPLICATION": ",".join(
+            endpoints.AUDIT_REPLICATION: ",".join(
                 f"{x.cassandra_dc}={AUDIT_REPLICAS_PER_DC}" for x in regions
             ),
         }
@@ -241,7 +241,7 @@ def _gavel(
     if command == "gateway":
         container["env"].append(
             {
-                "name": "GAVEL_JWT_SECRET",
+                "name": endpoints.JWT_SECRET,
                 "valueFrom": {"secretKeyRef": {"name": "gavel-bidder-tokens", "key": "secret"}},
             }
         )

@@ -49,14 +49,21 @@ async def test_attempts_placed_equal_rows_written(
     ids = await event_ids(store, drops)
     assert len(ids) == len(placed.all) == 900
     assert set(ids) == placed.all
-    rows = [a for d in drops for a in await trail(store, d)]
-    assert {a.event_id for a in rows if a.outcome == "accepted"} == placed.accepted
-    assert {a.reason for a in rows if a.outcome == "rejected"} == {"below_minimum"}
+    rows = [a.event for d in drops for a in await trail(store, d)]
+    accepted_ids = {e.event_id for e in rows if e.decision.outcome == "accepted"}
+    assert accepted_ids == placed.accepted
+    assert {e.decision.reason for e in rows if e.decision.outcome == "rejected"} == {
+        "below_minimum"
+    }
     # The table says the same as the auction: each drop's accepted bids rise with seq.
     for drop in drops:
         accepted = sorted(
-            (a for a in await trail(store, drop, outcome=None) if a.outcome == "accepted"),
-            key=lambda a: a.seq,
+            (
+                a.event
+                for a in await trail(store, drop, outcome=None)
+                if a.event.decision.outcome == "accepted"
+            ),
+            key=lambda e: e.decision.seq,
         )
-        assert [a.seq for a in accepted] == list(range(1, len(accepted) + 1))
-        assert [a.amount for a in accepted] == sorted(a.amount for a in accepted)
+        assert [e.decision.seq for e in accepted] == list(range(1, len(accepted) + 1))
+        assert [e.amount for e in accepted] == sorted(e.amount for e in accepted)

@@ -67,15 +67,15 @@ async def test_every_attempt_lands_exactly_once_even_when_replayed(
         await wait_for(no_lag, 10, "lag gauge at 0")
     ids = await event_ids(store, drops)
     assert sorted(ids) == sorted(e.event_id for e in events)  # each once, none missing
-    rows = {a.event_id: a for d in drops for a in await trail(store, d)}
+    rows = {a.event.event_id: a for d in drops for a in await trail(store, d)}
     for event in events:
         expected = json.loads(event.to_json())
         expected["schema_v"] = expected.pop("v")
         assert rows[event.event_id].to_json() == expected
-    assert {a.outcome for a in rows.values()} == {"accepted", "rejected"}
+    assert {a.event.decision.outcome for a in rows.values()} == {"accepted", "rejected"}
     # Read back in time order, across the bucket boundary.
     for drop in drops:
-        times = [a.decided_ms for a in await trail(store, drop)]
+        times = [a.event.decision.decided_ms for a in await trail(store, drop)]
         assert times == sorted(times)
         assert len({t // 60_000 for t in times}) >= 2
 
@@ -161,7 +161,9 @@ async def test_audit_api_pages_and_filters_in_time_order(
         )
         filtered = response.json()["attempts"]
         expected = [
-            e.event_id for e in events if e.bidder == "bidder-1" and e.outcome.value == "rejected"
+            e.event_id
+            for e in events
+            if e.bidder == "bidder-1" and e.decision.outcome.value == "rejected"
         ]
         assert [a["event_id"] for a in filtered] == expected
         assert expected
@@ -215,7 +217,7 @@ async def test_gavel_audit_show_prints_a_table_and_json_lines(
     table = await asyncio.to_thread(show, "--limit", "5", "--outcome", "accepted")
     assert table.returncode == 0, table.stderr
     assert f"Audit trail of {drop}" in table.stdout
-    accepted = [e for e in events if e.outcome.value == "accepted"]
+    accepted = [e for e in events if e.decision.outcome.value == "accepted"]
     assert accepted[0].event_id in table.stdout
     assert accepted[5].event_id not in table.stdout  # one page of five
     assert "--page-token" in table.stdout

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -17,21 +16,11 @@ from aiokafka import AIOKafkaProducer
 from gavel import kafka_clients, topics
 from gavel.events import PriceEvent
 from tests.conftest import Stack
-from tests.support.fanout import Observer, running_fanout
+from tests.support.fanout import Observer, price_event, running_fanout
 
 
 def price(drop: str, seq: int) -> PriceEvent:
-    return PriceEvent(
-        event_id=uuid.uuid4().hex,
-        drop=drop,
-        seq=seq,
-        high_bid=1_000 + seq,
-        leader_alias="bidder-1",
-        min_next=1_001 + seq,
-        ends_at_ms=0,
-        reserve_met=False,
-        decided_ms=int(time.time() * 1000),
-    )
+    return price_event(drop, seq)
 
 
 @pytest.fixture

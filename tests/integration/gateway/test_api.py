@@ -215,7 +215,7 @@ async def test_unknown_drop_is_404_and_audited_from_the_disk_outbox(
     while not found and time.monotonic() < deadline:
         found = [e for seg in outbox.iter_pending(outbox_dir) for e in seg.events if e.drop == drop]
         await asyncio.sleep(0.1)
-    assert [(e.bidder, e.reason.value) for e in found] == [("alice", "unknown_drop")]
+    assert [(e.bidder, e.decision.reason.value) for e in found] == [("alice", "unknown_drop")]
 
 
 async def test_oversized_bodies_are_413(http: httpx.AsyncClient, stack: Stack) -> None:

@@ -40,7 +40,7 @@ async def test_unreachable_home_region(stack: Stack, tmp_path: Path) -> None:
         assert r.headers["retry-after"] == "1"
     # The gateway closed its outbox segment on shutdown; the attempt is there for the relay.
     events = [e for seg in outbox.iter_pending(tmp_path) for e in seg.events]
-    assert [(e.drop, e.bidder, e.amount, e.reason.value) for e in events] == [
+    assert [(e.drop, e.bidder, e.amount, e.decision.reason.value) for e in events] == [
         (rules.drop_id, "alice", 5_000, "unavailable")
     ]
-    assert time.time() * 1000 - events[0].decided_ms < 60_000
+    assert time.time() * 1000 - events[0].decision.decided_ms < 60_000

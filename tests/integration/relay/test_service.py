@@ -77,7 +77,7 @@ async def test_every_attempt_reaches_audit_and_accepted_ones_price(
     for drop_id in every:
         # One drop's records share a partition and keep the stream's order: prices only rise.
         seqs = [
-            PriceEvent.from_json(json.dumps(s.value).encode()).seq
+            PriceEvent.from_json(json.dumps(s.value).encode()).decision.seq
             for s in price
             if s.key == drop_id.encode()
         ]

@@ -27,7 +27,7 @@ def test_bad_page_tokens_are_refused(token: str) -> None:
 
 def test_the_cursor_after_a_row_names_its_key() -> None:
     row = attempt_from_event(EVENT)
-    assert Cursor.after(row) == Cursor(row.bucket, row.decided_ms, row.event_id)
+    assert Cursor.after(row) == Cursor(row.bucket, EVENT.decision.decided_ms, EVENT.event_id)
 
 
 def test_filters() -> None:

@@ -18,7 +18,7 @@ def incoming(value: bytes | None, key: bytes | None = b"d1") -> Incoming:
 def test_a_v1_bid_event_becomes_a_write() -> None:
     verdict = classify(incoming(EVENT.to_json()))
     assert isinstance(verdict, Write)
-    assert verdict.attempt.event_id == "e-1"
+    assert verdict.attempt.event.event_id == "e-1"
 
 
 def _event_with(**changes: object) -> bytes:
@@ -49,7 +49,7 @@ def test_poison_records_say_why() -> None:
 def test_the_drop_comes_from_the_event_not_the_key() -> None:
     verdict = classify(incoming(EVENT.to_json(), key=b"another"))
     assert isinstance(verdict, Write)
-    assert verdict.attempt.drop_id == "d1"
+    assert verdict.attempt.partition[0] == "d1"
 
 
 @given(st.binary(max_size=300))
@@ -83,15 +83,15 @@ def test_rows_are_grouped_per_partition_within_limits() -> None:
     from gavel.audit.rows import attempt_from_event
 
     base = attempt_from_event(EVENT)
-    other_drop = replace(base, drop_id="d2")
+    other_drop = replace(base, event=replace(EVENT, drop="d2"))
     next_bucket = replace(base, bucket=base.bucket + 60_000)
     items = [base] * 20 + [other_drop, next_bucket, other_drop]
     groups = batch_by_partition(items, lambda a: a, max_rows=16)
     assert [len(g) for g in groups] == [16, 4, 2, 1]
-    assert {(a.drop_id, a.bucket) for a in groups[1]} == {("d1", base.bucket)}
+    assert {a.partition for a in groups[1]} == {("d1", base.bucket)}
     assert groups[2] == [other_drop, other_drop]
     assert sum(len(g) for g in groups) == len(items)
-    big = replace(base, bid_id="x" * 1000)
+    big = replace(base, event=replace(EVENT, bid_id="x" * 1000))
     assert [len(g) for g in batch_by_partition([big] * 10, lambda a: a, max_bytes=2_500)] == [
         2,
         2,

@@ -1,19 +1,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
-from gavel.auction import Outcome, Reason
+from gavel.auction import Decision, Outcome, Reason
 from gavel.audit.rows import (
     MAX_TEXT_BYTES,
     InvalidAttemptError,
     attempt_from_event,
+    attempt_from_row,
     bucket_of,
 )
 from gavel.audit.schema import BUCKET_MS, COLUMN_NAMES
 from gavel.events import BidEvent
+from tests.support.records import changed
 
 EVENT = BidEvent(
     event_id="e-1",
@@ -21,18 +23,20 @@ EVENT = BidEvent(
     bidder="alice",
     bid_id="7",
     amount=1500,
-    outcome=Outcome.ACCEPTED,
-    reason=Reason.ACCEPTED,
-    seq=3,
-    high_bid=1500,
-    leader="alice",
-    prev_leader=None,
-    min_next=1600,
-    ends_at_ms=99_000,
-    reserve_met=False,
     received_ms=1_700_000_000_000,
-    decided_ms=1_700_000_000_003,
     region="us",
+    decision=Decision(
+        outcome=Outcome.ACCEPTED,
+        reason=Reason.ACCEPTED,
+        seq=3,
+        high_bid=1500,
+        leader="alice",
+        prev_leader=None,
+        min_next=1600,
+        ends_at_ms=99_000,
+        reserve_met=False,
+        decided_ms=1_700_000_000_003,
+    ),
 )
 
 
@@ -46,21 +50,42 @@ def test_bucket_is_the_start_of_the_minute() -> None:
 
 def test_row_holds_every_field_of_the_event() -> None:
     row = attempt_from_event(EVENT)
-    assert row.bucket == bucket_of(EVENT.decided_ms)
+    assert row.bucket == bucket_of(EVENT.decision.decided_ms)
     expected = json.loads(EVENT.to_json())
     expected["schema_v"] = expected.pop("v")
     assert row.to_json() == expected
     assert dict(zip(COLUMN_NAMES, row.values(), strict=True))["drop_id"] == "d1"
 
 
+def test_columns_and_the_readers_json_keep_their_order_and_text_values() -> None:
+    row = attempt_from_event(EVENT)
+    assert row.values() == (
+        *("d1", 1_699_999_980_000, 1_700_000_000_003, "e-1", "alice", "7", 1500),
+        *("accepted", "accepted", 3, 1500, "alice", None, 1600, 99_000, False),
+        *(1_700_000_000_000, "us", 1),
+    )
+    assert [type(v) for v in row.values()[7:9]] == [str, str]  # text, not the enums
+    assert list(row.to_json()) == [
+        *("drop", "decided_ms", "event_id", "bidder", "bid_id", "amount", "outcome"),
+        *("reason", "seq", "high_bid", "leader", "prev_leader", "min_next", "ends_at_ms"),
+        *("reserve_met", "received_ms", "region", "schema_v"),
+    ]
+
+
+def test_a_row_read_back_is_the_row_written() -> None:
+    row = attempt_from_event(EVENT)
+    driver_row = SimpleNamespace(**dict(zip(COLUMN_NAMES, row.values(), strict=True)))
+    assert attempt_from_row(driver_row) == row
+
+
 def test_write_timestamp_is_the_decided_time_so_replays_write_identical_cells() -> None:
     row = attempt_from_event(EVENT)
-    assert row.write_timestamp_us == EVENT.decided_ms * 1000
+    assert row.write_timestamp_us == EVENT.decision.decided_ms * 1000
     assert attempt_from_event(EVENT) == row
 
 
 def test_rejected_attempt_with_no_high_bid_yet() -> None:
-    event = replace(
+    event = changed(
         EVENT,
         outcome=Outcome.REJECTED,
         reason=Reason.NOT_OPEN,
@@ -70,12 +95,9 @@ def test_rejected_attempt_with_no_high_bid_yet() -> None:
         ends_at_ms=None,
     )
     row = attempt_from_event(event)
-    assert (row.outcome, row.reason, row.high_bid, row.leader) == (
-        "rejected",
-        "not_open",
-        None,
-        None,
-    )
+    assert (row.to_json()["outcome"], row.to_json()["reason"]) == ("rejected", "not_open")
+    d = row.event.decision
+    assert (d.high_bid, d.leader, d.min_next, d.ends_at_ms) == (None, None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -103,4 +125,4 @@ def test_fields_that_do_not_fit_the_table_are_refused(
     changes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidAttemptError, match=message):
-        attempt_from_event(replace(EVENT, **changes))
+        attempt_from_event(changed(EVENT, **changes))

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 
 from rich.console import Console
 
 from gavel.auction import Outcome, Reason
 from gavel.audit.rows import attempt_from_event
 from gavel.audit.show import format_time, json_lines, table
+from tests.support.records import changed
 from tests.unit.audit.test_rows import EVENT
 
 
@@ -21,7 +21,7 @@ def test_table_shows_outcome_reason_and_figures() -> None:
     rows = [
         attempt_from_event(EVENT),
         attempt_from_event(
-            replace(EVENT, event_id="e-2", outcome=Outcome.REJECTED, reason=Reason.BELOW_MINIMUM)
+            changed(EVENT, event_id="e-2", outcome=Outcome.REJECTED, reason=Reason.BELOW_MINIMUM)
         ),
     ]
     out = io.StringIO()

@@ -4,20 +4,11 @@ import json
 
 from gavel.events import PriceEvent
 from gavel.fanout.feed import Applied, Feed
+from tests.support.fanout import price_event
 
 
 def ev(seq: int, drop: str = "d") -> PriceEvent:
-    return PriceEvent(
-        event_id=f"e{seq}",
-        drop=drop,
-        seq=seq,
-        high_bid=1000 + seq,
-        leader_alias="bidder-x",
-        min_next=1100 + seq,
-        ends_at_ms=9,
-        reserve_met=False,
-        decided_ms=5,
-    )
+    return price_event(drop, seq, decided_ms=5)
 
 
 def test_consecutive_events_become_prices() -> None:
@@ -34,7 +25,7 @@ def test_duplicates_and_older_events_are_ignored_and_never_move_the_price_back()
     assert f.apply(ev(2)) == (Applied.IGNORED, b"")
     assert f.apply(ev(1)) == (Applied.IGNORED, b"")
     assert f.latest is not None
-    assert f.latest.high_bid == 1002
+    assert f.latest.decision.high_bid == 1002
 
 
 def test_a_gap_is_delivered_as_a_resync_snapshot() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gavel import endpoints
 from gavel.resources.region import RegionSpec
 from gavel_operator.rendering import RegionView, drop_record, labels, render_region
 from tests.unit.resources.samples import DROP, drop_spec
@@ -201,3 +202,37 @@ def test_every_rendered_gavel_command_parses_with_the_real_cli() -> None:
                 _parse_with_the_cli(container["args"])
     with pytest.raises(Exception, match="no-such-flag"):
         _parse_with_the_cli(["relay", "--region", "us", "--port", "1", "--no-such-flag"])
+
+
+def test_every_rendered_workload_finds_its_endpoints_in_its_env() -> None:
+    """The operator writes the variables under the names gavel.endpoints reads."""
+    readers = {
+        "gateway": lambda region, env: (
+            endpoints.redis_url(region, env),
+            env[endpoints.JWT_SECRET],
+        ),
+        "relay": lambda region, env: (
+            endpoints.redis_url(region, env),
+            endpoints.kafka_bootstrap(region, env),
+        ),
+        "fanout": lambda region, env: (
+            endpoints.regions(env),
+            endpoints.kafka_bootstrap(region, env),
+        ),
+        "audit-writer": lambda region, env: (
+            endpoints.kafka_bootstrap(region, env),
+            endpoints.cassandra_contact(env),
+            endpoints.cassandra_dc(env),
+            env[endpoints.AUDIT_REPLICATION],
+        ),
+    }
+    seen = set()
+    for spec in _deployments().values():
+        for container in spec["containers"]:
+            command, region = (container.get("args") or ["", "", ""])[0:3:2]
+            if command in readers:
+                env = {e["name"]: e.get("value") or "from a Secret" for e in container["env"]}
+                assert all(readers[command](region, env))
+                assert set(endpoints.redis_urls(env)) == {r.name for r in example_regions()}
+                seen.add(command)
+    assert seen == set(readers)

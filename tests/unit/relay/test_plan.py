@@ -14,26 +14,9 @@ from gavel.relay.plan import (
     plan_segment,
     records_for_event,
 )
+from tests.support.records import STREAM_ENTRY
 
-FIELDS = {
-    b"event_id": b"e-1",
-    b"drop": b"d1",
-    b"bidder": b"alice",
-    b"bid_id": b"7",
-    b"amount": b"1500",
-    b"outcome": b"accepted",
-    b"reason": b"accepted",
-    b"seq": b"3",
-    b"high_bid": b"1500",
-    b"leader": b"alice",
-    b"prev_leader": b"",
-    b"min_next": b"1600",
-    b"ends_at_ms": b"99",
-    b"reserve_met": b"0",
-    b"received_ms": b"10",
-    b"decided_ms": b"11",
-    b"region": b"us",
-}
+FIELDS = {**STREAM_ENTRY, b"drop": b"d1"}
 REJECTED = {**FIELDS, b"event_id": b"e-2", b"outcome": b"rejected", b"reason": b"below_minimum"}
 
 
@@ -51,7 +34,7 @@ def test_accepted_goes_to_audit_and_price_rejected_only_to_audit_keyed_by_drop()
     audit = BidEvent.from_json(plan.records[0].value)
     assert audit == BidEvent.from_stream(FIELDS)
     assert PriceEvent.from_json(plan.records[1].value) == audit.price_event()
-    assert BidEvent.from_json(plan.records[2].value).reason is Reason.BELOW_MINIMUM
+    assert BidEvent.from_json(plan.records[2].value).decision.reason is Reason.BELOW_MINIMUM
     assert plan.acks == {"{d1}:events": (b"1-0", b"2-0")}
     assert (plan.events, plan.entries, plan.dead_letters) == (2, 2, ())
 
@@ -114,7 +97,7 @@ def test_a_segment_event_without_a_price_is_dead_lettered() -> None:
     good = BidEvent.from_stream(REJECTED)
     raw = BidEvent.from_stream({**FIELDS, b"event_id": b"e-9"}).to_json()
     broken = BidEvent.from_json(raw.replace(b'"high_bid":1500', b'"high_bid":null'))
-    assert broken.outcome is Outcome.ACCEPTED
+    assert broken.decision.outcome is Outcome.ACCEPTED
     plan = plan_segment("gw-1-2-3-1.jsonl", [good, broken])
     assert [r.topic for r in plan.records] == [topics.AUDIT, topics.AUDIT_DEAD_LETTER]
     body = json.loads(plan.records[1].value)

@@ -159,18 +159,48 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The outcome of one attempt and the drop's figures right after it."""
+    """The outcome of one attempt and the drop's figures right after it: what
+    ``lua/place_bid.lua`` decides, and this model with it.
+
+    The one declaration of these fields. The script's answer (:class:`gavel.bidding.BidResult`),
+    the bid event (:class:`gavel.events.BidEvent`), its price message and its audit row
+    (:class:`gavel.audit.rows.Attempt`) each hold a Decision instead of repeating them.
+
+    ``min_next`` and ``ends_at_ms`` are None only for an :meth:`edge` decision, made by the
+    gateway without the drop's state; every decision of the script (accepted, rejected or rate
+    limited) has both. ``high_bid`` and ``leader`` are None until a first bid is accepted.
+    """
 
     outcome: Outcome
     reason: Reason
     seq: int
+    """The drop's sequence number after the attempt (= this bid's number if accepted)."""
     high_bid: int | None
     leader: str | None
     prev_leader: str | None
-    min_next: int
-    ends_at_ms: int
+    """The leader an accepted bid displaced; None for rejections."""
+    min_next: int | None
+    ends_at_ms: int | None
     reserve_met: bool
-    duplicate: bool = False
+    decided_ms: int
+    """Redis clock when it was decided (the gateway clock for edge decisions)."""
+
+    @classmethod
+    def edge(cls, reason: Reason, decided_ms: int) -> Decision:
+        """A rejection by the gateway itself (unknown drop, home Redis unreachable): it knows
+        none of the drop's figures."""
+        return cls(
+            outcome=Outcome.REJECTED,
+            reason=reason,
+            seq=0,
+            high_bid=None,
+            leader=None,
+            prev_leader=None,
+            min_next=None,
+            ends_at_ms=None,
+            reserve_met=False,
+            decided_ms=decided_ms,
+        )
 
 
 def min_next_bid(rules: Rules, state: State) -> int:
@@ -181,7 +211,13 @@ def min_next_bid(rules: Rules, state: State) -> int:
 
 
 def _decision(
-    rules: Rules, state: State, outcome: Outcome, reason: Reason, prev_leader: str | None
+    rules: Rules,
+    state: State,
+    outcome: Outcome,
+    reason: Reason,
+    prev_leader: str | None,
+    *,
+    now_ms: int,
 ) -> Decision:
     return Decision(
         outcome=outcome,
@@ -193,6 +229,7 @@ def _decision(
         min_next=min_next_bid(rules, state),
         ends_at_ms=state.ends_at_ms,
         reserve_met=state.high_bid is not None and state.high_bid >= rules.reserve,
+        decided_ms=now_ms,
     )
 
 
@@ -202,7 +239,7 @@ def decide(
     """Decide one new attempt at ``now_ms``; returns the decision and the state after it."""
     reason = _rejection(rules, state, amount, now_ms)
     if reason is not None:
-        return _decision(rules, state, Outcome.REJECTED, reason, None), state
+        return _decision(rules, state, Outcome.REJECTED, reason, None, now_ms=now_ms), state
     ends = state.ends_at_ms
     if rules.soft_window_ms and ends - now_ms <= rules.soft_window_ms:
         ends = max(ends, now_ms + rules.soft_extension_ms)
@@ -217,7 +254,7 @@ def decide(
         bids=state.bids + 1,
         ends_at_ms=ends,
     )
-    return _decision(rules, state, Outcome.ACCEPTED, Reason.ACCEPTED, prev), state
+    return _decision(rules, state, Outcome.ACCEPTED, Reason.ACCEPTED, prev, now_ms=now_ms), state
 
 
 @dataclass(slots=True)
@@ -233,10 +270,11 @@ class DropModel:
         return cls(rules, State(ends_at_ms=rules.ends_at_ms))
 
     def bid(self, bidder: str, bid_id: str, amount: int, now_ms: int) -> Decision:
-        """Decide an attempt; a repeated (bidder, bid_id) returns the first decision."""
+        """Decide an attempt; a repeated (bidder, bid_id) returns the first decision (a
+        repeat is one whose key is in :attr:`seen` before the call)."""
         first = self.seen.get((bidder, bid_id))
         if first is not None:
-            return replace(first, duplicate=True)
+            return first
         decision, self.state = decide(self.rules, self.state, bidder, amount, now_ms)
         self.seen[(bidder, bid_id)] = decision
         return decision

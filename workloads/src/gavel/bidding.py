@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from gavel import keys, luascripts
-from gavel.auction import Outcome, Reason
+from gavel import events, keys, luascripts
+from gavel.auction import Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,45 +26,24 @@ class RateLimit:
 
 @dataclass(frozen=True, slots=True)
 class BidResult:
-    """What Redis decided for one attempt, and the drop's figures right after it."""
+    """place_bid.lua's answer to one attempt: its decision, and what only the bidder is told."""
 
-    outcome: Outcome
-    reason: Reason
     event_id: str
-    seq: int
-    high_bid: int | None
-    leader: str | None
-    prev_leader: str | None
-    min_next: int | None
-    ends_at_ms: int | None
-    reserve_met: bool
-    decided_ms: int
+    decision: Decision
     duplicate: bool
+    """A repeated (bidder, bid_id): ``decision`` is the first attempt's, nothing changed."""
     retry_after_ms: int
+    """How long a rate-limited bidder should wait; 0 otherwise."""
 
     @classmethod
     def from_script(cls, raw: bytes | str) -> BidResult:
         """Parse the JSON object of strings that place_bid.lua returns."""
         o: dict[str, str] = json.loads(raw)
-
-        def opt_int(name: str) -> int | None:
-            value = o.get(name, "")
-            return int(value) if value else None
-
         return cls(
-            outcome=Outcome(o["outcome"]),
-            reason=Reason(o["reason"]),
             event_id=o["event_id"],
-            seq=int(o.get("seq", 0)),
-            high_bid=opt_int("high_bid"),
-            leader=o.get("leader") or None,
-            prev_leader=o.get("prev_leader") or None,
-            min_next=opt_int("min_next"),
-            ends_at_ms=opt_int("ends_at_ms"),
-            reserve_met=o.get("reserve_met") == "1",
-            decided_ms=int(o["decided_ms"]),
+            decision=events.decision_from_lua(o),
             duplicate=o.get("duplicate") == "1",
-            retry_after_ms=int(o.get("retry_after_ms", 0)),
+            retry_after_ms=int(o.get("retry_after_ms") or 0),
         )
 
 

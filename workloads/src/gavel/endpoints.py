@@ -1,10 +1,11 @@
-"""Where a workload finds its servers: the variables ``scripts/stack env`` prints.
+"""Where a workload finds its servers: the environment variables' names and their readers.
 
 Every workload command (``gavel gateway``, ``gavel relay``, ...) takes ``--region`` and reads
-``REDIS_URL_<R>``, ``KAFKA_BOOTSTRAP_<R>``, ``CASSANDRA_CONTACT``, ``CASSANDRA_DC`` and
-``GAVEL_JWT_SECRET`` from the environment; flags override them. In a cluster the operator sets
-the same variables on the Deployment, so local runs and production read configuration the same
-way.
+the variables named here from the environment; flags override them. The names are spelled only
+in this module: the operator renders them into its Deployments' env
+(:mod:`gavel_operator.rendering`) and the local stack prints them (``scripts/stack env``), so
+local runs and production read configuration the same way. Pure apart from reading
+``os.environ``.
 """
 
 from __future__ import annotations
@@ -12,48 +13,83 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+REGIONS = "GAVEL_REGIONS"
+"""Comma-separated names of every region."""
+
+JWT_SECRET = "GAVEL_JWT_SECRET"  # noqa: S105 - the variable's name, not a secret
+"""The secret bidder tokens are signed with (the gateway's)."""
+
+CASSANDRA_CONTACT = "CASSANDRA_CONTACT"
+"""``host:port`` of a Cassandra node of this region (the audit writer's)."""
+
+CASSANDRA_DC = "CASSANDRA_DC"
+"""This region's Cassandra data centre (the audit writer's)."""
+
+AUDIT_REPLICATION = "GAVEL_AUDIT_REPLICATION"
+"""Replicas per DC for an audit keyspace created by a writer, ``DC=N,...``."""
+
+_REDIS_URL_PREFIX = "REDIS_URL_"
+_KAFKA_BOOTSTRAP_PREFIX = "KAFKA_BOOTSTRAP_"
+
+
+def redis_url_var(region: str) -> str:
+    """The variable holding ``region``'s Redis URL, e.g. ``REDIS_URL_US``."""
+    return _REDIS_URL_PREFIX + region.upper()
+
+
+def kafka_bootstrap_var(region: str) -> str:
+    """The variable holding ``region``'s Kafka bootstrap servers, e.g. ``KAFKA_BOOTSTRAP_US``."""
+    return _KAFKA_BOOTSTRAP_PREFIX + region.upper()
+
 
 class MissingEndpointError(LookupError):
     """A variable the command needs is not set; the message says which and how to set it."""
 
 
-def _get(name: str, env: Mapping[str, str] | None) -> str:
+def _get(name: str, env: Mapping[str, str] | None, flag: str | None) -> str:
+    # Each reader takes the flag that overrides its variable, for the message. The defaults are
+    # the flags every command reading that variable has; only `gavel relay` has --redis-url.
     value = (os.environ if env is None else env).get(name)
     if not value:
-        raise MissingEndpointError(
-            f'{name} is not set: run `eval "$(scripts/stack env)"` or pass the flag'
-        )
+        instead = f" or pass {flag}" if flag else ""
+        raise MissingEndpointError(f"{name} is not set: set it in the environment{instead}")
     return value
 
 
-def regions(env: Mapping[str, str] | None = None) -> list[str]:
-    return _get("GAVEL_REGIONS", env).split(",")
+def regions(env: Mapping[str, str] | None = None, *, flag: str | None = None) -> list[str]:
+    return _get(REGIONS, env, flag).split(",")
 
 
-def redis_url(region: str, env: Mapping[str, str] | None = None) -> str:
-    return _get(f"REDIS_URL_{region.upper()}", env)
+def redis_url(region: str, env: Mapping[str, str] | None = None, *, flag: str | None = None) -> str:
+    return _get(redis_url_var(region), env, flag)
 
 
-def kafka_bootstrap(region: str, env: Mapping[str, str] | None = None) -> str:
-    return _get(f"KAFKA_BOOTSTRAP_{region.upper()}", env)
+def kafka_bootstrap(
+    region: str, env: Mapping[str, str] | None = None, *, flag: str | None = "--kafka-bootstrap"
+) -> str:
+    return _get(kafka_bootstrap_var(region), env, flag)
 
 
 def jwt_secret(env: Mapping[str, str] | None = None) -> str:
-    return _get("GAVEL_JWT_SECRET", env)
+    return _get(JWT_SECRET, env, None)
 
 
-def cassandra_contact(env: Mapping[str, str] | None = None) -> str:
+def cassandra_contact(
+    env: Mapping[str, str] | None = None, *, flag: str | None = "--cassandra-contact"
+) -> str:
     """``host:port`` of a Cassandra node to bootstrap from (the driver discovers the others)."""
-    return _get("CASSANDRA_CONTACT", env)
+    return _get(CASSANDRA_CONTACT, env, flag)
 
 
-def cassandra_dc(env: Mapping[str, str] | None = None) -> str:
+def cassandra_dc(
+    env: Mapping[str, str] | None = None, *, flag: str | None = "--cassandra-dc"
+) -> str:
     """This region's Cassandra data centre: the driver's local DC and the audit keyspace's."""
-    return _get("CASSANDRA_DC", env)
+    return _get(CASSANDRA_DC, env, flag)
 
 
 def redis_urls(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Every region's Redis the environment knows (a gateway may serve drops homed elsewhere)."""
     source = os.environ if env is None else env
-    prefix = "REDIS_URL_"
+    prefix = _REDIS_URL_PREFIX
     return {k[len(prefix) :].lower(): v for k, v in source.items() if k.startswith(prefix) and v}

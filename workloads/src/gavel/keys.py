@@ -41,7 +41,7 @@ class DropKeys:
 
     @property
     def state(self) -> str:
-        """Hash: seq, high_bid, leader, leader_bid_id, ends_at_ms, bids, attempts."""
+        """Hash: the drop's live figures (fields and parser: :mod:`gavel.state_hash`)."""
         return f"{self.tag}:state"
 
     @property

@@ -41,9 +41,9 @@ class Filters:
     outcome: Outcome | None = None
 
     def matches(self, attempt: Attempt) -> bool:
-        if self.bidder is not None and attempt.bidder != self.bidder:
+        if self.bidder is not None and attempt.event.bidder != self.bidder:
             return False
-        return self.outcome is None or attempt.outcome == self.outcome.value
+        return self.outcome is None or attempt.event.decision.outcome is self.outcome
 
 
 def parse_outcome(text: str | None) -> Outcome | None:
@@ -86,7 +86,7 @@ class Cursor:
 
     @classmethod
     def after(cls, attempt: Attempt) -> Cursor:
-        return cls(attempt.bucket, attempt.decided_ms, attempt.event_id)
+        return cls(attempt.bucket, attempt.event.decision.decided_ms, attempt.event.event_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,5 +130,6 @@ async def read_page(
                         return Page(found, Cursor.after(attempt).token())
             if len(batch) < SCAN_BATCH:
                 break
-            after = (batch[-1].decided_ms, batch[-1].event_id)
+            last = batch[-1].event
+            after = (last.decision.decided_ms, last.event_id)
     return Page(found, None)

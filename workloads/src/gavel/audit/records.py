@@ -106,7 +106,7 @@ def batch_by_partition(
     done: list[list[T]] = []
     for item in items:
         attempt = attempt_of(item)
-        key = (attempt.drop_id, attempt.bucket)
+        key = attempt.partition
         size = estimated_size(attempt)
         group, used = open_groups.get(key, ([], 0))
         if group and (len(group) >= max_rows or used + size > max_bytes):

@@ -1,5 +1,8 @@
 """One audit row: a :class:`~gavel.events.BidEvent` as it is stored and read back. Pure.
 
+A row holds the event itself (and so its :class:`~gavel.auction.Decision`); the columns are the
+event's flat fields (:data:`~gavel.events.BID_KEYS`) under the table's names.
+
 Used by :mod:`gavel.audit.records` (event -> row, with the checks that keep a row Cassandra
 would refuse out of the pipeline), :mod:`gavel.audit.store` (binding and reading rows) and the
 readers (:mod:`gavel.audit.reading`, the HTTP API, ``gavel audit show``).
@@ -7,11 +10,12 @@ readers (:mod:`gavel.audit.reading`, the HTTP API, ``gavel audit show``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from gavel.auction import Decision, Outcome, Reason
 from gavel.audit.schema import BUCKET_MS, COLUMN_NAMES
-from gavel.events import BidEvent
+from gavel.events import DECISION_FIELDS, BidEvent
 
 MAX_TEXT_BYTES = 1024
 """Longest text a row takes (UTF-8 bytes). Ids and reasons are short; a longer value is a
@@ -26,42 +30,44 @@ class InvalidAttemptError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One row of ``bid_attempts``; field order is :data:`~gavel.audit.schema.COLUMN_NAMES`."""
+    """One row of ``bid_attempts``: a bid event, in the partition of its decided minute."""
 
-    drop_id: str
+    event: BidEvent
     bucket: int
-    decided_ms: int
-    event_id: str
-    bidder: str
-    bid_id: str
-    amount: int
-    outcome: str
-    reason: str
-    seq: int
-    high_bid: int | None
-    leader: str | None
-    prev_leader: str | None
-    min_next: int | None
-    ends_at_ms: int | None
-    reserve_met: bool
-    received_ms: int
-    region: str
-    schema_v: int
+
+    @property
+    def partition(self) -> tuple[str, int]:
+        """The row's partition key, ``(drop_id, bucket)``."""
+        return self.event.drop, self.bucket
+
+    def columns(self) -> dict[str, Any]:
+        """The row by column, in :data:`~gavel.audit.schema.COLUMN_NAMES` order: the event's
+        fields under their column names, outcome and reason as text."""
+        flat = self.event.flat()
+        values = {
+            **flat,
+            "drop_id": flat["drop"],
+            "bucket": self.bucket,
+            "outcome": str(flat["outcome"]),
+            "reason": str(flat["reason"]),
+            "schema_v": flat["v"],
+        }
+        return {name: values[name] for name in COLUMN_NAMES}
 
     def values(self) -> tuple[Any, ...]:
         """The values to bind, in column order."""
-        return tuple(getattr(self, name) for name in COLUMN_NAMES)
+        return tuple(self.columns().values())
 
     @property
     def write_timestamp_us(self) -> int:
         """The cell timestamp of this row's write: the decided time, so writing the same event
         again writes byte-identical cells (a replay is a no-op, also for repair), and a row
         deleted on purpose is never brought back by a late replay."""
-        return self.decided_ms * 1000
+        return self.event.decision.decided_ms * 1000
 
     def to_json(self) -> dict[str, Any]:
         """The row as readers see it: the event's field names, without the bucket."""
-        obj = asdict(self)
+        obj = self.columns()
         del obj["bucket"]
         return {"drop": obj.pop("drop_id"), **obj}
 
@@ -69,8 +75,9 @@ class Attempt:
 def estimated_size(attempt: Attempt) -> int:
     """Roughly the bytes of ``attempt``'s mutation (cells, names, overhead), to keep batches
     under Cassandra's batch-size warning threshold (5 KiB by default)."""
-    texts = (attempt.event_id, attempt.bidder, attempt.bid_id, attempt.outcome, attempt.reason)
-    more = (attempt.leader or "", attempt.prev_leader or "", attempt.region)
+    e, d = attempt.event, attempt.event.decision
+    texts = (e.event_id, e.bidder, e.bid_id, d.outcome, d.reason)
+    more = (d.leader or "", d.prev_leader or "", e.region)
     return 200 + sum(len(t) for t in texts + more)
 
 
@@ -113,46 +120,42 @@ def attempt_from_event(event: BidEvent) -> Attempt:
     ``BidEvent.from_json`` checks names and the schema version, not types, so a producer that
     wrote ``"amount": "12"`` is caught here, before Cassandra (or the driver) refuses it.
     """
+    d = event.decision
     _text("drop", event.drop, required=True)
     _text("event_id", event.event_id, required=True)
-    for name in ("bidder", "bid_id", "outcome", "reason", "region"):
+    for name in ("bidder", "bid_id", "region"):
         _text(name, getattr(event, name))
+    for name in ("outcome", "reason"):
+        _text(name, getattr(d, name))
     for name in ("leader", "prev_leader"):
-        _optional_text(name, getattr(event, name))
-    for name in ("amount", "seq"):
-        _bigint(name, getattr(event, name))
+        _optional_text(name, getattr(d, name))
+    _bigint("amount", event.amount)
+    _bigint("seq", d.seq)
     for name in ("high_bid", "min_next", "ends_at_ms"):
-        _optional_bigint(name, getattr(event, name))
+        _optional_bigint(name, getattr(d, name))
     # Times are ms since the epoch; the decided time also becomes the write timestamp (us).
-    _bigint("decided_ms", event.decided_ms, low=0)
+    _bigint("decided_ms", d.decided_ms, low=0)
     _bigint("received_ms", event.received_ms, low=0)
-    if event.decided_ms > BIGINT_MAX // 1000:
-        raise InvalidAttemptError(f"decided_ms: {event.decided_ms} is out of range")
-    if type(event.reserve_met) is not bool:
+    if d.decided_ms > BIGINT_MAX // 1000:
+        raise InvalidAttemptError(f"decided_ms: {d.decided_ms} is out of range")
+    if type(d.reserve_met) is not bool:
         raise InvalidAttemptError("reserve_met: expected true or false")
-    return Attempt(
-        drop_id=event.drop,
-        bucket=bucket_of(event.decided_ms),
-        decided_ms=event.decided_ms,
-        event_id=event.event_id,
-        bidder=event.bidder,
-        bid_id=event.bid_id,
-        amount=event.amount,
-        outcome=str(event.outcome),
-        reason=str(event.reason),
-        seq=event.seq,
-        high_bid=event.high_bid,
-        leader=event.leader,
-        prev_leader=event.prev_leader,
-        min_next=event.min_next,
-        ends_at_ms=event.ends_at_ms,
-        reserve_met=event.reserve_met,
-        received_ms=event.received_ms,
-        region=event.region,
-        schema_v=event.v,
-    )
+    return Attempt(event, bucket_of(d.decided_ms))
 
 
 def attempt_from_row(row: Any) -> Attempt:
     """An :class:`Attempt` from a driver row (a named tuple with the table's columns)."""
-    return Attempt(**{name: getattr(row, name) for name in COLUMN_NAMES})
+    c = {name: getattr(row, name) for name in COLUMN_NAMES}
+    c["outcome"], c["reason"] = Outcome(c["outcome"]), Reason(c["reason"])
+    event = BidEvent(
+        event_id=c["event_id"],
+        drop=c["drop_id"],
+        bidder=c["bidder"],
+        bid_id=c["bid_id"],
+        amount=c["amount"],
+        received_ms=c["received_ms"],
+        region=c["region"],
+        decision=Decision(**{name: c[name] for name in DECISION_FIELDS}),
+        v=c["schema_v"],
+    )
+    return Attempt(event, c["bucket"])

@@ -17,6 +17,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
+from gavel.auction import Outcome
 from gavel.audit import reading
 from gavel.audit.rows import Attempt
 from gavel.audit.settings import CassandraTarget
@@ -54,22 +55,23 @@ def table(drop: str, attempts: Iterable[Attempt], caption: str | None = None) ->
     for name, justify in columns:
         t.add_column(name, justify=justify, no_wrap=name in ("decided", "event id"))
     for a in attempts:
-        accepted = a.outcome == "accepted"
-        outcome = Text("accepted", style="green") if accepted else Text(a.reason, style="red")
+        e, d = a.event, a.event.decision
+        accepted = d.outcome is Outcome.ACCEPTED
+        outcome = Text("accepted", style="green") if accepted else Text(d.reason, style="red")
         t.add_row(
-            format_time(a.decided_ms),
+            format_time(d.decided_ms),
             outcome,
-            a.bidder,
-            a.bid_id,
-            _money(a.amount),
-            str(a.seq),
-            _money(a.high_bid),
-            a.leader or "",
-            _money(a.min_next),
-            "met" if a.reserve_met else "",
-            a.region,
-            str(a.decided_ms - a.received_ms),
-            a.event_id,
+            e.bidder,
+            e.bid_id,
+            _money(e.amount),
+            str(d.seq),
+            _money(d.high_bid),
+            d.leader or "",
+            _money(d.min_next),
+            "met" if d.reserve_met else "",
+            e.region,
+            str(d.decided_ms - e.received_ms),
+            e.event_id,
         )
     return t
 

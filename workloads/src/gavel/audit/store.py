@@ -207,10 +207,10 @@ class AuditStore:
         written); raises :data:`StoreErrors` (retry the whole call: the rows are idempotent).
         """
         first = attempts[0]
-        await self._ensure_bucket(first.drop_id, first.bucket)
+        await self._ensure_bucket(*first.partition)
         bound, rejected = [], []
         for i, attempt in enumerate(attempts):
-            if (attempt.drop_id, attempt.bucket) != (first.drop_id, first.bucket):
+            if attempt.partition != first.partition:
                 raise ValueError("write_partition takes rows of one partition")
             try:
                 bound.append(self._insert.bind((*attempt.values(), attempt.write_timestamp_us)))

@@ -35,18 +35,19 @@ class Feed:
 
     @property
     def seq(self) -> int:
-        return self.latest.seq if self.latest else 0
+        return self.latest.decision.seq if self.latest else 0
 
     def apply(self, event: PriceEvent) -> tuple[Applied, bytes]:
         """Take ``event`` into the feed; returns what happened and the message to broadcast."""
-        if event.seq <= self.seq:
+        seq = event.decision.seq
+        if seq <= self.seq:
             return Applied.IGNORED, b""
-        gap = event.seq != self.seq + 1
+        gap = seq != self.seq + 1
         self.latest = event
         message = messages.price(event)
         if gap:
             self._history.clear()  # the history must stay gap-free to answer `since`
-        self._history.append((event.seq, message))
+        self._history.append((seq, message))
         while len(self._history) > self.history_size:
             self._history.popleft()
         if gap:

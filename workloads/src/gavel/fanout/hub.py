@@ -72,7 +72,7 @@ class Hub:
         metrics.EVENTS.labels(applied.value).inc()
         if applied is Applied.IGNORED:
             return 0
-        metrics.LAG_MS.set(time.time() * 1000 - event.decided_ms)
+        metrics.LAG_MS.set(time.time() * 1000 - event.decision.decided_ms)
         frame = messages.text_frame(message)
         sent = conflated = 0
         for watcher in list(self.watchers.get(event.drop, ())):

@@ -20,16 +20,8 @@ from gavel.events import PriceEvent
 
 
 def _fields(event: PriceEvent) -> dict[str, object]:
-    return {
-        "drop": event.drop,
-        "seq": event.seq,
-        "high_bid": event.high_bid,
-        "leader_alias": event.leader_alias,
-        "min_next": event.min_next,
-        "ends_at_ms": event.ends_at_ms,
-        "reserve_met": event.reserve_met,
-        "decided_ms": event.decided_ms,
-    }
+    # The price event's own keys and order, less what observers need not see again.
+    return {k: v for k, v in event.flat().items() if k not in ("event_id", "v")}
 
 
 def _dump(obj: dict[str, object]) -> bytes:

@@ -39,20 +39,21 @@ def _problem_response(p: Problem, headers: dict[str, str] | None = None) -> Resp
 
 
 def _bid_response(drop_id: str, bid: BidRequest, bidder: str, r: BidResult) -> BidResponse:
+    d = r.decision
     return BidResponse(
         drop=drop_id,
         bid_id=bid.bid_id,
         event_id=r.event_id,
-        outcome=r.outcome.value,
-        reason=r.reason.value,
-        seq=r.seq,
-        high_bid=r.high_bid,
-        leader_is_you=r.leader == bidder,
-        min_next=r.min_next,
-        ends_at_ms=r.ends_at_ms,
-        reserve_met=r.reserve_met,
+        outcome=d.outcome.value,
+        reason=d.reason.value,
+        seq=d.seq,
+        high_bid=d.high_bid,
+        leader_is_you=d.leader == bidder,
+        min_next=d.min_next,
+        ends_at_ms=d.ends_at_ms,
+        reserve_met=d.reserve_met,
         duplicate=r.duplicate,
-        decided_ms=r.decided_ms,
+        decided_ms=d.decided_ms,
     )
 
 
@@ -115,7 +116,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         result = await service.submit(
             Attempt(drop_id, bidder, bid.bid_id, bid.amount, received, str(uuid.uuid4()))
         )
-        metrics.BIDS.labels(result.outcome.value, result.reason.value).inc()
+        metrics.BIDS.labels(result.decision.outcome.value, result.decision.reason.value).inc()
         metrics.BID_SECONDS.observe(time.perf_counter() - started)
         return _bid_http_response(drop_id, bid, bidder, result)
 
@@ -162,27 +163,25 @@ def _authenticate(settings: GatewaySettings, header: str | None) -> str:
 
 
 def _bid_http_response(drop_id: str, bid: BidRequest, bidder: str, r: BidResult) -> Response:
-    body = _bid_response(drop_id, bid, bidder, r)
-    if r.reason is Reason.ACCEPTED:
+    body, reason = _bid_response(drop_id, bid, bidder, r), r.decision.reason
+    if reason is Reason.ACCEPTED:
         return JSONResponse(body.model_dump(), status_code=201)
-    if r.reason is Reason.UNKNOWN_DROP:
+    if reason is Reason.UNKNOWN_DROP:
         return _problem_response(problem("unknown_drop", f"no drop {drop_id!r}"))
-    if r.reason is Reason.UNAVAILABLE:
+    if reason is Reason.UNAVAILABLE:
         return _problem_response(
             problem("unavailable", "retry with the same bid_id", **body.model_dump()),
             {"Retry-After": "1"},
         )
-    p = problem(r.reason.value, **body.model_dump())
+    p = problem(reason.value, **body.model_dump())
     headers = None
-    if r.reason is Reason.RATE_LIMITED:
+    if reason is Reason.RATE_LIMITED:
         headers = {"Retry-After": str(max(1, -(-r.retry_after_ms // 1000)))}
         p.extra["retry_after_ms"] = r.retry_after_ms
     return _problem_response(p, headers)
 
 
-def _drop_view(rules: auction.Rules, state: dict[str, str]) -> DropView:
-    high = int(state["high_bid"]) if "high_bid" in state else None
-    ends = int(state["ends_at_ms"])
+def _drop_view(rules: auction.Rules, state: auction.State) -> DropView:
     now = now_ms()
     status = (
         "cancelled"
@@ -190,24 +189,22 @@ def _drop_view(rules: auction.Rules, state: dict[str, str]) -> DropView:
         else "scheduled"
         if now < rules.opens_at_ms
         else "closed"
-        if now >= ends
+        if now >= state.ends_at_ms
         else "live"
     )
-    st = auction.State(ends_at_ms=ends, seq=int(state.get("seq", 0)), high_bid=high)
-    leader = state.get("leader")
     return DropView(
         drop=rules.drop_id,
         status=status,
         currency=rules.currency,
         home_region=rules.home_region,
         opens_at_ms=rules.opens_at_ms,
-        ends_at_ms=ends,
-        seq=st.seq,
-        bids=int(state.get("bids", 0)),
-        high_bid=high,
-        leader_alias=events.leader_alias(rules.drop_id, leader) if leader else None,
-        min_next=auction.min_next_bid(rules, st),
-        reserve_met=high is not None and high >= rules.reserve,
+        ends_at_ms=state.ends_at_ms,
+        seq=state.seq,
+        bids=state.bids,
+        high_bid=state.high_bid,
+        leader_alias=events.leader_alias(rules.drop_id, state.leader) if state.leader else None,
+        min_next=auction.min_next_bid(rules, state),
+        reserve_met=state.high_bid is not None and state.high_bid >= rules.reserve,
     )
 
 
@@ -257,7 +254,7 @@ async def _serve_bidder(
             result = await service.submit(
                 Attempt(drop_id, bidder, bid.bid_id, bid.amount, received, str(uuid.uuid4()))
             )
-            metrics.BIDS.labels(result.outcome.value, result.reason.value).inc()
+            metrics.BIDS.labels(result.decision.outcome.value, result.decision.reason.value).inc()
             push(
                 {
                     "type": "result",

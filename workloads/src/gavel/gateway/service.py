@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from gavel import bidding, drops, keys
-from gavel.auction import Outcome, Reason, Rules
+from gavel import bidding, drops, keys, state_hash
+from gavel.auction import Decision, Reason, Rules, State
 from gavel.bidding import BidResult
 from gavel.events import BidEvent
 from gavel.gateway import metrics
@@ -123,7 +123,7 @@ class BidService:
             )
         except (UnavailableError, *_UNREACHABLE):
             return await self._edge(attempt, Reason.UNAVAILABLE)
-        if result.reason is Reason.UNKNOWN_DROP:
+        if result.decision.reason is Reason.UNKNOWN_DROP:
             return await self._edge(attempt, Reason.UNKNOWN_DROP)
         return result
 
@@ -133,46 +133,23 @@ class BidService:
             await asyncio.to_thread(self.outbox.close_segment)
 
     async def _edge(self, attempt: Attempt, reason: Reason) -> BidResult:
-        decided = now_ms()
+        decision = Decision.edge(reason, now_ms())
         event = BidEvent(
             event_id=str(uuid.uuid4()),
             drop=attempt.drop_id,
             bidder=attempt.bidder,
             bid_id=attempt.bid_id,
             amount=attempt.amount,
-            outcome=Outcome.REJECTED,
-            reason=reason,
-            seq=0,
-            high_bid=None,
-            leader=None,
-            prev_leader=None,
-            min_next=None,
-            ends_at_ms=None,
-            reserve_met=False,
             received_ms=attempt.received_ms,
-            decided_ms=decided,
             region=self.settings.region,
+            decision=decision,
         )
         async with self._outbox_lock:  # one writer per process; fsync off the event loop
             await asyncio.to_thread(self.outbox.append, event)
         metrics.OUTBOX_EVENTS.labels(reason.value).inc()
-        return BidResult(
-            outcome=Outcome.REJECTED,
-            reason=reason,
-            event_id=event.event_id,
-            seq=0,
-            high_bid=None,
-            leader=None,
-            prev_leader=None,
-            min_next=None,
-            ends_at_ms=None,
-            reserve_met=False,
-            decided_ms=decided,
-            duplicate=False,
-            retry_after_ms=0,
-        )
+        return BidResult(event.event_id, decision, duplicate=False, retry_after_ms=0)
 
-    async def view(self, drop_id: str) -> tuple[Rules, dict[str, str]] | None:
+    async def view(self, drop_id: str) -> tuple[Rules, State] | None:
         """Rules and state of a drop, from its home region; None if unknown."""
         home = await self.directory.home_of(drop_id)
         client = self.redis.get(home) if home else None
@@ -183,9 +160,9 @@ class BidService:
             pipe.hgetall(k.rules)
             pipe.hgetall(k.state)
             rules_raw, state_raw = await pipe.execute()
-        if not rules_raw or not state_raw:
+        state = state_hash.parse(state_raw)
+        if not rules_raw or state is None:
             return None
-        state = {a.decode(): b.decode() for a, b in state_raw.items()}
         return drops.rules_from_hash(drop_id, rules_raw), state
 
     async def ready(self) -> bool:

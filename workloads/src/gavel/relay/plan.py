@@ -80,7 +80,7 @@ def records_for_event(event: BidEvent) -> list[Record]:
     """
     key = event.drop.encode()
     records = [Record(topics.AUDIT, key, event.to_json())]
-    if event.outcome is Outcome.ACCEPTED:
+    if event.decision.outcome is Outcome.ACCEPTED:
         records.append(Record(topics.PRICE, key, event.price_event().to_json()))
     return records
 

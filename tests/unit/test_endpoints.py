@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from gavel import endpoints
+
+ENV = {
+    "GAVEL_REGIONS": "us,eu",
+    "REDIS_URL_US": "redis://us:6379/0",
+    "REDIS_URL_EU": "redis://eu:6379/0",
+    "KAFKA_BOOTSTRAP_US": "us:9092",
+    "CASSANDRA_CONTACT": "cass:9042",
+    "CASSANDRA_DC": "us",
+    "GAVEL_JWT_SECRET": "s3cret",
+}
+
+
+def test_each_reader_reads_its_variable() -> None:
+    assert endpoints.regions(ENV) == ["us", "eu"]
+    assert endpoints.redis_url("us", ENV) == "redis://us:6379/0"
+    assert endpoints.kafka_bootstrap("us", ENV) == "us:9092"
+    assert endpoints.cassandra_contact(ENV) == "cass:9042"
+    assert endpoints.cassandra_dc(ENV) == "us"
+    assert endpoints.jwt_secret(ENV) == "s3cret"
+
+
+def test_per_region_names_are_upper_case_and_redis_urls_reads_them_back() -> None:
+    assert endpoints.redis_url_var("eu") == "REDIS_URL_EU"
+    assert endpoints.kafka_bootstrap_var("eu") == "KAFKA_BOOTSTRAP_EU"
+    env = {endpoints.redis_url_var(r): f"redis://{r}" for r in ("us", "ap")}
+    assert endpoints.redis_urls({**env, "REDIS_URL_IN": ""}) == {
+        "us": "redis://us",
+        "ap": "redis://ap",
+    }
+
+
+def test_a_missing_variable_names_itself_and_the_flag_and_never_the_dev_stack() -> None:
+    with pytest.raises(endpoints.MissingEndpointError) as caught:
+        endpoints.kafka_bootstrap("eu", ENV, flag="--kafka-bootstrap")
+    assert str(caught.value) == (
+        "KAFKA_BOOTSTRAP_EU is not set: set it in the environment or pass --kafka-bootstrap"
+    )
+    with pytest.raises(endpoints.MissingEndpointError, match=r"or pass --cassandra-dc$"):
+        endpoints.cassandra_dc({})
+    with pytest.raises(endpoints.MissingEndpointError) as caught:
+        endpoints.jwt_secret({})
+    assert str(caught.value) == "GAVEL_JWT_SECRET is not set: set it in the environment"
+    assert "stack" not in str(caught.value)
