@@ -31,7 +31,7 @@ def drops_open(
 
     try:
         rules = drops.rules_from_manifest(yaml.safe_load(manifest.read_text()))
-        targets = region or endpoints.regions()
+        targets = region or endpoints.regions(flag="--region")
         urls = {r: endpoints.redis_url(r) for r in targets}
     except (OSError, yaml.YAMLError, drops.ManifestError, endpoints.MissingEndpointError) as exc:
         typer.echo(f"error: {exc}", err=True)

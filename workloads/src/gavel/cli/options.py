@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from gavel import endpoints
+
 CassandraContact = Annotated[
     str | None, typer.Option(help="Cassandra host:port (default: $CASSANDRA_CONTACT).")
 ]
@@ -20,7 +22,7 @@ Keyspace = Annotated[str, typer.Option(help="Audit keyspace.")]
 Replication = Annotated[
     str | None,
     typer.Option(
-        envvar="GAVEL_AUDIT_REPLICATION",
+        envvar=endpoints.AUDIT_REPLICATION,
         help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
     ),
 ]

@@ -22,9 +22,7 @@ def gateway(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     outbox_dir: Annotated[
         Path | None,
-        typer.Option(
-            help="Disk outbox folder (default: $GAVEL_STACK_DIR/outbox-<region> or ./outbox)."
-        ),
+        typer.Option(help="Disk outbox folder (default: ./outbox-<region>)."),
     ] = None,
     rate_burst: Annotated[int, typer.Option(help="Bids a bidder may send at once.")] = 10,
     rate_per_second: Annotated[int, typer.Option(help="Sustained bids/s per bidder.")] = 5,
@@ -146,7 +144,7 @@ def relay(
     try:
         settings = RelaySettings(
             region=region,
-            redis_url=redis_url or endpoints.redis_url(region),
+            redis_url=redis_url or endpoints.redis_url(region, flag="--redis-url"),
             kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
             port=port,
             host=host,
@@ -212,8 +210,7 @@ def audit_writer(
 
 
 def default_outbox_dir(region: str) -> Path:
-    """Where the gateway and relay of ``region`` share the disk outbox on this machine."""
-    import os  # noqa: PLC0415
-
-    base = os.environ.get("GAVEL_STACK_DIR")
-    return Path(base) / f"outbox-{region}" if base else Path("outbox")
+    """Where the gateway and relay of ``region`` share the disk outbox when no flag says: one
+    folder per region under the working directory, so the gateways and relays of several regions
+    started side by side never ship each other's attempts. Pods always pass ``--outbox-dir``."""
+    return Path(f"outbox-{region}")
