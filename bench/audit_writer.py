@@ -50,7 +50,7 @@ from tests.support.audit import (
 )
 from tests.support.processes import free_port
 
-from gavel import kafka_clients
+from gavel import endpoints, kafka_clients
 from gavel.audit import schema
 from gavel.audit.rows import attempt_from_event
 from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact
@@ -127,7 +127,7 @@ async def run_writer(
     its first row until its committed offsets pass the last of them. (Other suites may produce
     to the shared ``gavel.audit`` meanwhile: the writer writes those rows too, so the rate is,
     if anything, understated.)"""
-    kafka = env["KAFKA_BOOTSTRAP_US"]
+    kafka = env[endpoints.kafka_bootstrap_var("us")]
     group = f"bench-audit-{uuid.uuid4().hex[:8]}"
     await group_at_end(kafka, group)
     await produce_events(kafka, events)
@@ -187,11 +187,11 @@ async def main() -> None:
     args = parser.parse_args()
     env = stack_env()
     os.environ.update(env)
-    host, port = parse_contact(env["CASSANDRA_CONTACT"])
+    host, port = parse_contact(env[endpoints.CASSANDRA_CONTACT])
     keyspace = f"audit_bench_{uuid.uuid4().hex[:8]}"
-    target = CassandraTarget(host, port, env["CASSANDRA_DC"], keyspace)
+    target = CassandraTarget(host, port, env[endpoints.CASSANDRA_DC], keyspace)
     cluster, session = connect(target)
-    schema.migrate(session, keyspace, {env["CASSANDRA_DC"]: 1})
+    schema.migrate(session, keyspace, {env[endpoints.CASSANDRA_DC]: 1})
     store = AuditStore(cluster, session, keyspace)
     rows: list[tuple[str, dict[str, float], int]] = []
     log = Path(tempfile.gettempdir()) / f"{keyspace}-writer.log"

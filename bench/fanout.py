@@ -42,7 +42,7 @@ from rich.table import Table
 from tests.support.fanout import price_event
 from tests.support.processes import free_port, stack_env
 
-from gavel import kafka_clients, topics
+from gavel import endpoints, kafka_clients, topics
 from gavel.events import PriceEvent
 from gavel_devstack.install import cache_dir
 
@@ -226,8 +226,8 @@ def main() -> None:
     if hard < args.conns + 1000:
         sys.exit(f"open-file limit {hard} is too low for {args.conns} sockets")
     env = stack_env()
-    region = env["GAVEL_REGIONS"].split(",")[0]
-    bootstrap = env[f"KAFKA_BOOTSTRAP_{region.upper()}"]
+    region = endpoints.regions(env)[0]
+    bootstrap = env[endpoints.kafka_bootstrap_var(region)]
     with console.status("building the Go client and Centrifugo (first run only)"):
         client, centrifugo = build_tools()
     rows: dict[str, dict[str, float]] = {}

@@ -37,7 +37,7 @@ from rich.console import Console
 from rich.table import Table
 from tests.support.processes import free_port, stack_env
 
-from gavel import auction, bidding, drops
+from gavel import auction, bidding, drops, endpoints
 from gavel.gateway import auth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,9 +218,9 @@ async def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     env = stack_env()
-    url = env["REDIS_URL_US"]
+    url = env[endpoints.redis_url_var("us")]
     redis = Redis.from_url(url)
-    tokens_file = write_tokens(env["GAVEL_JWT_SECRET"], 200)
+    tokens_file = write_tokens(env[endpoints.JWT_SECRET], 200)
     rows = []
     with console.status("baseline: EVALSHA from Python"):
         base = await baseline(url, await open_bench_drop(redis), args.connections, args.seconds)

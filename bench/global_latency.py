@@ -40,7 +40,7 @@ from tests.support.gateway import running_gateway
 from tests.support.processes import stack_env, stop_process
 from tests.support.relay import relay_process, relay_settings, with_db
 
-from gavel import auction, drops, topics
+from gavel import auction, drops, endpoints, topics
 from gavel.gateway import auth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,16 +133,16 @@ async def main() -> None:
     parser.add_argument("--observers", type=int, default=5, help="per region")
     args = parser.parse_args()
     env = stack_env()
-    home, other = env["GAVEL_REGIONS"].split(",")[:2]
-    redis_url = with_db(env[f"REDIS_URL_{home.upper()}"], BENCH_DB)
-    run_env = {**env, f"REDIS_URL_{home.upper()}": redis_url}
+    home, other = endpoints.regions(env)[:2]
+    redis_url = with_db(env[endpoints.redis_url_var(home)], BENCH_DB)
+    run_env = {**env, endpoints.redis_url_var(home): redis_url}
     drop = await open_drop(redis_url, home)
-    token = auth.mint(env["GAVEL_JWT_SECRET"], "latency-bench")
+    token = auth.mint(env[endpoints.JWT_SECRET], "latency-bench")
     work = Path(tempfile.mkdtemp(prefix="gavel-latency-"))
     relay = relay_process(
         relay_settings(
             redis_url,
-            env[f"KAFKA_BOOTSTRAP_{home.upper()}"],
+            env[endpoints.kafka_bootstrap_var(home)],
             region=home,
             outbox_dir=work / "outbox",
         ),
@@ -169,7 +169,7 @@ async def main() -> None:
             tasks = [
                 asyncio.create_task(
                     tail_kafka(
-                        env[f"KAFKA_BOOTSTRAP_{home.upper()}"],
+                        env[endpoints.kafka_bootstrap_var(home)],
                         topics.PRICE,
                         drop,
                         samples[f"{home} kafka"],
@@ -178,7 +178,7 @@ async def main() -> None:
                 ),
                 asyncio.create_task(
                     tail_kafka(
-                        env[f"KAFKA_BOOTSTRAP_{other.upper()}"],
+                        env[endpoints.kafka_bootstrap_var(other)],
                         topics.mirrored(topics.PRICE, home),
                         drop,
                         samples[f"{other} kafka (after MM2)"],

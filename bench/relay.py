@@ -46,7 +46,7 @@ from tests.support.relay import (
     with_db,
 )
 
-from gavel import bidding, kafka_clients, keys, topics
+from gavel import bidding, endpoints, kafka_clients, keys, topics
 from gavel.relay.plan import StreamEntry, plan_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,10 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="length of the live run")
     args = parser.parse_args()
     env = stack_env()
-    url, kafka = with_db(env["REDIS_URL_US"], BENCH_DB), env["KAFKA_BOOTSTRAP_US"]
+    url, kafka = (
+        with_db(env[endpoints.redis_url_var("us")], BENCH_DB),
+        env[endpoints.kafka_bootstrap_var("us")],
+    )
     redis = Redis.from_url(url)
     drop_ids = [(await open_test_drop(redis)).drop_id for _ in range(args.drops)]
     per_drop = args.attempts // args.drops

@@ -22,7 +22,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from gavel import drops
+from gavel import drops, endpoints
 from gavel_devstack import install, process, stack
 
 console = Console()
@@ -90,7 +90,7 @@ async def _watch(url: str, into: Seen, stop: asyncio.Event) -> None:
 async def _bids(gateway: str, env: dict[str, str], drop: str) -> list[tuple[str, int, str]]:
     from gavel.gateway import auth  # noqa: PLC0415
 
-    tokens = {b: auth.mint(env["GAVEL_JWT_SECRET"], b) for b in ("alice", "bob")}
+    tokens = {b: auth.mint(env[endpoints.JWT_SECRET], b) for b in ("alice", "bob")}
     placed = []
     async with httpx.AsyncClient(base_url=gateway) as http:
         state = (await http.get(f"/v1/drops/{drop}")).json()
@@ -115,10 +115,10 @@ async def _bids(gateway: str, env: dict[str, str], drop: str) -> list[tuple[str,
 async def run(run_dir: Path) -> None:
     env = {**os.environ, **_env(run_dir)}
     _stop_previous(run_dir)
-    regions = env["GAVEL_REGIONS"].split(",")
+    regions = endpoints.regions(env)
     manifest = yaml.safe_load((install.repo_root() / "examples" / "drop.yaml").read_text())
     rules = drops.rules_from_manifest(manifest)
-    urls = {r: env[f"REDIS_URL_{r.upper()}"] for r in regions}
+    urls = {r: env[endpoints.redis_url_var(r)] for r in regions}
     opened = await drops.open_everywhere(rules, urls)
     console.print(
         f"drop [bold]{rules.drop_id}[/]: " + ", ".join(f"{r} {o}" for r, o in opened.items())

@@ -27,7 +27,7 @@ import yaml
 from redis.asyncio import Redis
 from rich.console import Console
 
-from gavel import bidding
+from gavel import bidding, endpoints
 from gavel_devstack import install, process, stack
 
 console = Console()
@@ -95,7 +95,7 @@ def set_up(hub: Hub, regions: list[str]) -> None:
     docs = list(yaml.safe_load_all((root / "examples" / "regions.yaml").read_text()))
     for doc in docs:
         doc["spec"]["endpoints"]["redisUrl"] = hub.env[
-            f"REDIS_URL_{doc['metadata']['name'].upper()}"
+            endpoints.redis_url_var(doc["metadata"]["name"])
         ]
     hub.kubectl("hub", "apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
     hub.kubectl("hub", "wait", "--for=condition=Established", "crd", "--all")
@@ -217,7 +217,9 @@ def watch(hub: Hub, manifest: dict[str, Any]) -> None:
         if line[0] == "Live" and not bid:
             auction = manifest["spec"]["auction"]
             start, reserve = auction["startPrice"], auction["reservePrice"]
-            asyncio.run(_bid(hub.env["REDIS_URL_US"], name, [start, start + 1_000, reserve]))
+            asyncio.run(
+                _bid(hub.env[endpoints.redis_url_var("us")], name, [start, start + 1_000, reserve])
+            )
             bid = True
         if line[0] == "Closed" and line[5] == baseline:
             break
@@ -240,7 +242,7 @@ def main() -> None:
     if state is None:
         raise SystemExit(f"no stack in {run_dir}: run scripts/operator-demo")
     env = dict(line.split("=", 1) for line in stack.env_lines(run_dir, state))
-    hub, regions = Hub(env), env["GAVEL_REGIONS"].split(",")
+    hub, regions = Hub(env), endpoints.regions(env)
     console.print("[bold]hub:[/] CRDs, namespaces, regions enrolled, examples/regions.yaml")
     set_up(hub, regions)
     start_operator(run_dir, env)
