@@ -43,7 +43,7 @@ from gavel.gateway import auth
 ROOT = Path(__file__).resolve().parents[1]
 
 console = Console(width=150)
-UNLIMITED = bidding.RateLimit(burst=10**9, per_second=10**9)
+UNLIMITED = auction.RateLimit(burst=10**9, per_second=10**9)
 
 
 async def open_bench_drop(redis: Redis) -> str:

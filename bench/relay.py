@@ -46,7 +46,7 @@ from tests.support.relay import (
     with_db,
 )
 
-from gavel import bidding, endpoints, kafka_clients, keys, topics
+from gavel import auction, bidding, endpoints, kafka_clients, keys, topics
 from gavel.relay.plan import StreamEntry, plan_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,7 @@ async def live(url: str, kafka: str, redis: Redis, rate: int, seconds: float) ->
                     event_id=str(uuid.uuid4()),
                     received_ms=int(time.time() * 1000),
                     region="us",
-                    limit=bidding.RateLimit(10**9, 10**9),
+                    limit=auction.RateLimit(10**9, 10**9),
                 )
                 placed += 1
             before = len(tail.seen)

@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from gavel import bidding, keys, luascripts
+from gavel import auction, bidding, keys, luascripts
 from gavel.auction import DropModel, Outcome, Reason, State, min_next_bid
 from gavel.events import BidEvent
 from tests.conftest import Stack
 from tests.support.drops import open_test_drop
 
-UNLIMITED = bidding.RateLimit(burst=1_000_000, per_second=1_000_000)
+UNLIMITED = auction.RateLimit(burst=1_000_000, per_second=1_000_000)
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ async def bid(
     bid_id: str,
     amount: int,
     *,
-    limit: bidding.RateLimit = UNLIMITED,
+    limit: auction.RateLimit = UNLIMITED,
 ) -> bidding.BidResult:
     return await bidding.place_bid(
         redis,
@@ -195,7 +195,7 @@ async def test_increment_table_applies_by_tier(redis: Redis) -> None:
 
 async def test_rate_limit_rejects_the_flood_audits_it_and_allows_a_retry(redis: Redis) -> None:
     rules = await open_test_drop(redis)
-    limit = bidding.RateLimit(burst=3, per_second=1)
+    limit = auction.RateLimit(burst=3, per_second=1)
     results = [
         await bid(redis, rules.drop_id, "flood", f"{i}", 1_000 + 100 * i, limit=limit)
         for i in range(5)

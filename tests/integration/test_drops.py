@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from redis.asyncio import Redis
 
-from gavel import bidding, drops, keys
+from gavel import bidding, drop_rules, drops, keys
 from gavel.auction import Reason
 from tests.conftest import Stack
 from tests.support.drops import open_test_drop
@@ -40,7 +40,7 @@ async def test_opening_again_is_a_no_op(redis: Redis) -> None:
     assert await drops.open_drop(redis, rules) == "unchanged"
     assert await redis.sismember(keys.DROP_INDEX, rules.drop_id)
     stored = await redis.hgetall(keys.for_drop(rules.drop_id).rules)
-    assert drops.rules_from_hash(rules.drop_id, stored) == rules
+    assert drop_rules.rules_from_hash(rules.drop_id, stored) == rules
 
 
 async def test_anything_may_change_before_opening(redis: Redis) -> None:
@@ -53,12 +53,12 @@ async def test_anything_may_change_before_opening(redis: Redis) -> None:
 
 async def test_opened_drop_refuses_unfair_changes_and_keeps_its_rules(redis: Redis) -> None:
     rules = await open_test_drop(redis)
-    with pytest.raises(drops.RulesFrozenError, match="start_price: is frozen"):
+    with pytest.raises(drop_rules.RulesFrozenError, match="start_price: is frozen"):
         await drops.open_drop(redis, replace(rules, start_price=1))
-    with pytest.raises(drops.RulesFrozenError, match="ends_at_ms: may only move later"):
+    with pytest.raises(drop_rules.RulesFrozenError, match="ends_at_ms: may only move later"):
         await drops.open_drop(redis, replace(rules, ends_at_ms=rules.ends_at_ms - 1))
     stored = await redis.hgetall(keys.for_drop(rules.drop_id).rules)
-    assert drops.rules_from_hash(rules.drop_id, stored) == rules
+    assert drop_rules.rules_from_hash(rules.drop_id, stored) == rules
 
 
 async def test_opened_drop_may_run_longer_or_be_cancelled_but_not_reopened(
@@ -71,5 +71,5 @@ async def test_opened_drop_may_run_longer_or_be_cancelled_but_not_reopened(
     cancelled = replace(longer, cancelled=True)
     assert await drops.open_drop(redis, cancelled) == "updated"
     assert (await _bid(redis, rules.drop_id, 5_000)).decision.reason is Reason.CANCELLED
-    with pytest.raises(drops.RulesFrozenError, match="cannot be reopened"):
+    with pytest.raises(drop_rules.RulesFrozenError, match="cannot be reopened"):
         await drops.open_drop(redis, longer)

@@ -23,14 +23,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from gavel import bidding, keys
+from gavel import auction, bidding, keys
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
 from tests.support.processes import free_port, start_logged
 
 RELAY_TEST_DB = 7
-UNLIMITED = bidding.RateLimit(burst=1_000_000, per_second=1_000_000)
+UNLIMITED = auction.RateLimit(burst=1_000_000, per_second=1_000_000)
 GAVEL = Path(sys.executable).with_name("gavel")
 
 

@@ -22,7 +22,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from gavel import drops, endpoints
+from gavel import drop_rules, drops, endpoints
 from gavel_devstack import install, process, stack
 
 console = Console()
@@ -117,7 +117,7 @@ async def run(run_dir: Path) -> None:
     _stop_previous(run_dir)
     regions = endpoints.regions(env)
     manifest = yaml.safe_load((install.repo_root() / "examples" / "drop.yaml").read_text())
-    rules = drops.rules_from_manifest(manifest)
+    rules = drop_rules.rules_from_manifest(manifest)
     urls = {r: env[endpoints.redis_url_var(r)] for r in regions}
     opened = await drops.open_everywhere(rules, urls)
     console.print(

@@ -20,7 +20,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from gavel import drops
+from gavel import drop_rules
 from gavel.auction import Rules
 from gavel.resources.drop import DropSpec, DropStatus
 from gavel.resources.phase import Phase
@@ -83,7 +83,7 @@ def participating(spec: DropSpec, known: dict[str, RegionInfo]) -> list[str]:
 
 
 def _rules(drop: DropInput) -> Rules:
-    return drops.rules_of(drop.name, drop.spec)
+    return drop_rules.rules_of(drop.name, drop.spec)
 
 
 def _redis_url(region: RegionInfo) -> str:
@@ -101,7 +101,7 @@ async def _roll_out(
         await rt.blocking(k.apply, record, rendering.MANAGER)
         home = region.name == rules.home_region
         await auctions.publish(rt.redis.get(_redis_url(region)), rules, home=home)
-    except drops.RulesFrozenError as exc:
+    except drop_rules.RulesFrozenError as exc:
         rollout.retry.failed(now, f"home Redis refused the change: {exc}", retrying.CONFIGURATION)
     except ClusterConfigError as exc:
         rollout.retry.failed(now, str(exc), retrying.CONFIGURATION)
@@ -146,7 +146,7 @@ async def reconcile(
     missing = [r for r in members if r not in known]
     try:
         rules = _rules(drop)
-    except drops.ManifestError as exc:
+    except drop_rules.ManifestError as exc:
         return failed_status(drop.status, drop.generation, str(exc), now)
     due = []
     for name in members:
@@ -302,7 +302,7 @@ async def _clean_region(
         return f"{region.name} API: {exc}"
     except (RedisError, OSError) as exc:
         return f"{region.name} Redis: {type(exc).__name__}: {exc}"
-    except drops.RulesFrozenError as exc:
+    except drop_rules.RulesFrozenError as exc:
         return f"{region.name}: could not cancel: {exc}"
     log.info("drop %s/%s: removed from %s", drop.namespace, drop.name, region.name)
     return ""
@@ -317,7 +317,7 @@ async def clean_up(
     skip = abandoned(drop)
     try:
         rules: Rules | None = _rules(drop)
-    except drops.ManifestError:
+    except drop_rules.ManifestError:
         rules = None  # never opened anywhere; the records alone are left to remove
     members = [r for r in participating(drop.spec, known) if r in known and not {"*", r} & skip]
     pending = await asyncio.gather(

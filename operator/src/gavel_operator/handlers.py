@@ -18,7 +18,7 @@ from typing import Any
 import kopf
 import prometheus_client
 
-from gavel import drops
+from gavel import drop_rules
 from gavel.resources.drop import DropStatus
 from gavel.resources.region import Region
 from gavel_operator import conditions, drop_sync, region_sync
@@ -81,8 +81,8 @@ def drop_plans(body: kopf.Body, **_: Any) -> Any:
     """What Regions size themselves from; a Drop being deleted, or unusable, no longer
     counts."""
     try:
-        drop = drops.parse_manifest(dict(body))
-    except drops.ManifestError:
+        drop = drop_rules.parse_manifest(dict(body))
+    except drop_rules.ManifestError:
         return {}
     if drop.metadata.deletion_timestamp:
         return {}
@@ -130,8 +130,8 @@ async def region_tick(
 
 
 def _drop(body: kopf.Body) -> DropInput:
-    """The Drop parsed; raises drops.ManifestError naming what does not parse."""
-    drop = drops.parse_manifest(dict(body))
+    """The Drop parsed; raises drop_rules.ManifestError naming what does not parse."""
+    drop = drop_rules.parse_manifest(dict(body))
     meta = drop.metadata
     return DropInput(
         meta.name, meta.namespace, drop.spec, drop.status, meta.generation, meta.annotations
@@ -161,7 +161,7 @@ async def drop_tick(
     now, metrics = time.time(), memo.runtime.metrics
     try:
         drop = _drop(body)
-    except drops.ManifestError as exc:
+    except drop_rules.ManifestError as exc:
         status = _status_or_empty(body)
         new = drop_sync.failed_status(status, int(body.meta.get("generation", 0)), str(exc), now)
         metrics.set_phase(str(body.meta["namespace"]), str(body.meta["name"]), new["phase"])
@@ -189,7 +189,7 @@ async def drop_deleted(
 ) -> None:
     try:
         drop = _drop(body)
-    except drops.ManifestError:
+    except drop_rules.ManifestError:
         # Rules that never parsed were never rolled out: nothing to clean up.
         memo.runtime.metrics.forget_drop(str(body.meta["namespace"]), str(body.meta["name"]))
         return

@@ -56,6 +56,17 @@ class IncrementStep:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """Token bucket per bidder and drop: ``burst`` at once, then ``per_second`` sustained.
+
+    Enforced by place_bid.lua before any rule (a limited attempt is audited, not remembered);
+    the gateway's settings choose it."""
+
+    burst: int = 10
+    per_second: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """Everything that decides a bid, as stored in the drop's ``rules`` hash."""
 

@@ -13,15 +13,9 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from gavel import events, keys, luascripts
-from gavel.auction import Decision
+from gavel.auction import Decision, RateLimit
 
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """Token bucket per bidder and drop: ``burst`` at once, then ``per_second`` sustained."""
-
-    burst: int = 10
-    per_second: int = 5
+DEFAULT_LIMIT = RateLimit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +51,7 @@ async def place_bid(
     event_id: str,
     received_ms: int,
     region: str,
-    limit: RateLimit = RateLimit(),
+    limit: RateLimit = DEFAULT_LIMIT,
 ) -> BidResult:
     """Decide one attempt in the drop's home-region Redis (one round trip)."""
     k = keys.for_drop(drop_id)

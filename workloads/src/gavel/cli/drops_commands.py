@@ -27,18 +27,23 @@ def drops_open(
 
     import yaml  # noqa: PLC0415
 
-    from gavel import drops, endpoints  # noqa: PLC0415
+    from gavel import drop_rules, drops, endpoints  # noqa: PLC0415
 
     try:
-        rules = drops.rules_from_manifest(yaml.safe_load(manifest.read_text()))
+        rules = drop_rules.rules_from_manifest(yaml.safe_load(manifest.read_text()))
         targets = region or endpoints.regions(flag="--region")
         urls = {r: endpoints.redis_url(r) for r in targets}
-    except (OSError, yaml.YAMLError, drops.ManifestError, endpoints.MissingEndpointError) as exc:
+    except (
+        OSError,
+        yaml.YAMLError,
+        drop_rules.ManifestError,
+        endpoints.MissingEndpointError,
+    ) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     try:
         results = asyncio.run(drops.open_everywhere(rules, urls))
-    except drops.RulesFrozenError as exc:
+    except drop_rules.RulesFrozenError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(1) from exc
     for r, outcome in results.items():

@@ -34,7 +34,7 @@ def gateway(
     import uvicorn  # noqa: PLC0415 - keeps `gavel --help` fast
 
     from gavel import endpoints  # noqa: PLC0415
-    from gavel.bidding import RateLimit  # noqa: PLC0415
+    from gavel.auction import RateLimit  # noqa: PLC0415
     from gavel.gateway.app import create_app  # noqa: PLC0415
     from gavel.gateway.settings import ENV_VAR, GatewaySettings  # noqa: PLC0415
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from gavel import bidding, drops, keys, state_hash
+from gavel import bidding, drop_rules, keys, state_hash
 from gavel.auction import Decision, Reason, Rules, State
 from gavel.bidding import BidResult
 from gavel.events import BidEvent
@@ -163,7 +163,7 @@ class BidService:
         state = state_hash.parse(state_raw)
         if not rules_raw or state is None:
             return None
-        return drops.rules_from_hash(drop_id, rules_raw), state
+        return drop_rules.rules_from_hash(drop_id, rules_raw), state
 
     async def ready(self) -> bool:
         """Own region's Redis answers and has place_bid loaded (loading it if needed)."""

@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gavel.bidding import RateLimit
+from gavel.auction import RateLimit
 
 TOKEN_AUDIENCE = "gavel-bidders"  # noqa: S105 - a claim value, not a secret
 TOKEN_ISSUER = "gavel"  # noqa: S105 - a claim value, not a secret

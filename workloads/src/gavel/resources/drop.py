@@ -1,7 +1,7 @@
 """The Drop resource: a timed auction of one item, run in one or more regions. Pure.
 
 Parsed by the operator's Drop handlers (:mod:`gavel_operator.handlers`) and by
-:func:`gavel.drops.rules_from_manifest` (``gavel drops open``); converted into the Drop CRD's
+:func:`gavel.drop_rules.rules_from_manifest` (``gavel drops open``); converted into the Drop CRD's
 schema by :mod:`gavel_operator.crds`. The CEL rules mirror :meth:`gavel.auction.Rules.errors`
 and :data:`gavel.auction.FROZEN_ONCE_OPEN`, so the API server refuses a bad spec with a clear
 message before the operator ever sees it.

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gavel import drops
+from gavel import drop_rules
 from gavel.auction import IncrementStep
 
 MANIFEST: dict[str, Any] = {
@@ -33,7 +33,7 @@ MANIFEST: dict[str, Any] = {
 
 
 def test_manifest_becomes_rules() -> None:
-    r = drops.rules_from_manifest(MANIFEST)
+    r = drop_rules.rules_from_manifest(MANIFEST)
     assert r.drop_id == "daytona-1963"
     assert r.increments == (IncrementStep(0, 1_000), IncrementStep(1_000_000, 10_000))
     assert r.ends_at_ms - r.opens_at_ms == 600_000
@@ -42,10 +42,10 @@ def test_manifest_becomes_rules() -> None:
 
 
 def test_rules_survive_the_redis_hash_round_trip() -> None:
-    r = drops.rules_from_manifest(MANIFEST)
-    fields = drops.rules_fields(r)
+    r = drop_rules.rules_from_manifest(MANIFEST)
+    fields = drop_rules.rules_fields(r)
     as_hash = {fields[i].encode(): fields[i + 1].encode() for i in range(0, len(fields), 2)}
-    assert drops.rules_from_hash(r.drop_id, as_hash) == r
+    assert drop_rules.rules_from_hash(r.drop_id, as_hash) == r
 
 
 @pytest.mark.parametrize(
@@ -68,15 +68,15 @@ def test_bad_manifests_say_what_is_wrong(
     for part in path[:-1]:
         target = target[part]
     target[path[-1]] = value
-    with pytest.raises(drops.ManifestError, match=message):
-        drops.rules_from_manifest(m)
+    with pytest.raises(drop_rules.ManifestError, match=message):
+        drop_rules.rules_from_manifest(m)
 
 
 def test_missing_field_is_named() -> None:
     m = copy.deepcopy(MANIFEST)
     del m["spec"]["homeRegion"]
-    with pytest.raises(drops.ManifestError, match="homeRegion"):
-        drops.rules_from_manifest(m)
+    with pytest.raises(drop_rules.ManifestError, match="homeRegion"):
+        drop_rules.rules_from_manifest(m)
 
 
 def test_every_problem_is_named_at_once() -> None:
@@ -84,8 +84,8 @@ def test_every_problem_is_named_at_once() -> None:
     m["spec"]["startsAt"] = "2026-12-01T18:00:00"
     m["spec"]["auction"]["startPrice"] = 1.5
     del m["spec"]["auction"]["currency"]
-    with pytest.raises(drops.ManifestError) as caught:
-        drops.rules_from_manifest(m)
+    with pytest.raises(drop_rules.ManifestError) as caught:
+        drop_rules.rules_from_manifest(m)
     message = str(caught.value)
     assert "spec.startsAt: '2026-12-01T18:00:00' needs a time zone" in message
     assert "spec.auction.startPrice: 1.5 must be an integer amount" in message
@@ -95,4 +95,4 @@ def test_every_problem_is_named_at_once() -> None:
 def test_yaml_timestamps_are_times_too() -> None:
     m = copy.deepcopy(MANIFEST)
     m["spec"]["startsAt"] = datetime(2026, 12, 1, 18, tzinfo=UTC)
-    assert drops.rules_from_manifest(m) == drops.rules_from_manifest(MANIFEST)
+    assert drop_rules.rules_from_manifest(m) == drop_rules.rules_from_manifest(MANIFEST)
