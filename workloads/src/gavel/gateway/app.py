@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,6 +33,8 @@ from gavel.gateway.models import BidRequest, BidResponse, DropView
 from gavel.gateway.problems import PROBLEM_JSON, Problem, problem
 from gavel.gateway.service import Attempt, BidService, now_ms
 from gavel.gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
 
 
 def _problem_response(p: Problem, headers: dict[str, str] | None = None) -> Response:
@@ -271,7 +274,13 @@ async def _serve_bidder(
 
 
 async def _flush_outbox(service: BidService) -> None:
-    """Hand the disk outbox's open segment to the relay every second."""
+    """Hand the disk outbox's open segment to the relay every second.
+
+    A disk error is logged and tried again a second later: were the task to die, edge attempts
+    would wait for the segment to fill (1 MiB) or for shutdown before reaching the relay."""
     while True:
         await asyncio.sleep(1.0)
-        await service.flush_outbox()
+        try:
+            await service.flush_outbox()
+        except OSError:
+            log.exception("handing the disk outbox segment to the relay failed; retrying")
