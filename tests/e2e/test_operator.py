@@ -28,12 +28,12 @@ from tests.support.clusters import (
     Clusters,
     Operator,
     example_regions,
-    poll,
     run_stack,
     set_up,
     start_clusters,
 )
 from tests.support.relay import UNLIMITED, relay_settings, running_relay
+from tests.support.waiting import poll
 
 BASELINE = 2
 

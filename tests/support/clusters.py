@@ -15,11 +15,9 @@ import json
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import yaml
@@ -27,24 +25,12 @@ import yaml
 from gavel.devstack import install, stack
 from gavel_operator import enrolment, rbac
 from tests.support.processes import ROOT, free_port, start_logged, stop_process
+from tests.support.waiting import poll
 
-T = TypeVar("T")
 REGIONS = ("us", "eu", "in", "ap", "sa")
 OPERATOR_NS = "gavel-system"
 DROPS_NS = "merch"
 STACK_ARGS = ["up", "--regions", str(len(REGIONS)), "--only", "k8s,redis,nodes"]
-
-
-def poll(check: Callable[[], T | None], *, timeout_s: float, what: str, every_s: float = 0.3) -> T:
-    """Call ``check`` until it returns something truthy; fail with ``what`` after the timeout."""
-    deadline = time.monotonic() + timeout_s
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what} (last: {last!r})")
 
 
 @dataclass
