@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import websockets
 
 from tests.support.processes import free_port, wait_ready
+from tests.support.waiting import wait_for
 
 
 @contextmanager
@@ -73,3 +74,14 @@ class Observer:
             if msg["seq"] < self.seq:
                 self.errors.append(f"snapshot {msg['seq']} went back from {self.seq}")
             self.seq = msg["seq"]
+
+
+async def until_subscribed(observers: Iterable[Observer], timeout_s: float = 30) -> None:
+    """Wait until every observer has its first message, the snapshot: from then on its
+    fan-out sends it every price (one that connected later would start from a later snapshot)."""
+    waiting = list(observers)
+
+    async def all_subscribed() -> bool:
+        return all(o.messages for o in waiting)
+
+    await wait_for(all_subscribed, timeout_s, f"a snapshot on each of {len(waiting)} observers")
