@@ -165,7 +165,17 @@ class Operator:
     kubeconfig: Path
     log: Path
     metrics_port: int = field(default_factory=free_port)
+    tick_s: float = 1.0
+    """Half the shipped default (2 s, gavel_operator.settings.TICK_S): quicker tests."""
     proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def settle_s(self) -> float:
+        """How long to watch before saying the operator did *not* do something: three ticks.
+        Its timers wait a tick after each run ends, so a change made just after a run began
+        is first seen by the run after, which starts up to two ticks later; one more to let
+        that run finish."""
+        return 3 * self.tick_s
 
     def metrics(self) -> str:
         """The operator's /metrics page ("" while it does not answer)."""
@@ -181,7 +191,7 @@ class Operator:
             {
                 "KUBECONFIG": str(self.kubeconfig),
                 "GAVEL_OPERATOR_NAMESPACE": OPERATOR_NS,
-                "GAVEL_OPERATOR_TICK_S": "1",
+                "GAVEL_OPERATOR_TICK_S": str(self.tick_s),
                 "GAVEL_OPERATOR_METRICS_PORT": str(self.metrics_port),
             },
         )
