@@ -30,6 +30,7 @@ from tests.support.operator_checks import (
     record,
     record_gone,
     replicas,
+    scale_to_baseline,
 )
 from tests.support.relay import UNLIMITED, relay_settings, running_relay
 from tests.support.waiting import holds, poll
@@ -181,6 +182,7 @@ async def test_a_drop_prescales_goes_live_closes_returns_to_baseline_and_is_dele
     assert time.time() >= ends_at + cooldown_s
 
     await _delete_once_relayed(clusters, operator, stack, name)
+    scale_to_baseline(clusters, REGIONS)  # the world as the other tests expect it
 
 
 async def _delete_once_relayed(

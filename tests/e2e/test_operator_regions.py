@@ -22,6 +22,7 @@ from tests.support.operator_checks import (
     new_name,
     region_ready,
     replicas,
+    scale_to_baseline,
 )
 from tests.support.waiting import holds, poll
 
@@ -97,6 +98,7 @@ def test_a_restarted_operator_converges(world: tuple[Clusters, Operator]) -> Non
             timeout_s=60,
             what="eu's baseline back",
         )
+        scale_to_baseline(clusters, ["eu"], before)
 
 
 def test_deleting_a_region_keeps_its_workloads_and_drops_say_so(

@@ -8,6 +8,7 @@ Used by tests/e2e/test_operator_*.py and their conftest on the clusters of
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,6 +97,16 @@ def record(clusters: Clusters, region: str, name: str) -> dict[str, Any] | None:
 
 def record_gone(clusters: Clusters, region: str, name: str) -> bool:
     return record(clusters, region, name) is None
+
+
+def scale_to_baseline(clusters: Clusters, regions: Iterable[str], floor: int = BASELINE) -> None:
+    """Scale gateways and fan-outs in ``regions`` down to ``floor``, as their HPAs would once
+    the load is gone (minutes later): the operator only ever raises replicas to a floor."""
+    for region in regions:
+        for deployment in ("gavel-gateway", "gavel-fanout"):
+            clusters.kubectl(
+                region, "scale", "deployment", deployment, "-n", "gavel", f"--replicas={floor}"
+            )
 
 
 def replicas(clusters: Clusters, region: str, deployment: str) -> int:
