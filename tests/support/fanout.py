@@ -57,10 +57,13 @@ class Observer:
         async with websockets.connect(self.url, max_size=2**20) as ws:
             deadline = time.monotonic() + timeout_s
             while self.seq < target() and time.monotonic() < deadline:
+                # Never wait long for one message: a target known only later may be reached
+                # already, and cancelling recv() loses nothing.
+                remaining = deadline - time.monotonic()
                 try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=deadline - time.monotonic())
+                    raw = await asyncio.wait_for(ws.recv(), timeout=min(0.5, remaining))
                 except TimeoutError:
-                    break
+                    continue
                 self.take(json.loads(raw))
 
     def take(self, msg: dict[str, Any]) -> None:
