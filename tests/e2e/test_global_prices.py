@@ -17,7 +17,7 @@ from gavel import keys
 from gavel.gateway import auth
 from tests.conftest import Stack
 from tests.support.drops import open_test_drop
-from tests.support.fanout import Observer, running_fanout
+from tests.support.fanout import Observer, running_fanout, until_subscribed
 from tests.support.gateway import running_gateway
 from tests.support.relay import relay_settings, running_relay, with_db
 
@@ -94,7 +94,7 @@ async def test_bids_in_one_region_reach_observers_in_every_region(
             for group in observers.values()
             for o in group
         ]
-        await asyncio.sleep(2)  # every observer has its snapshot
+        await until_subscribed((o for group in observers.values() for o in group), 60)
         async with running_relay(relay):
             with running_gateway(
                 env, home, outbox, ("--rate-burst", "100000", "--rate-per-second", "100000")

@@ -206,6 +206,8 @@ async def test_rate_limit_rejects_the_flood_audits_it_and_allows_a_retry(redis: 
         Reason.RATE_LIMITED,
         Reason.RATE_LIMITED,
     ]
+    # The scenario itself, not a wait for a condition: a client that waits as long as it was
+    # told to gets its bid through.
     await asyncio.sleep(results[-1].retry_after_ms / 1000 + 0.05)
     retry = await bid(redis, rules.drop_id, "flood", "4", 1_400, limit=limit)  # same bid_id
     assert (retry.decision.outcome, retry.duplicate) == (Outcome.ACCEPTED, False)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 from kubernetes import client, config
 
 from tests.conftest import Stack
+from tests.support.waiting import poll
 
 GROUP = "smoke.gavel.dev"
 
@@ -54,12 +54,14 @@ def crd(stack: Stack) -> client.ApiClient:
     except client.ApiException as exc:
         if exc.status != 409:
             raise
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def established() -> bool:
         got = ext.read_custom_resource_definition(f"probes.{GROUP}")
-        if any(c.type == "Established" and c.status == "True" for c in got.status.conditions or []):
-            break
-        time.sleep(0.2)
+        return any(
+            c.type == "Established" and c.status == "True" for c in got.status.conditions or []
+        )
+
+    poll(established, timeout_s=30, what=f"CRD probes.{GROUP} established", every_s=0.2)
     return api
 
 

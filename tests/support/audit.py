@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -199,17 +199,6 @@ async def metric(port: int, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], timeout_s: float, what: str, interval_s: float = 0.1
-) -> None:
-    """Poll ``check`` until it returns true; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s} s")
-        await asyncio.sleep(interval_s)
 
 
 async def trail(store: AuditStore, drop: str, **filters: object) -> list[Attempt]:

@@ -15,11 +15,9 @@ import json
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import yaml
@@ -27,24 +25,12 @@ import yaml
 from gavel_devstack import install, stack
 from gavel_operator import enrolment, rbac
 from tests.support.processes import ROOT, free_port, start_logged, stop_process
+from tests.support.waiting import poll
 
-T = TypeVar("T")
 REGIONS = ("us", "eu", "in", "ap", "sa")
 OPERATOR_NS = "gavel-system"
 DROPS_NS = "merch"
 STACK_ARGS = ["up", "--regions", str(len(REGIONS)), "--only", "k8s,redis,nodes"]
-
-
-def poll(check: Callable[[], T | None], *, timeout_s: float, what: str, every_s: float = 0.3) -> T:
-    """Call ``check`` until it returns something truthy; fail with ``what`` after the timeout."""
-    deadline = time.monotonic() + timeout_s
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what} (last: {last!r})")
 
 
 @dataclass
@@ -179,7 +165,17 @@ class Operator:
     kubeconfig: Path
     log: Path
     metrics_port: int = field(default_factory=free_port)
+    tick_s: float = 1.0
+    """Half the shipped default (2 s, gavel_operator.settings.TICK_S): quicker tests."""
     proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def settle_s(self) -> float:
+        """How long to watch before saying the operator did *not* do something: three ticks.
+        Its timers wait a tick after each run ends, so a change made just after a run began
+        is first seen by the run after, which starts up to two ticks later; one more to let
+        that run finish."""
+        return 3 * self.tick_s
 
     def metrics(self) -> str:
         """The operator's /metrics page ("" while it does not answer)."""
@@ -195,7 +191,7 @@ class Operator:
             {
                 "KUBECONFIG": str(self.kubeconfig),
                 "GAVEL_OPERATOR_NAMESPACE": OPERATOR_NS,
-                "GAVEL_OPERATOR_TICK_S": "1",
+                "GAVEL_OPERATOR_TICK_S": str(self.tick_s),
                 "GAVEL_OPERATOR_METRICS_PORT": str(self.metrics_port),
             },
         )

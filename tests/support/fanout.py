@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ import websockets
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import PriceEvent
 from tests.support.processes import free_port, wait_ready
+from tests.support.waiting import wait_for
 
 
 def price_event(
@@ -79,10 +80,13 @@ class Observer:
         async with websockets.connect(self.url, max_size=2**20) as ws:
             deadline = time.monotonic() + timeout_s
             while self.seq < target() and time.monotonic() < deadline:
+                # Never wait long for one message: a target known only later may be reached
+                # already, and cancelling recv() loses nothing.
+                remaining = deadline - time.monotonic()
                 try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=deadline - time.monotonic())
+                    raw = await asyncio.wait_for(ws.recv(), timeout=min(0.5, remaining))
                 except TimeoutError:
-                    break
+                    continue
                 self.take(json.loads(raw))
 
     def take(self, msg: dict[str, Any]) -> None:
@@ -96,3 +100,14 @@ class Observer:
             if msg["seq"] < self.seq:
                 self.errors.append(f"snapshot {msg['seq']} went back from {self.seq}")
             self.seq = msg["seq"]
+
+
+async def until_subscribed(observers: Iterable[Observer], timeout_s: float = 30) -> None:
+    """Wait until every observer has its first message, the snapshot: from then on its
+    fan-out sends it every price (one that connected later would start from a later snapshot)."""
+    waiting = list(observers)
+
+    async def all_subscribed() -> bool:
+        return all(o.messages for o in waiting)
+
+    await wait_for(all_subscribed, timeout_s, f"a snapshot on each of {len(waiting)} observers")

@@ -28,6 +28,7 @@ from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
 from tests.support.processes import free_port, start_logged
+from tests.support.waiting import wait_for as wait_for  # noqa: PLC0414 (bench/relay.py uses it)
 
 RELAY_TEST_DB = 7
 UNLIMITED = auction.RateLimit(burst=1_000_000, per_second=1_000_000)
@@ -113,17 +114,6 @@ async def create_group(redis: Redis, stream: str) -> None:
     except ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], timeout_s: float, what: str, interval_s: float = 0.05
-) -> None:
-    """Poll ``check`` until it returns true; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s} s")
-        await asyncio.sleep(interval_s)
 
 
 def edge_event(drop: str, n: int, outcome: Outcome = Outcome.REJECTED) -> BidEvent:

@@ -15,7 +15,7 @@ def test_fanout_consumes_its_own_price_topic_and_every_other_regions_copy() -> N
     ]
 
 
-def test_local_topics_are_unique_and_audit_is_never_mirrored_by_name_clash() -> None:
+def test_local_topics_are_unique_and_include_price_audit_and_dead_letters() -> None:
     names = [t.name for t in topics.LOCAL_TOPICS]
     assert len(names) == len(set(names))
     assert {topics.PRICE, topics.AUDIT, topics.AUDIT_DEAD_LETTER} <= set(names)

@@ -13,11 +13,11 @@ from tests.support.audit import (
     new_group,
     running_writer,
     trail,
-    wait_for,
     writer_settings,
 )
 from tests.support.drops import open_test_drop
 from tests.support.relay import place_attempts, relay_settings, running_relay, with_db
+from tests.support.waiting import wait_for
 
 AUDIT_E2E_DB = 11
 """The relay here drains every drop of its Redis database: this test's own logical database."""

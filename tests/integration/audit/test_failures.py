@@ -34,7 +34,6 @@ from tests.support.audit import (
     new_group,
     produce_events,
     target,
-    wait_for,
     wait_ready,
     writer_process,
     writer_settings,
@@ -42,6 +41,7 @@ from tests.support.audit import (
 from tests.support.drops import new_drop_id
 from tests.support.processes import free_port, stop_process
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.waiting import wait_for
 
 
 async def _all_committed(kafka: str, group: str) -> bool:

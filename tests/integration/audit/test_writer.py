@@ -26,11 +26,11 @@ from tests.support.audit import (
     produce_events,
     running_writer,
     trail,
-    wait_for,
     writer_settings,
 )
 from tests.support.drops import new_drop_id
 from tests.support.kafka import KafkaTail
+from tests.support.waiting import wait_for
 
 
 async def test_every_attempt_lands_exactly_once_even_when_replayed(

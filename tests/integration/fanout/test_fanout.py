@@ -16,7 +16,8 @@ from aiokafka import AIOKafkaProducer
 from gavel import kafka_clients, topics
 from gavel.events import PriceEvent
 from tests.conftest import Stack
-from tests.support.fanout import Observer, price_event, running_fanout
+from tests.support.fanout import Observer, price_event, running_fanout, until_subscribed
+from tests.support.waiting import wait_for
 
 
 def price(drop: str, seq: int) -> PriceEvent:
@@ -50,7 +51,7 @@ async def test_prices_reach_observers_in_the_home_region_and_through_mirrormaker
     with running_fanout(stack.env, home) as a, running_fanout(stack.env, other) as b:
         observers = [Observer(f"{base}/v1/drops/{drop}/live") for base in (a, a, b, b)]
         watching = [asyncio.create_task(o.run(until_seq=20, timeout_s=60)) for o in observers]
-        await asyncio.sleep(1.0)  # let every observer get its snapshot first
+        await until_subscribed(observers)
         events = [price(drop, n) for n in range(1, 21)]
         await send(producer, events[:10] + events[5:10] + events[10:])  # with duplicates
         await asyncio.gather(*watching)
@@ -112,15 +113,31 @@ async def test_a_stuck_observer_never_delays_the_others(
         )
         fast = Observer(f"{a}/v1/drops/{drop}/live")
         watching = asyncio.create_task(fast.run(until_seq=20_000, timeout_s=120))
-        await asyncio.sleep(0.5)
+        # Both sockets subscribed before the flood: the stuck one must be behind from the start.
+        await until_subscribed([fast])
+
+        async def both_subscribed() -> bool:
+            return await connections(a) == 2
+
+        await wait_for(both_subscribed, 30, "the stuck socket subscribed")
         await send(producer, [price(drop, n) for n in range(1, 20_001)])
         await watching
         stuck.close()
-        async with httpx.AsyncClient() as client:
-            metrics = (await client.get(f"{a.replace('ws://', 'http://')}/metrics")).text
+        conflated = await fanout_metric(a, "gavel_fanout_conflated_total")
     assert fast.errors == []
     assert fast.seq == 20_000
-    conflated = [
-        line for line in metrics.splitlines() if line.startswith("gavel_fanout_conflated_total")
-    ]
-    assert float(conflated[0].split()[-1]) > 0, "the stuck socket was never paused"
+    assert conflated > 0, "the stuck socket was never paused"
+
+
+async def connections(base: str) -> float:
+    return await fanout_metric(base, "gavel_fanout_connections")
+
+
+async def fanout_metric(base: str, name: str) -> float:
+    """The value of the sample ``name`` on the fan-out's /metrics (0 if it has none)."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{base.replace('ws://', 'http://')}/metrics")).text
+    for line in text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[-1])
+    return 0.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -23,6 +22,7 @@ from gavel.gateway import auth
 from tests.conftest import Stack
 from tests.support.drops import open_test_drop
 from tests.support.gateway import running_gateway
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -210,11 +210,16 @@ async def test_unknown_drop_is_404_and_audited_from_the_disk_outbox(
     assert_problem(
         await post(http, stack, drop, {"bid_id": "1", "amount": 1_000}), 404, "unknown_drop"
     )
-    deadline = time.monotonic() + 5  # the gateway closes its segment every second
     found: list[BidEvent] = []
-    while not found and time.monotonic() < deadline:
-        found = [e for seg in outbox.iter_pending(outbox_dir) for e in seg.events if e.drop == drop]
-        await asyncio.sleep(0.1)
+
+    async def in_a_closed_segment() -> bool:
+        found[:] = [
+            e for seg in outbox.iter_pending(outbox_dir) for e in seg.events if e.drop == drop
+        ]
+        return bool(found)
+
+    # The gateway closes its segment every second.
+    await wait_for(in_a_closed_segment, 5, "the attempt in a closed outbox segment")
     assert [(e.bidder, e.decision.reason.value) for e in found] == [("alice", "unknown_drop")]
 
 

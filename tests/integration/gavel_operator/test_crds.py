@@ -4,8 +4,8 @@ schema and CEL with a clear message, and a live drop's rules are frozen."""
 from __future__ import annotations
 
 import copy
-import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from kubernetes import client, config
 
 from gavel_operator import crds
 from tests.conftest import Stack
+from tests.support.waiting import poll
 
 ROOT = Path(__file__).resolve().parents[3]
 NS = "default"
@@ -34,16 +35,20 @@ def api(stack: Stack) -> client.CustomObjectsApi:
             if exc.status != 404:
                 raise
             ext.create_custom_resource_definition(wanted)
-    deadline = time.monotonic() + 30
     for crd in crds.all_crds().values():
-        while time.monotonic() < deadline:
-            got = ext.read_custom_resource_definition(crd["metadata"]["name"])
-            if any(
-                c.type == "Established" and c.status == "True" for c in got.status.conditions or []
-            ):
-                break
-            time.sleep(0.2)
+        name = crd["metadata"]["name"]
+        poll(
+            partial(established, ext, name),
+            timeout_s=30,
+            what=f"CRD {name} established",
+            every_s=0.2,
+        )
     return client.CustomObjectsApi(api_client)
+
+
+def established(ext: client.ApiextensionsV1Api, name: str) -> bool:
+    conditions = ext.read_custom_resource_definition(name).status.conditions
+    return any(c.type == "Established" and c.status == "True" for c in conditions or [])
 
 
 def example_drop() -> dict[str, Any]:

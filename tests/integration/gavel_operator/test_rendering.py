@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -49,6 +50,25 @@ def test_a_regions_objects_pass_server_side_apply(stack: Stack, tmp_path: Path) 
     )
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.strip().splitlines()) == len(rest)
-    # Applying again with the same field manager is a no-op, as the operator's resyncs will be.
+    # Applying again with the same field manager is a no-op, as the operator's resyncs will be:
+    # the API server stores nothing new (no object gets a new resourceVersion).
+    applied = versions(kubectl[:3], tmp_path / "region.yaml")
+    assert len(applied) == len(rest)
     again = subprocess.run(out.args, capture_output=True, text=True, check=False, timeout=60)
     assert again.returncode == 0, again.stderr
+    assert versions(kubectl[:3], tmp_path / "region.yaml") == applied
+
+
+def versions(kubectl: list[str], manifest: Path) -> dict[str, str]:
+    """``kind/name`` to resourceVersion of every object in ``manifest``, as stored."""
+    got = subprocess.run(
+        [*kubectl, "get", "-f", str(manifest), "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return {
+        f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"]
+        for o in json.loads(got.stdout)["items"]
+    }

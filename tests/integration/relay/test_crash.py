@@ -21,8 +21,8 @@ from tests.support.relay import (
     place_attempts,
     relay_process,
     relay_settings,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 DROPS = 4
 PER_DROP = 1_500

@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +33,8 @@ from tests.support.relay import (
     relay_settings,
     running_relay,
     stream_state,
-    wait_for,
 )
+from tests.support.waiting import poll, wait_for
 
 
 @dataclass(frozen=True)
@@ -67,10 +66,7 @@ class Throwaway:
         assert state is not None
         broker = state.running["kafka/us"]
         os.kill(broker.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while broker.alive():
-            assert time.monotonic() < deadline, "Kafka did not stop within 30 s"
-            time.sleep(0.05)
+        poll(lambda: not broker.alive(), timeout_s=30, what="Kafka to stop", every_s=0.05)
 
 
 @pytest.fixture

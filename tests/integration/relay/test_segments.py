@@ -19,8 +19,8 @@ from tests.support.relay import (
     place_attempts,
     relay_settings,
     running_relay,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 
 def dead_pid() -> int:

@@ -21,8 +21,8 @@ from tests.support.relay import (
     relay_settings,
     running_relay,
     stream_state,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 
 def arrived(placed_all: set[str], accepted: set[str]) -> object:

@@ -1,5 +1,5 @@
 """The pure parts of the Drop reconciler: participation, the escape hatch, per-region reports.
-The I/O (clusters, Redis) is covered by tests/e2e/test_operator.py."""
+The I/O (clusters, Redis) is covered by tests/e2e/test_operator_drops.py and its siblings."""
 
 from __future__ import annotations
 
