@@ -40,15 +40,6 @@ import httpx
 from cassandra.concurrent import execute_concurrent_with_args
 from rich.console import Console
 from rich.table import Table
-from tests.support.audit import (
-    end_offsets,
-    group_at_end,
-    make_event,
-    metric,
-    produce_events,
-    writer_process,
-)
-from tests.support.processes import free_port
 
 from gavel import endpoints, kafka_clients
 from gavel.audit import schema
@@ -56,6 +47,15 @@ from gavel.audit.rows import attempt_from_event
 from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact
 from gavel.audit.store import AuditStore, connect
 from gavel.events import BidEvent
+from gavel_devstack.harness.audit import (
+    end_offsets,
+    group_at_end,
+    make_event,
+    metric,
+    produce_events,
+    writer_process,
+)
+from gavel_devstack.harness.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DROPS = 20

@@ -39,11 +39,11 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
-from tests.support.fanout import price_event
-from tests.support.processes import free_port, stack_env
 
 from gavel import endpoints, kafka_clients, topics
 from gavel.events import PriceEvent
+from gavel_devstack.harness.fanout import price_event
+from gavel_devstack.harness.processes import free_port, stack_env
 from gavel_devstack.install import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,10 +35,10 @@ import httpx
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
-from tests.support.processes import free_port, stack_env
 
 from gavel import auction, bidding, drops, endpoints
 from gavel.gateway import auth
+from gavel_devstack.harness.processes import free_port, stack_env
 
 ROOT = Path(__file__).resolve().parents[1]
 

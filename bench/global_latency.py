@@ -35,13 +35,13 @@ from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
-from tests.support.fanout import running_fanout
-from tests.support.gateway import running_gateway
-from tests.support.processes import stack_env, stop_process
-from tests.support.relay import relay_process, relay_settings, with_db
 
 from gavel import auction, drops, endpoints, topics
 from gavel.gateway import auth
+from gavel_devstack.harness.fanout import running_fanout
+from gavel_devstack.harness.gateway import running_gateway
+from gavel_devstack.harness.processes import stack_env, stop_process
+from gavel_devstack.harness.relay import relay_process, relay_settings, with_db
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = 4  # its own logical database: this relay drains only the benchmark's drop

@@ -34,20 +34,20 @@ from pathlib import Path
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
-from tests.support.drops import open_test_drop
-from tests.support.kafka import KafkaTail
-from tests.support.processes import stack_env
-from tests.support.relay import (
+
+from gavel import auction, bidding, endpoints, kafka_clients, keys, topics
+from gavel.relay.plan import StreamEntry, plan_batch
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.kafka import KafkaTail
+from gavel_devstack.harness.processes import stack_env
+from gavel_devstack.harness.relay import (
     drained,
     place_attempts,
     relay_settings,
     running_relay,
-    wait_for,
     with_db,
 )
-
-from gavel import auction, bidding, endpoints, kafka_clients, keys, topics
-from gavel.relay.plan import StreamEntry, plan_batch
+from gavel_devstack.harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = 8

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from gavel_devstack.harness.waiting import poll
 from tests.support.clusters import (
     Clusters,
     Operator,
@@ -22,7 +23,6 @@ from tests.support.clusters import (
     start_clusters,
 )
 from tests.support.operator_checks import every_region_ready_and_available
-from tests.support.waiting import poll
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,11 @@ from redis.asyncio import Redis
 
 from gavel import keys
 from gavel.gateway import auth
-from tests.conftest import Stack
-from tests.support.drops import open_test_drop
-from tests.support.fanout import Observer, running_fanout, until_subscribed
-from tests.support.gateway import running_gateway
-from tests.support.relay import relay_settings, running_relay, with_db
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.fanout import Observer, running_fanout, until_subscribed
+from gavel_devstack.harness.gateway import running_gateway
+from gavel_devstack.harness.relay import relay_settings, running_relay, with_db
+from gavel_devstack.harness.stack_env import Stack
 
 E2E_DB = 3  # its own logical database: the relay here drains only this test's drops
 OBSERVERS_PER_REGION = 200

@@ -19,7 +19,9 @@ from redis.asyncio import Redis
 
 from gavel import bidding, keys
 from gavel.auction import Outcome
-from tests.conftest import Stack
+from gavel_devstack.harness.relay import UNLIMITED, relay_settings, running_relay
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import holds, poll
 from tests.support.clusters import DROPS_NS, REGIONS, Clusters, Operator
 from tests.support.operator_checks import (
     BASELINE,
@@ -32,8 +34,6 @@ from tests.support.operator_checks import (
     replicas,
     scale_to_baseline,
 )
-from tests.support.relay import UNLIMITED, relay_settings, running_relay
-from tests.support.waiting import holds, poll
 
 
 def test_invalid_drops_are_refused_with_the_cel_message(world: tuple[Clusters, Operator]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from functools import partial
 
+from gavel_devstack.harness.waiting import poll
 from tests.support.clusters import DROPS_NS, REGIONS, Clusters, Operator
 from tests.support.operator_checks import (
     condition,
@@ -19,7 +20,6 @@ from tests.support.operator_checks import (
     record_gone,
     region_ready,
 )
-from tests.support.waiting import poll
 
 
 def test_a_stopped_region_is_degraded_and_catches_up(world: tuple[Clusters, Operator]) -> None:

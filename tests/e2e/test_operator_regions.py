@@ -12,6 +12,7 @@ import json
 import signal
 import time
 
+from gavel_devstack.harness.waiting import holds, poll
 from tests.support.clusters import DROPS_NS, REGIONS, Clusters, Operator, example_regions
 from tests.support.operator_checks import (
     BASELINE,
@@ -24,7 +25,6 @@ from tests.support.operator_checks import (
     replicas,
     scale_to_baseline,
 )
-from tests.support.waiting import holds, poll
 
 
 def test_every_region_gets_its_workloads(world: tuple[Clusters, Operator]) -> None:

@@ -15,8 +15,8 @@ from redis.asyncio import Redis
 from gavel import auction, bidding, keys, luascripts
 from gavel.auction import DropModel, Outcome, Reason, State, min_next_bid
 from gavel.events import BidEvent
-from tests.conftest import Stack
-from tests.support.drops import open_test_drop
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.stack_env import Stack
 
 UNLIMITED = auction.RateLimit(burst=1_000_000, per_second=1_000_000)
 

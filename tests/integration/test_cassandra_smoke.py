@@ -6,7 +6,7 @@ import uuid
 
 from cassandra.cluster import Cluster
 
-from tests.conftest import Stack
+from gavel_devstack.harness.stack_env import Stack
 
 
 def test_write_and_read_back_through_network_topology_keyspace(stack: Stack) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from gavel.gateway import auth
-from tests.conftest import Stack
-from tests.support.drops import new_drop_id
+from gavel_devstack.harness.drops import new_drop_id
+from gavel_devstack.harness.stack_env import Stack
 
 
 def gavel(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from gavel import bidding, drop_rules, drops, keys
 from gavel.auction import Reason
-from tests.conftest import Stack
-from tests.support.drops import open_test_drop
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.stack_env import Stack
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from gavel import kafka_clients, topics
-from tests.conftest import Stack
+from gavel_devstack.harness.stack_env import Stack
 
 
 async def test_idempotent_producer_round_trips_through_a_real_broker(stack: Stack) -> None:

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from kubernetes import client, config
 
-from tests.conftest import Stack
-from tests.support.waiting import poll
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import poll
 
 GROUP = "smoke.gavel.dev"
 

@@ -8,7 +8,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer
 
 from gavel import kafka_clients, topics
-from tests.conftest import Stack
+from gavel_devstack.harness.stack_env import Stack
 
 
 async def test_price_record_is_mirrored_to_every_other_region(stack: Stack) -> None:

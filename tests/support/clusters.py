@@ -23,9 +23,10 @@ import httpx
 import yaml
 
 from gavel_devstack import install, stack
+from gavel_devstack.harness.processes import free_port, start_logged, stop_process
+from gavel_devstack.harness.waiting import poll
 from gavel_operator import enrolment, rbac
-from tests.support.processes import ROOT, free_port, start_logged, stop_process
-from tests.support.waiting import poll
+from tests.conftest import ROOT
 
 REGIONS = ("us", "eu", "in", "ap", "sa")
 OPERATOR_NS = "gavel-system"

@@ -10,8 +10,8 @@ import pytest
 
 from gavel.audit import schema
 from gavel.audit.store import AuditStore, connect
-from tests.conftest import Stack
-from tests.support.audit import target
+from gavel_devstack.harness.audit import target
+from gavel_devstack.harness.stack_env import Stack
 
 
 @pytest.fixture(scope="session")

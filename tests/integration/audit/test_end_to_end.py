@@ -6,8 +6,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from gavel.audit.store import AuditStore
-from tests.conftest import Stack
-from tests.support.audit import (
+from gavel_devstack.harness.audit import (
     event_ids,
     group_at_end,
     new_group,
@@ -15,9 +14,10 @@ from tests.support.audit import (
     trail,
     writer_settings,
 )
-from tests.support.drops import open_test_drop
-from tests.support.relay import place_attempts, relay_settings, running_relay, with_db
-from tests.support.waiting import wait_for
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.relay import place_attempts, relay_settings, running_relay, with_db
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import wait_for
 
 AUDIT_E2E_DB = 11
 """The relay here drains every drop of its Redis database: this test's own logical database."""

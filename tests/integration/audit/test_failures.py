@@ -21,9 +21,7 @@ from pathlib import Path
 import httpx
 
 from gavel.audit.store import AuditStore
-from gavel_devstack.stack import load_state
-from tests.conftest import STACK, Stack
-from tests.support.audit import (
+from gavel_devstack.harness.audit import (
     committed,
     end_offsets,
     event_ids,
@@ -38,10 +36,13 @@ from tests.support.audit import (
     writer_process,
     writer_settings,
 )
-from tests.support.drops import new_drop_id
-from tests.support.processes import free_port, stop_process
+from gavel_devstack.harness.drops import new_drop_id
+from gavel_devstack.harness.processes import free_port, stop_process
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import wait_for
+from gavel_devstack.stack import load_state
+from tests.conftest import STACK
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.waiting import wait_for
 
 
 async def _all_committed(kafka: str, group: str) -> bool:

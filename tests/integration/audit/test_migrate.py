@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gavel.audit import schema
 from gavel.audit.store import connect
-from tests.conftest import Stack
-from tests.support.audit import target
+from gavel_devstack.harness.audit import target
+from gavel_devstack.harness.stack_env import Stack
 
 
 def _migrate_in_own_session(stack: Stack, keyspace: str) -> schema.MigrationReport:

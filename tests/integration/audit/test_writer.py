@@ -12,8 +12,7 @@ import sys
 
 from gavel import topics
 from gavel.audit.store import AuditStore
-from tests.conftest import Stack
-from tests.support.audit import (
+from gavel_devstack.harness.audit import (
     committed,
     end_offsets,
     event_ids,
@@ -28,9 +27,10 @@ from tests.support.audit import (
     trail,
     writer_settings,
 )
-from tests.support.drops import new_drop_id
-from tests.support.kafka import KafkaTail
-from tests.support.waiting import wait_for
+from gavel_devstack.harness.drops import new_drop_id
+from gavel_devstack.harness.kafka import KafkaTail
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import wait_for
 
 
 async def test_every_attempt_lands_exactly_once_even_when_replayed(

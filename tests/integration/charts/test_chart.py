@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from gavel_devstack import install
-from tests.conftest import ROOT, Stack
+from gavel_devstack.harness.stack_env import Stack
+from tests.conftest import ROOT
 
 CHART = ROOT / "charts" / "gavel-operator"
 NAMESPACE = "gavel-chart-test"

@@ -15,9 +15,9 @@ from aiokafka import AIOKafkaProducer
 
 from gavel import kafka_clients, topics
 from gavel.events import PriceEvent
-from tests.conftest import Stack
-from tests.support.fanout import Observer, price_event, running_fanout, until_subscribed
-from tests.support.waiting import wait_for
+from gavel_devstack.harness.fanout import Observer, price_event, running_fanout, until_subscribed
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import wait_for
 
 
 def price(drop: str, seq: int) -> PriceEvent:

@@ -19,10 +19,10 @@ from redis.asyncio import Redis
 from gavel import outbox
 from gavel.events import BidEvent
 from gavel.gateway import auth
-from tests.conftest import Stack
-from tests.support.drops import open_test_drop
-from tests.support.gateway import running_gateway
-from tests.support.waiting import wait_for
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.gateway import running_gateway
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection
 
 from gavel.gateway import auth
-from tests.conftest import Stack
-from tests.support.drops import open_test_drop
-from tests.support.gateway import running_gateway
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.gateway import running_gateway
+from gavel_devstack.harness.stack_env import Stack
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from redis.asyncio import Redis
 
 from gavel import drops, outbox
 from gavel.gateway import auth
-from tests.conftest import Stack
-from tests.support.drops import new_drop_id, open_test_drop
-from tests.support.gateway import running_gateway
-from tests.support.processes import free_port
+from gavel_devstack.harness.drops import new_drop_id, open_test_drop
+from gavel_devstack.harness.gateway import running_gateway
+from gavel_devstack.harness.processes import free_port
+from gavel_devstack.harness.stack_env import Stack
 
 
 async def test_unreachable_home_region(stack: Stack, tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 from gavel_devstack import process
-from tests.conftest import STACK, Stack
+from gavel_devstack.harness.stack_env import Stack
+from tests.conftest import STACK
 
 
 def _stack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,10 +9,10 @@ import pytest
 from redis.asyncio import Redis
 
 from gavel import bidding, events
+from gavel_devstack.harness.drops import new_drop_id, open_test_drop
+from gavel_devstack.harness.relay import UNLIMITED
+from gavel_devstack.harness.stack_env import Stack
 from gavel_operator import auctions
-from tests.conftest import Stack
-from tests.support.drops import new_drop_id, open_test_drop
-from tests.support.relay import UNLIMITED
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import poll
 from gavel_operator import crds
-from tests.conftest import Stack
-from tests.support.waiting import poll
 
 ROOT = Path(__file__).resolve().parents[3]
 NS = "default"

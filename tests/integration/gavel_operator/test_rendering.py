@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from gavel_devstack import install
+from gavel_devstack.harness.stack_env import Stack
 from gavel_operator.rendering import RegionView, render_region
-from tests.conftest import Stack
 from tests.unit.gavel_operator.test_rendering import example_regions
 
 

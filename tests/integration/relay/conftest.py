@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import Stack
-from tests.support.relay import RELAY_TEST_DB, with_db
+from gavel_devstack.harness.relay import RELAY_TEST_DB, with_db
+from gavel_devstack.harness.stack_env import Stack
 
 
 @pytest.fixture

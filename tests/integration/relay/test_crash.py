@@ -13,16 +13,16 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from gavel import keys, topics
-from tests.support.drops import open_test_drop
-from tests.support.kafka import KafkaTail
-from tests.support.processes import stop_process
-from tests.support.relay import (
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.kafka import KafkaTail
+from gavel_devstack.harness.processes import stop_process
+from gavel_devstack.harness.relay import (
     drained,
     place_attempts,
     relay_process,
     relay_settings,
 )
-from tests.support.waiting import wait_for
+from gavel_devstack.harness.waiting import wait_for
 
 DROPS = 4
 PER_DROP = 1_500

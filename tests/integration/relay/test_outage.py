@@ -20,11 +20,9 @@ from redis.asyncio import Redis
 from gavel import keys, outbox, topics
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings
-from gavel_devstack.stack import load_state
-from tests.conftest import STACK, Stack
-from tests.support.drops import open_test_drop
-from tests.support.kafka import KafkaTail
-from tests.support.relay import (
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.kafka import KafkaTail
+from gavel_devstack.harness.relay import (
     drained,
     edge_event,
     http_get,
@@ -34,7 +32,10 @@ from tests.support.relay import (
     running_relay,
     stream_state,
 )
-from tests.support.waiting import poll, wait_for
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.waiting import poll, wait_for
+from gavel_devstack.stack import load_state
+from tests.conftest import STACK
 
 
 @dataclass(frozen=True)

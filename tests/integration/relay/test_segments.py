@@ -11,16 +11,16 @@ from redis.asyncio import Redis
 
 from gavel import keys, outbox, topics
 from gavel.auction import Outcome
-from tests.support.drops import new_drop_id, open_test_drop
-from tests.support.kafka import KafkaTail
-from tests.support.relay import (
+from gavel_devstack.harness.drops import new_drop_id, open_test_drop
+from gavel_devstack.harness.kafka import KafkaTail
+from gavel_devstack.harness.relay import (
     edge_event,
     metric,
     place_attempts,
     relay_settings,
     running_relay,
 )
-from tests.support.waiting import wait_for
+from gavel_devstack.harness.waiting import wait_for
 
 
 def dead_pid() -> int:

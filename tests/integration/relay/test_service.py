@@ -9,10 +9,10 @@ from redis.asyncio import Redis
 
 from gavel import keys, topics
 from gavel.events import BidEvent, PriceEvent
-from tests.support.drops import open_test_drop
-from tests.support.kafka import KafkaTail
-from tests.support.processes import free_port
-from tests.support.relay import (
+from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.kafka import KafkaTail
+from gavel_devstack.harness.processes import free_port
+from gavel_devstack.harness.relay import (
     create_group,
     drained,
     http_get,
@@ -22,7 +22,7 @@ from tests.support.relay import (
     running_relay,
     stream_state,
 )
-from tests.support.waiting import wait_for
+from gavel_devstack.harness.waiting import wait_for
 
 
 def arrived(placed_all: set[str], accepted: set[str]) -> object:

@@ -4,7 +4,7 @@ import json
 
 from gavel.events import PriceEvent
 from gavel.fanout.feed import Applied, Feed
-from tests.support.fanout import price_event
+from gavel_devstack.harness.fanout import price_event
 
 
 def ev(seq: int, drop: str = "d") -> PriceEvent:

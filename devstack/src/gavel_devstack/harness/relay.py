@@ -27,8 +27,7 @@ from gavel import auction, bidding, keys
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
-from tests.support.processes import free_port, start_logged
-from tests.support.waiting import wait_for as wait_for  # noqa: PLC0414 (bench/relay.py uses it)
+from gavel_devstack.harness.processes import free_port, start_logged
 
 RELAY_TEST_DB = 7
 UNLIMITED = auction.RateLimit(burst=1_000_000, per_second=1_000_000)

@@ -17,8 +17,8 @@ import websockets
 
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import PriceEvent
-from tests.support.processes import free_port, wait_ready
-from tests.support.waiting import wait_for
+from gavel_devstack.harness.processes import free_port, wait_ready
+from gavel_devstack.harness.waiting import wait_for
 
 
 def price_event(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.processes import free_port, wait_ready
+from gavel_devstack.harness.processes import free_port, wait_ready
 
 
 @contextmanager

@@ -29,8 +29,8 @@ from gavel.audit.service import run
 from gavel.audit.settings import CassandraTarget, WriterSettings
 from gavel.audit.store import AuditStore
 from gavel.events import BidEvent
-from tests.conftest import Stack
-from tests.support.processes import free_port, start_logged
+from gavel_devstack.harness.processes import free_port, start_logged
+from gavel_devstack.harness.stack_env import Stack
 
 GAVEL = Path(sys.executable).with_name("gavel")
 AUDIT_PARTITIONS = next(t.partitions for t in topics.LOCAL_TOPICS if t.name == topics.AUDIT)

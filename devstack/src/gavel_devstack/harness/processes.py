@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+from gavel_devstack.harness.stack_env import read_stack_env
 
 
 def free_port() -> int:
@@ -23,11 +23,11 @@ def free_port() -> int:
 
 
 def stack_env() -> dict[str, str]:
-    """``scripts/stack env`` as a dict; raises CalledProcessError when no stack runs."""
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "stack"), "env"], capture_output=True, text=True, check=True
-    ).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    """``scripts/stack env`` as a dict; raises RuntimeError when no stack runs."""
+    env = read_stack_env()
+    if env is None:
+        raise RuntimeError("no local stack runs: start one with scripts/stack up")
+    return env
 
 
 def wait_ready(

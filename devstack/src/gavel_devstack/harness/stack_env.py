@@ -1,0 +1,74 @@
+"""The endpoints of a running local stack, as ``scripts/stack env`` prints them.
+
+Read by the pytest ``stack`` fixture (``tests/conftest.py``), the benchmarks and the harness's
+process helpers; the variable names come from :mod:`gavel.endpoints`, the stack's own extras
+(run folder, kubeconfigs) are spelled here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from gavel import endpoints
+from gavel_devstack.install import repo_root
+
+
+class StackEnvError(LookupError):
+    """The running stack lacks a variable (it was brought up without that component)."""
+
+
+def read_stack_env() -> dict[str, str] | None:
+    """``scripts/stack env`` as a dict; None when no stack runs."""
+    proc = subprocess.run(
+        [str(repo_root() / "scripts" / "stack"), "env"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return None
+    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Typed access to one running stack's variables."""
+
+    env: dict[str, str]
+
+    def _get(self, key: str) -> str:
+        try:
+            return self.env[key]
+        except KeyError:
+            raise StackEnvError(
+                f"the running stack has no {key}; bring it up with all components "
+                "(scripts/stack up)"
+            ) from None
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self._get("GAVEL_STACK_DIR"))
+
+    @property
+    def regions(self) -> list[str]:
+        return self._get(endpoints.REGIONS).split(",")
+
+    def redis_url(self, region: str) -> str:
+        return self._get(endpoints.redis_url_var(region))
+
+    def kafka(self, region: str) -> str:
+        return self._get(endpoints.kafka_bootstrap_var(region))
+
+    def kubeconfig(self, cluster: str) -> str:
+        return self._get(f"KUBECONFIG_{cluster.upper()}")
+
+    @property
+    def cassandra(self) -> tuple[str, int]:
+        host, port = self._get(endpoints.CASSANDRA_CONTACT).rsplit(":", 1)
+        return host, int(port)
+
+    @property
+    def cassandra_dc(self) -> str:
+        return self._get(endpoints.CASSANDRA_DC)
