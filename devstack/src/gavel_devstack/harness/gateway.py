@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,15 +14,22 @@ from gavel_devstack.harness.processes import free_port, wait_ready
 
 @contextmanager
 def running_gateway(
-    env: dict[str, str], region: str, outbox: Path, extra_args: tuple[str, ...] = ()
+    env: dict[str, str],
+    region: str,
+    outbox: Path,
+    extra_args: tuple[str, ...] = (),
+    *,
+    gavel: Sequence[str] = (sys.executable, "-m", "gavel"),
 ) -> Iterator[str]:
-    """Start a gateway, wait for /readyz, yield its base URL, stop it."""
+    """Start a gateway, wait for /readyz, yield its base URL, stop it.
+
+    ``gavel`` is how the CLI is started: this venv's by default, or e.g. ``podman run ... IMAGE``
+    (which passes the SIGTERM on to the container); ``outbox`` is a path as that command sees it.
+    """
     port = free_port()
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "gavel",
+            *gavel,
             "gateway",
             "--region",
             region,
