@@ -77,3 +77,21 @@ def test_frames_are_plain_unmasked_text_frames() -> None:
     frame = messages.text_frame(b'{"a":1}')
     assert frame[0] == 0x81  # FIN + text
     assert frame[1] == 7  # no mask bit, length 7
+
+
+def test_watching_a_drop_without_prices_creates_no_feed_and_frees_its_entry() -> None:
+    hub, sock = Hub(16), Socket()
+    hub.subscribe(sock, "never-bid", None)
+    hub.subscribe(Socket(), "never-bid-either", 7)
+    assert sock.seqs() == [("snapshot", 0)]
+    assert hub.feeds == {}
+    hub.unsubscribe(sock, "never-bid")
+    assert "never-bid" not in hub.watchers
+
+
+def test_a_watcher_that_came_before_the_first_price_gets_it() -> None:
+    hub, sock = Hub(16), Socket()
+    hub.subscribe(sock, "d", None)
+    hub.publish(ev(1))
+    assert sock.seqs() == [("snapshot", 0), ("price", 1)]
+    assert list(hub.feeds) == ["d"]

@@ -84,16 +84,33 @@ def fanout(
         list[str], typer.Option(help="Browser origin allowed to connect (repeat); default: any.")
     ] = [],  # noqa: B006
     max_connections: Annotated[int, typer.Option(help="Sockets per process.")] = 50_000,
+    sockets_per_address: Annotated[
+        int, typer.Option(help="Observer sockets one client address may hold.")
+    ] = 256,
+    handshakes_per_address: Annotated[
+        float, typer.Option(help="Handshakes per second one client address may make.")
+    ] = 32.0,
+    trusted_network: Annotated[
+        list[str],
+        typer.Option(help="CIDR exempt from per-address limits (repeat); default: loopback."),
+    ] = [],  # noqa: B006
 ) -> None:
     """Serve live prices of every drop to observers of REGION over WebSockets."""
 
     import uvloop  # noqa: PLC0415
 
     from gavel import endpoints  # noqa: PLC0415
+    from gavel.fanout.admission import AddressLimits  # noqa: PLC0415
     from gavel.fanout.server import run  # noqa: PLC0415
     from gavel.fanout.settings import FanoutSettings  # noqa: PLC0415
 
     try:
+        limits = AddressLimits(
+            burst=max(1, int(2 * handshakes_per_address)),
+            per_second=handshakes_per_address,
+            max_open=sockets_per_address,
+            **({"trusted": tuple(trusted_network)} if trusted_network else {}),
+        )
         settings = FanoutSettings(
             region=region,
             regions=tuple(endpoints.regions()),
@@ -102,8 +119,9 @@ def fanout(
             port=port,
             allowed_origins=tuple(allow_origin),
             max_connections=max_connections,
+            address_limits=limits,
         )
-    except endpoints.MissingEndpointError as exc:
+    except (endpoints.MissingEndpointError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     uvloop.run(run(settings))
 

@@ -29,6 +29,7 @@ from websockets.typing import Origin
 
 from gavel import keys
 from gavel.fanout import metrics
+from gavel.fanout.admission import Admission
 from gavel.fanout.hub import Hub
 from gavel.fanout.settings import FanoutSettings
 
@@ -44,6 +45,7 @@ class Host(Protocol):
     ready: asyncio.Event
     sockets: set[ObserverConnection]
     origins: list[Origin | None] | None
+    admission: Admission
 
 
 class ObserverConnection(asyncio.Protocol):
@@ -54,6 +56,9 @@ class ObserverConnection(asyncio.Protocol):
             origins=server.origins, max_size=server.settings.max_message_bytes
         )
         self.drop: str | None = None
+        self.address: str | None = None
+        self.admitted = False
+        """Counted against its address's open sockets (until connection_lost)."""
         self.opened_at = time.monotonic()
         self.last_pong = self.opened_at
         self.paused_since: float | None = None
@@ -65,6 +70,8 @@ class ObserverConnection(asyncio.Protocol):
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
         self.transport.set_write_buffer_limits(high=self.server.settings.high_water_bytes)
+        peer = self.transport.get_extra_info("peername")
+        self.address = peer[0] if isinstance(peer, tuple) else None
         self.server.sockets.add(self)
 
     def data_received(self, data: bytes) -> None:
@@ -92,6 +99,9 @@ class ObserverConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.sockets.discard(self)
+        if self.admitted:
+            self.admitted = False
+            self.server.admission.closed(self.address, time.monotonic())
         if self.drop is not None:
             self.server.hub.unsubscribe(self, self.drop)
             self.drop = None
@@ -139,11 +149,19 @@ class ObserverConnection(asyncio.Protocol):
         except ValueError:
             self._refuse(400, "since must be a non-negative integer\n", "bad_since")
             return
+        refusal = self.server.admission.admit(self.address, time.monotonic())
+        if refusal is not None:
+            self._refuse(
+                429, "too many connections from your address; retry later\n", refusal.value
+            )
+            return
         response = self.proto.accept(request)
         self.proto.send_response(response)
         if response.status_code != 101:  # origin refused, malformed upgrade...
             metrics.REFUSED.labels("handshake").inc()
             return
+        self.server.admission.opened(self.address)
+        self.admitted = True
         self.drop = match.group(1)
         self._flush()  # the 101 must precede the first frame
         self.server.hub.subscribe(self, self.drop, since)
@@ -153,7 +171,10 @@ class ObserverConnection(asyncio.Protocol):
 
     def _refuse(self, status: int, text: str, reason: str) -> None:
         metrics.REFUSED.labels(reason).inc()
-        self._answer(status, text)
+        response = self.proto.reject(status, text)
+        if status in (429, 503):
+            response.headers["Retry-After"] = "1"
+        self.proto.send_response(response)
 
     def _flush(self) -> None:
         if self.transport is None:

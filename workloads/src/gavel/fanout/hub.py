@@ -7,6 +7,11 @@ Slow sockets never slow the others: a socket whose send buffer passed its high-w
 *paused* (asyncio flow control). While paused it gets nothing; it is marked *conflated*, and when
 it drains it receives one snapshot of the latest state marked ``resync`` instead of the backlog.
 A socket paused for too long is disconnected by :meth:`Hub.sweep`.
+
+State stays bounded by what is real: a feed exists only for a drop whose prices came from Kafka,
+so subscribing to a name the fan-out has never seen creates nothing but the watcher entry, which
+goes with the last socket (the snapshot it gets says "no bids yet", and the first price reaches
+it like any other). Random drop names therefore cost memory only while their sockets are open.
 """
 
 from __future__ import annotations
@@ -39,20 +44,29 @@ class Hub:
         self.count = 0
 
     def feed(self, drop: str) -> Feed:
+        """The feed of ``drop``, created by its first price event."""
         feed = self.feeds.get(drop)
         if feed is None:
             feed = self.feeds[drop] = Feed(drop, self.history_size)
+            metrics.DROPS.set(len(self.feeds))
         return feed
+
+    def _snapshot(self, drop: str, *, resync: bool) -> bytes:
+        feed = self.feeds.get(drop)
+        if feed is None:
+            return messages.snapshot(drop, None, resync=resync)
+        return feed.snapshot(resync=resync)
 
     def subscribe(self, watcher: Watcher, drop: str, since: int | None) -> None:
         """Start ``watcher`` on ``drop``: what it missed since ``since``, else a snapshot."""
         self.watchers[drop].add(watcher)
         self.count += 1
         metrics.CONNECTIONS.set(self.count)
-        feed = self.feed(drop)
-        missed = feed.missed_since(since) if since is not None else None
+        metrics.WATCHED_DROPS.set(len(self.watchers))
+        feed = self.feeds.get(drop)
+        missed = feed.missed_since(since) if feed is not None and since is not None else None
         if missed is None:
-            watcher.write(messages.text_frame(feed.snapshot(resync=since is not None)))
+            watcher.write(messages.text_frame(self._snapshot(drop, resync=since is not None)))
         else:
             for message in missed:
                 watcher.write(messages.text_frame(message))
@@ -65,6 +79,7 @@ class Hub:
             metrics.CONNECTIONS.set(self.count)
             if not watchers:
                 del self.watchers[drop]
+                metrics.WATCHED_DROPS.set(len(self.watchers))
 
     def publish(self, event: PriceEvent) -> int:
         """Apply ``event`` and broadcast what it means; returns sockets written to."""
@@ -90,7 +105,7 @@ class Hub:
     def resync(self, watcher: Watcher, drop: str) -> None:
         """A conflated socket drained: send it the latest state, marked as a resync."""
         watcher.conflated = False
-        watcher.write(messages.text_frame(self.feed(drop).snapshot(resync=True)))
+        watcher.write(messages.text_frame(self._snapshot(drop, resync=True)))
 
     def sweep(self, now: float, slow_timeout_s: float) -> int:
         """Disconnect sockets paused for longer than ``slow_timeout_s``; returns how many."""

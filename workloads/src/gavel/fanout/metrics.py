@@ -18,4 +18,7 @@ SLOW_DISCONNECTS = Counter(
     "gavel_fanout_slow_disconnects_total", "Sockets closed for staying paused past the slow timeout"
 )
 REFUSED = Counter("gavel_fanout_refused_total", "Handshakes refused", ["reason"])
+DROPS = Gauge("gavel_fanout_drops", "Drops with a feed (a price came from Kafka)")
+WATCHED_DROPS = Gauge("gavel_fanout_watched_drops", "Drop names with at least one open socket")
+ADDRESSES = Gauge("gavel_fanout_limited_addresses", "Client addresses with per-address limit state")
 LAG_MS = Gauge("gavel_fanout_lag_ms", "Now minus decided time of the last price event applied")

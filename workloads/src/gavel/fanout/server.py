@@ -12,7 +12,8 @@ import time
 
 from websockets.typing import Origin
 
-from gavel.fanout import ingest, messages
+from gavel.fanout import ingest, messages, metrics
+from gavel.fanout.admission import Admission
 from gavel.fanout.connection import HANDSHAKE_TIMEOUT_S, ObserverConnection
 from gavel.fanout.hub import Hub
 from gavel.fanout.settings import FanoutSettings
@@ -25,6 +26,7 @@ class FanoutServer:
         self.hub = Hub(settings.history_size)
         self.ready = asyncio.Event()
         self.sockets: set[ObserverConnection] = set()
+        self.admission = Admission(settings.address_limits)
         # Clients that send no Origin (not browsers) may always connect.
         self.origins: list[Origin | None] | None = (
             [None, *(Origin(o) for o in settings.allowed_origins)]
@@ -60,6 +62,8 @@ class FanoutServer:
             await asyncio.sleep(1.0)
             now = time.monotonic()
             self.hub.sweep(now, self.settings.slow_timeout_s)
+            self.admission.sweep(now)
+            metrics.ADDRESSES.set(self.admission.tracked)
             for sock in list(self.sockets):
                 if not sock.is_open and now - sock.opened_at > HANDSHAKE_TIMEOUT_S:
                     sock.abort("handshake timeout")

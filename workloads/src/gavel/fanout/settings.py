@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from gavel.fanout.admission import AddressLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,8 @@ class FanoutSettings:
     """Browser origins allowed to connect; empty: any. Clients without an Origin always may."""
     max_connections: int = 50_000
     """Per process; past it, handshakes get 503 and clients go to another replica."""
+    address_limits: AddressLimits = field(default_factory=AddressLimits)
+    """Per client address: handshakes per second and open sockets (429 past them)."""
     max_message_bytes: int = 1024
     """Observers only send control frames; anything bigger closes the socket (1009)."""
     history_size: int = 512
