@@ -58,6 +58,8 @@ class Installed:
     cassandra_lib: Path
     java: Path
     redis_server: Path
+    kubelet_bin: Path = Path()
+    """kubelet and the pause binary (the ``kubelet`` component); empty when not asked for."""
 
 
 def _run(argv: list[str], what: str, out: Path) -> None:
@@ -81,6 +83,10 @@ def k8s_dir() -> Path:
 
 def nodes_dir() -> Path:
     return cache_dir() / f"nodes-{versions.KUBERNETES}-kwok-{versions.KWOK}"
+
+
+def kubelet_dir() -> Path:
+    return cache_dir() / f"kubelet-{versions.KUBERNETES}"
 
 
 def kafka_dir() -> Path:
@@ -118,6 +124,7 @@ def is_installed(component: str) -> bool:
     stamps = {
         "k8s": k8s_dir() / ".built",
         "nodes": nodes_dir() / ".built",
+        "kubelet": kubelet_dir() / ".built",
         "kafka": kafka_dir() / ".fetched",
         "cassandra": cassandra_dir() / ".fetched",
     }
@@ -145,6 +152,12 @@ def ensure(components: set[str]) -> Installed:
             ],
             f"building kube-controller-manager, kube-scheduler and KWOK {versions.KWOK}",
             nodes_dir(),
+        )
+    if "kubelet" in components:
+        _run(
+            ["bash", str(lib / "build-kubelet.sh"), versions.KUBERNETES, str(kubelet_dir())],
+            f"building kubelet and the pause binary {versions.KUBERNETES}",
+            kubelet_dir(),
         )
     if components & {"kafka", "mirror"}:
         _run(
@@ -181,4 +194,5 @@ def ensure(components: set[str]) -> Installed:
         cassandra_lib=cassandra_dir() / "lib",
         java=java,
         redis_server=Path(redis or "redis-server"),
+        kubelet_bin=kubelet_dir() / "bin",
     )
