@@ -132,6 +132,30 @@ def is_installed(component: str) -> bool:
     return stamp is None or stamp.exists()
 
 
+NODE_PACKAGES = {
+    "containerd": "containerd",
+    "ctr": "containerd",
+    "runc": "runc",
+    "ip": "iproute2",
+    "/usr/lib/cni/bridge": "containernetworking-plugins",
+}
+"""What a real node (the ``kubelet`` component) needs from Debian: command or file -> package."""
+
+
+def _check_node_packages() -> None:
+    missing = sorted(
+        {
+            pkg
+            for need, pkg in NODE_PACKAGES.items()
+            if not (Path(need).exists() if need.startswith("/") else shutil.which(need))
+        }
+    )
+    if missing:
+        raise InstallError(
+            f"real nodes need Debian packages that are missing: apt-get install {' '.join(missing)}"
+        )
+
+
 def ensure(components: set[str]) -> Installed:
     """Build or download whatever ``components`` need and is not cached yet."""
     lib = repo_root() / "scripts" / "lib"
@@ -154,6 +178,7 @@ def ensure(components: set[str]) -> Installed:
             nodes_dir(),
         )
     if "kubelet" in components:
+        _check_node_packages()
         _run(
             ["bash", str(lib / "build-kubelet.sh"), versions.KUBERNETES, str(kubelet_dir())],
             f"building kubelet and the pause binary {versions.KUBERNETES}",
