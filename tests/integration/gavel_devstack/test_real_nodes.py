@@ -152,6 +152,88 @@ def test_a_missing_image_is_reported_on_the_pod_not_pulled(node: Node) -> None:
     assert reason == "ErrImageNeverPull"
 
 
+def test_a_crashing_container_is_restarted_with_back_off_and_reported(
+    node: Node, image: str
+) -> None:
+    node.run_pod(
+        "crasher",
+        {
+            "nodeName": node.net.name,
+            "containers": [{"name": "x", "image": image, "args": ["no-such-command"]}],
+        },
+    )
+
+    def restarted_twice() -> dict[str, Any] | None:
+        status = (node.pod("crasher")["status"].get("containerStatuses") or [{}])[0]
+        return status if status.get("restartCount", 0) >= 2 else None
+
+    status = poll(restarted_twice, timeout_s=90, what="the crashing container to be restarted")
+    # typer's exit code for an unknown command: the container's own failure, not the runtime's.
+    assert status["lastState"]["terminated"]["exitCode"] == 2
+    events = json.loads(
+        node.kubectl("get", "events", "--field-selector=involvedObject.name=crasher", "-o", "json")
+    )
+    assert "BackOff" in {e["reason"] for e in events["items"]}
+
+
+def test_a_containers_memory_limit_is_its_cgroups(node: Node, image: str) -> None:
+    node.run_pod(
+        "limited",
+        {
+            "nodeName": node.net.name,
+            "containers": [
+                {
+                    "name": "x",
+                    "image": image,
+                    "command": ["python3", "-c", "import time; time.sleep(600)"],
+                    "resources": {"limits": {"memory": "96Mi", "cpu": "100m"}},
+                }
+            ],
+        },
+    )
+    poll(
+        lambda: node.pod("limited")["status"].get("phase") == "Running",
+        timeout_s=60,
+        what="the limited pod to run",
+    )
+    uid = node.pod("limited")["metadata"]["uid"]
+    memory = Path("/sys/fs/cgroup/memory") / node.net.cgroup_root.lstrip("/")
+    limits = {
+        int(p.read_text())
+        for p in memory.rglob("memory.limit_in_bytes")
+        if uid.replace("-", "_") in str(p) or uid in str(p)
+    }
+    assert 96 * 1024 * 1024 in limits
+    node.kubectl("delete", "pod", "limited", "--grace-period=0", "--force")
+
+
+def test_a_container_over_its_memory_limit_is_oom_killed(node: Node, image: str) -> None:
+    hog = "b = bytearray(300 * 1024 * 1024); print(len(b))"
+    node.run_pod(
+        "hog",
+        {
+            "nodeName": node.net.name,
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "x",
+                    "image": image,
+                    "command": ["python3", "-c", hog],
+                    "resources": {"limits": {"memory": "96Mi"}},
+                }
+            ],
+        },
+    )
+    poll(
+        lambda: node.pod("hog")["status"].get("phase") in {"Succeeded", "Failed"},
+        timeout_s=60,
+        what="the hog pod to end",
+    )
+    status = node.pod("hog")["status"]
+    assert status["phase"] == "Failed"
+    assert status["containerStatuses"][0]["state"]["terminated"]["reason"] == "OOMKilled"
+
+
 def _gateway_pod(node: Node, image: str, port: int) -> dict[str, Any]:
     """The gateway as the operator renders it (uid 10001 from the image, outbox on an emptyDir,
     probes on /readyz and /healthz), on the host network to reach the stack's loopback Redis,
