@@ -37,6 +37,11 @@ CGROUP_CONTROLLERS = (
 )
 """The cgroup v1 hierarchies a node's root cgroup is made in (the kubelet checks them all)."""
 
+REAL_NODE_TAINT = {"key": "gavel.dev/real-node", "value": "true", "effect": "NoSchedule"}
+"""Keeps the scheduler's pods (the operator's rendered Deployments, on KWOK's fake nodes when
+``nodes`` runs too) off the real node unless they tolerate it: their images may not be there.
+A pod bound with ``nodeName`` is not affected."""
+
 _SUBNET_FIRST_OCTET = 200
 """Pod subnets are 10.(200 + region index).(port block).0/24: unique per live stack and region,
 clear of podman's 10.88.0.0/16."""
@@ -177,5 +182,6 @@ def kubelet_yaml(net: NodeNet, home: Path) -> str:
         "resolvConf": "/etc/resolv.conf",
         "podPidsLimit": 4096,
         "serializeImagePulls": False,
+        "registerWithTaints": [REAL_NODE_TAINT],
     }
     return json.dumps(config, indent=2)

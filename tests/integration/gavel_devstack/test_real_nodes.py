@@ -102,6 +102,7 @@ def test_the_node_registers_ready_with_its_bridge_address(node: Node) -> None:
     status = nodes[0]["status"]
     assert {"type": "InternalIP", "address": node.net.gateway} in status["addresses"]
     assert status["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://1.6")
+    assert node_config.REAL_NODE_TAINT in nodes[0]["spec"]["taints"]
 
 
 def test_a_pod_runs_the_gavel_image_to_completion_and_its_log_comes_through_the_api(

@@ -71,3 +71,9 @@ def test_the_kubelet_runs_on_cgroup_v1_in_its_own_cgroup_on_its_own_address(
     assert conf["oomScoreAdj"] == 0
     assert conf["readOnlyPort"] == 0
     assert conf["containerRuntimeEndpoint"].endswith(str(node_config.containerd_socket(tmp_path)))
+
+
+def test_the_real_node_is_tainted_so_only_pods_that_ask_for_it_land_there(tmp_path: Path) -> None:
+    conf = json.loads(node_config.kubelet_yaml(node_config.node_net(3, "us"), tmp_path))
+    assert conf["registerWithTaints"] == [node_config.REAL_NODE_TAINT]
+    assert node_config.REAL_NODE_TAINT["effect"] == "NoSchedule"
