@@ -24,12 +24,13 @@ from redis.asyncio import Redis
 
 from gavel import endpoints, keys
 from gavel.gateway import auth
-from gavel_devstack import install, node_config, stack
+from gavel_devstack import node_config, stack
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.processes import free_port
 from gavel_devstack.harness.waiting import poll
 from gavel_operator.rendering import OUTBOX_DIR, Images
-from tests.conftest import ROOT, STACK
+from tests.conftest import ROOT
+from tests.support.clusters import Clusters, run_stack
 
 REGION = "us"
 
@@ -41,17 +42,7 @@ class Node:
     net: node_config.NodeNet
 
     def kubectl(self, *args: str, stdin: str | None = None) -> str:
-        kubectl = install.k8s_dir() / "bin" / "kubectl"
-        proc = subprocess.run(
-            [str(kubectl), "--kubeconfig", self.env["KUBECONFIG_US"], *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-        return proc.stdout
+        return Clusters(self.run_dir, self.env).kubectl(REGION, *args, stdin=stdin).stdout
 
     def pod(self, name: str) -> dict[str, Any]:
         return json.loads(self.kubectl("get", "pod", name, "-o", "json"))
@@ -59,14 +50,6 @@ class Node:
     def run_pod(self, name: str, spec: dict[str, Any]) -> None:
         body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
         self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(body))
-
-
-def _stack(*args: str) -> str:
-    proc = subprocess.run(
-        [str(STACK), *args], capture_output=True, text=True, check=False, timeout=900
-    )
-    assert proc.returncode == 0, f"scripts/stack {' '.join(args)}:\n{proc.stderr}"
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -82,17 +65,15 @@ def image() -> str:
 def node(image: str) -> Iterator[Node]:
     run_dir = Path(tempfile.mkdtemp(prefix="gavel-node-", dir="/tmp"))
     try:
-        _stack("up", "--regions", "1", "--only", "k8s,redis,kubelet", "--dir", str(run_dir))
+        run_stack(run_dir, "up", "--regions", "1", "--only", "k8s,redis,kubelet")
         env = dict(
-            line.split("=", 1)
-            for line in _stack("env", "--dir", str(run_dir)).splitlines()
-            if "=" in line
+            line.split("=", 1) for line in run_stack(run_dir, "env").splitlines() if "=" in line
         )
         state = stack.load_state(run_dir)
         assert state is not None
         yield Node(run_dir, env, node_config.node_net(state.block, REGION))
     finally:
-        _stack("down", "--purge", "--dir", str(run_dir))
+        run_stack(run_dir, "down", "--purge")
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -303,7 +284,7 @@ def test_down_kills_the_containers_and_leaves_no_mount_or_bridge(node: Node) -> 
     cgroup = Path("/sys/fs/cgroup/pids") / node.net.cgroup_root.lstrip("/")
     running = sum(len(p.read_text().split()) for p in cgroup.rglob("cgroup.procs"))
     assert running >= 2, "the gateway pod's pause and gateway processes run in the node"
-    _stack("down", "--dir", str(node.run_dir))
+    run_stack(node.run_dir, "down")
     assert not cgroup.exists()
     assert not Path("/sys/class/net", node.net.bridge).exists()
     assert f" {node.run_dir}/" not in Path("/proc/self/mountinfo").read_text()
