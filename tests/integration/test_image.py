@@ -22,7 +22,7 @@ from gavel.gateway import auth
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.stack_env import Stack
-from gavel_devstack.image_build import podman_env
+from gavel_devstack.podman import podman_env
 from gavel_operator.rendering import OUTBOX_DIR, Images
 from tests.conftest import ROOT
 

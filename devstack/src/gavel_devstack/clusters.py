@@ -87,6 +87,8 @@ def control_plane(
             "--advertise-address=127.0.0.1",
             "--service-cluster-ip-range=10.0.0.0/24",
             "--allow-privileged=true",
+            # Real nodes' names do not resolve; their InternalIP is their bridge address.
+            "--kubelet-preferred-address-types=InternalIP",
             "--authorization-mode=RBAC",
             "--disable-admission-plugins=ServiceAccount",
             "--service-account-issuer=https://kubernetes.default.svc",

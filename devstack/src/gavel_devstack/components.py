@@ -20,16 +20,17 @@ from pathlib import Path
 
 from gavel import mirror
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
-from gavel_devstack import clusters, configs, layout, probes
+from gavel_devstack import clusters, configs, layout, probes, real_nodes
 from gavel_devstack.component import NO_PORT, SHARED, Component
 from gavel_devstack.install import Installed
 
-KINDS: tuple[str, ...] = ("redis", "kafka", "mirror", "cassandra", "k8s", "nodes")
+KINDS: tuple[str, ...] = ("redis", "kafka", "mirror", "cassandra", "k8s", "nodes", "kubelet")
 """What ``--only`` accepts. ``k8s`` means etcd + kube-apiserver for the hub and every region;
 ``nodes`` adds to every region kube-controller-manager, kube-scheduler and KWOK with fake nodes,
-so Deployments get pods that are scheduled and reported running (no container runs)."""
+so Deployments get pods that are scheduled and reported running (no container runs);
+``kubelet`` gives every region one real node (containerd + kubelet) whose pods really run."""
 
-DEFAULT_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k != "nodes")
+DEFAULT_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k not in {"nodes", "kubelet"})
 """What ``up`` runs without ``--only``: the workloads' tests need no pods."""
 
 
@@ -310,6 +311,8 @@ def plan(
         raise ValueError(f"unknown component(s) {sorted(unknown)}; choose from {list(KINDS)}")
     if "nodes" in kinds and "k8s" not in kinds:
         raise ValueError("nodes need k8s: --only k8s,nodes")
+    if "kubelet" in kinds and "k8s" not in kinds:
+        raise ValueError("kubelet needs k8s: --only k8s,kubelet")
     if "mirror" in kinds:
         kinds = kinds | {"kafka"}
     comps: list[Component] = []
@@ -336,5 +339,15 @@ def plan(
                 kubeconfig = kubeconfig_path(run_dir, region)
                 comps += clusters.nodes(
                     inst, run_dir, region, ports.regions[region], creds=creds, kubeconfig=kubeconfig
+                )
+        if "kubelet" in kinds:
+            for region in regions:
+                comps += real_nodes.real_node(
+                    inst,
+                    run_dir,
+                    region,
+                    ports,
+                    admin_token=creds.admin_token,
+                    kubeconfig=kubeconfig_path(run_dir, region),
                 )
     return comps

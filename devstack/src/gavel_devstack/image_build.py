@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import resource
 import shutil
 import subprocess
 import time
@@ -23,7 +22,8 @@ import typer
 from rich.console import Console
 
 from gavel_devstack import image
-from gavel_devstack.install import cache_dir, repo_root
+from gavel_devstack.install import repo_root
+from gavel_devstack.podman import image_dir, podman_env
 
 PLAIN_PROGRESS_EVERY_S = 30.0
 """How often a step that is still running says so when stderr is not a terminal (CI logs)."""
@@ -38,25 +38,6 @@ app = typer.Typer(
 
 class ImageError(RuntimeError):
     """A step of the build failed; the message names its log and carries the log's tail."""
-
-
-def image_dir() -> Path:
-    return cache_dir() / "image"
-
-
-def podman_env() -> dict[str, str]:
-    """The environment to run podman in: this machine's containers.conf, written afresh."""
-    conf = image_dir() / "containers.conf"
-    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
-    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
-    text = image.containers_conf(nofile, nproc, pid_max)
-    if not conf.exists() or conf.read_text() != text:
-        conf.parent.mkdir(parents=True, exist_ok=True)
-        partial = conf.with_suffix(".partial")
-        partial.write_text(text)
-        partial.replace(conf)
-    return {**os.environ, "CONTAINERS_CONF": str(conf)}
 
 
 def _last_line(log: Path) -> str:

@@ -58,6 +58,8 @@ class Installed:
     cassandra_lib: Path
     java: Path
     redis_server: Path
+    kubelet_bin: Path = Path()
+    """kubelet and the pause binary (the ``kubelet`` component); empty when not asked for."""
 
 
 def _run(argv: list[str], what: str, out: Path) -> None:
@@ -81,6 +83,10 @@ def k8s_dir() -> Path:
 
 def nodes_dir() -> Path:
     return cache_dir() / f"nodes-{versions.KUBERNETES}-kwok-{versions.KWOK}"
+
+
+def kubelet_dir() -> Path:
+    return cache_dir() / f"kubelet-{versions.KUBERNETES}"
 
 
 def kafka_dir() -> Path:
@@ -118,11 +124,36 @@ def is_installed(component: str) -> bool:
     stamps = {
         "k8s": k8s_dir() / ".built",
         "nodes": nodes_dir() / ".built",
+        "kubelet": kubelet_dir() / ".built",
         "kafka": kafka_dir() / ".fetched",
         "cassandra": cassandra_dir() / ".fetched",
     }
     stamp = stamps.get(component)
     return stamp is None or stamp.exists()
+
+
+NODE_PACKAGES = {
+    "containerd": "containerd",
+    "ctr": "containerd",
+    "runc": "runc",
+    "ip": "iproute2",
+    "/usr/lib/cni/bridge": "containernetworking-plugins",
+}
+"""What a real node (the ``kubelet`` component) needs from Debian: command or file -> package."""
+
+
+def _check_node_packages() -> None:
+    missing = sorted(
+        {
+            pkg
+            for need, pkg in NODE_PACKAGES.items()
+            if not (Path(need).exists() if need.startswith("/") else shutil.which(need))
+        }
+    )
+    if missing:
+        raise InstallError(
+            f"real nodes need Debian packages that are missing: apt-get install {' '.join(missing)}"
+        )
 
 
 def ensure(components: set[str]) -> Installed:
@@ -145,6 +176,13 @@ def ensure(components: set[str]) -> Installed:
             ],
             f"building kube-controller-manager, kube-scheduler and KWOK {versions.KWOK}",
             nodes_dir(),
+        )
+    if "kubelet" in components:
+        _check_node_packages()
+        _run(
+            ["bash", str(lib / "build-kubelet.sh"), versions.KUBERNETES, str(kubelet_dir())],
+            f"building kubelet and the pause binary {versions.KUBERNETES}",
+            kubelet_dir(),
         )
     if components & {"kafka", "mirror"}:
         _run(
@@ -181,4 +219,5 @@ def ensure(components: set[str]) -> Installed:
         cassandra_lib=cassandra_dir() / "lib",
         java=java,
         redis_server=Path(redis or "redis-server"),
+        kubelet_bin=kubelet_dir() / "bin",
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gavel import endpoints
-from gavel_devstack import components, install, layout, process
+from gavel_devstack import components, install, layout, node_host, process
 from gavel_devstack.component import Component
 
 STATE_FILE = "state.json"
@@ -287,6 +287,8 @@ class _Launch:
 # --- down --------------------------------------------------------------------------------------
 
 _STOP_ORDER = (
+    "kubelet",
+    "containerd",
     "mirror",
     "kwok",
     "scheduler",
@@ -305,6 +307,9 @@ def down(run_dir: Path, purge: bool = False) -> list[str]:
     state = load_state(run_dir)
     stopped = _stop_records(run_dir, state, list(state.running.values())) if state else []
     stopped += [f"stray pid {pid}" for pid in _sweep(run_dir)]
+    if state:
+        # Containers outlive their containerd and kubelet: they are in neither's process group.
+        stopped += node_host.clean_up(run_dir, state.block)
     if purge and run_dir.exists():
         if state:
             release_block(run_dir, state.block)

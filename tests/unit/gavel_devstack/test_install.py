@@ -50,3 +50,11 @@ def test_two_builds_of_one_cache_folder_run_one_after_the_other(tmp_path: Path) 
 def test_a_failed_build_reports_the_tail_of_its_output(tmp_path: Path) -> None:
     with pytest.raises(install.InstallError, match=r"building x failed \(exit 3\):\nboom"):
         install._run(["bash", "-c", "echo boom; exit 3"], "building x", tmp_path / "x")
+
+
+def test_a_real_node_without_containerd_names_the_packages_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("shutil.which", lambda _name: None)
+    with pytest.raises(install.InstallError, match=r"apt-get install .*containerd.*runc"):
+        install.ensure({"kubelet"})

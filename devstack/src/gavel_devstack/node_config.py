@@ -1,0 +1,187 @@
+"""A real node of a local cluster (the ``kubelet`` component): its names, network and the
+configuration files of its containerd, CNI bridge and kubelet. Pure: text in, text out.
+
+:mod:`gavel_devstack.real_nodes` builds the node's components from these; the host side (the
+bridge, cgroups, images, clean-up) is :mod:`gavel_devstack.node_host`. docs/dev-stack.md ("real
+nodes") says why each setting is there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from gavel_devstack import layout
+
+CNI_BIN = Path("/usr/lib/cni")
+"""Where Debian's ``containernetworking-plugins`` puts the bridge, host-local and loopback."""
+
+RUNC = Path("/usr/sbin/runc")
+
+KUBELET_PORT = 10250
+"""Each node listens on its own bridge address, so every node can use the usual ports."""
+KUBELET_HEALTHZ_PORT = 10248
+
+CGROUP_CONTROLLERS = (
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "blkio",
+    "pids",
+    "hugetlb",
+    "systemd",
+)
+"""The cgroup v1 hierarchies a node's root cgroup is made in (the kubelet checks them all)."""
+
+REAL_NODE_TAINT = {"key": "gavel.dev/real-node", "value": "true", "effect": "NoSchedule"}
+"""Keeps the scheduler's pods (the operator's rendered Deployments, on KWOK's fake nodes when
+``nodes`` runs too) off the real node unless they tolerate it: their images may not be there.
+A pod bound with ``nodeName`` is not affected."""
+
+_SUBNET_FIRST_OCTET = 200
+"""Pod subnets are 10.(200 + region index).(port block).0/24: unique per live stack and region,
+clear of podman's 10.88.0.0/16."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeNet:
+    """Where one real node lives on the host."""
+
+    name: str
+    """The Node object's name in its cluster."""
+    bridge: str
+    """The Linux bridge its pods' veths join (at most 15 characters)."""
+    subnet: str
+    gateway: str
+    """The bridge's own address: the node's InternalIP, where its kubelet listens."""
+    cgroup_root: str
+    """The node's own cgroup, so two kubelets on one host never touch each other's pods."""
+
+
+def node_net(block: int, region: str) -> NodeNet:
+    """The network and cgroup of ``region``'s real node in the stack holding port ``block``."""
+    if region not in layout.REGION_NAMES:
+        raise ValueError(f"unknown region {region!r}; choose from {list(layout.REGION_NAMES)}")
+    if not 0 <= block < layout.BLOCKS:
+        raise ValueError(f"port block {block} outside 0..{layout.BLOCKS - 1}")
+    index = layout.REGION_NAMES.index(region)
+    prefix = f"10.{_SUBNET_FIRST_OCTET + index}.{block}"
+    return NodeNet(
+        name=f"node-{region}",
+        bridge=f"gvl{block}-{region}",
+        subnet=f"{prefix}.0/24",
+        gateway=f"{prefix}.1",
+        cgroup_root=f"/gavel-node-{block}-{region}",
+    )
+
+
+def containerd_socket(home: Path) -> Path:
+    return home / "containerd.sock"
+
+
+def containerd_toml(home: Path, pause_image: str) -> str:
+    """containerd 1.6's settings: everything under ``home``, CRI on, nothing pulled."""
+    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    return "\n".join(
+        [
+            "# Written by scripts/stack (gavel_devstack.node_config).",
+            "version = 2",
+            f'root = "{home / "root"}"',
+            f'state = "{home / "state"}"',
+            "[grpc]",
+            f'  address = "{containerd_socket(home)}"',
+            "[ttrpc]",
+            f'  address = "{home / "containerd-ttrpc.sock"}"',
+            "[debug]",
+            '  address = ""',
+            "[metrics]",
+            '  address = ""',
+            f"[{cri}]",
+            f'  sandbox_image = "{pause_image}"',
+            # Root here lacks CAP_SYS_RESOURCE: an oom_score_adj below containerd's own fails.
+            "  restrict_oom_score_adj = true",
+            # Pod network namespaces under the state folder, so `down` finds and unmounts them.
+            "  netns_mounts_under_state_dir = true",
+            "  disable_apparmor = true",
+            f"[{cri}.cni]",
+            f'  bin_dir = "{CNI_BIN}"',
+            f'  conf_dir = "{home / "cni"}"',
+            f"[{cri}.containerd]",
+            '  snapshotter = "overlayfs"',
+            '  default_runtime_name = "runc"',
+            f"[{cri}.containerd.runtimes.runc]",
+            '  runtime_type = "io.containerd.runc.v2"',
+            f"[{cri}.containerd.runtimes.runc.options]",
+            f'  BinaryName = "{RUNC}"',
+            # cgroupfs: this host has no systemd managing cgroups, and the kubelet must agree.
+            "  SystemdCgroup = false",
+            "",
+        ]
+    )
+
+
+def cni_conflist(net: NodeNet, ipam_dir: Path) -> str:
+    """A bridge network without masquerading: pods reach the node and each other, nothing else."""
+    return json.dumps(
+        {
+            "cniVersion": "1.0.0",
+            "name": net.bridge,
+            "plugins": [
+                {
+                    "type": "bridge",
+                    "bridge": net.bridge,
+                    "isGateway": True,
+                    "ipMasq": False,
+                    "ipam": {
+                        "type": "host-local",
+                        "ranges": [[{"subnet": net.subnet, "gateway": net.gateway}]],
+                        "dataDir": str(ipam_dir),
+                    },
+                },
+                {"type": "loopback"},
+            ],
+        },
+        indent=2,
+    )
+
+
+def kubelet_yaml(net: NodeNet, home: Path) -> str:
+    """The kubelet's KubeletConfiguration (JSON, which is YAML)."""
+    config = {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        # Kubernetes 1.35+ refuses cgroup v1 hosts unless told; this VM's cgroups are v1.
+        "failCgroupV1": False,
+        "cgroupDriver": "cgroupfs",
+        "cgroupRoot": net.cgroup_root,
+        "containerRuntimeEndpoint": f"unix://{containerd_socket(home)}",
+        "address": net.gateway,
+        "port": KUBELET_PORT,
+        "readOnlyPort": 0,
+        "healthzBindAddress": net.gateway,
+        "healthzPort": KUBELET_HEALTHZ_PORT,
+        # Only the local API server reaches this address; it presents no client certificate.
+        "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
+        "authorization": {"mode": "AlwaysAllow"},
+        # Lowering a score needs CAP_SYS_RESOURCE, which root lacks here.
+        "oomScoreAdj": 0,
+        "failSwapOn": False,
+        # Images come from an import, never a registry: garbage-collecting one loses it.
+        "imageGCHighThresholdPercent": 100,
+        "imageGCLowThresholdPercent": 99,
+        # A developer machine's disk is often fuller than the defaults allow.
+        "evictionHard": {
+            "memory.available": "100Mi",
+            "nodefs.available": "1%",
+            "imagefs.available": "1%",
+        },
+        "resolvConf": "/etc/resolv.conf",
+        "podPidsLimit": 4096,
+        "serializeImagePulls": False,
+        "registerWithTaints": [REAL_NODE_TAINT],
+    }
+    return json.dumps(config, indent=2)

@@ -1,0 +1,220 @@
+"""The host side of a real node (the ``kubelet`` component): its bridge and cgroups, the images
+its containerd holds, readiness checks, and the clean-up ``down`` does after stopping it.
+
+Called by :mod:`gavel_devstack.real_nodes` (prepare, probes, image loading) and
+:mod:`gavel_devstack.stack` (clean-up). Images come from podman (``scripts/image build``),
+exported once per image id into the cache and imported with ``ctr``: nothing is pulled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from gavel_devstack import image, install, layout, probes, versions
+from gavel_devstack.node_config import (
+    CGROUP_CONTROLLERS,
+    KUBELET_HEALTHZ_PORT,
+    NodeNet,
+    node_net,
+)
+from gavel_devstack.podman import podman_env
+
+PAUSE_IMAGE = f"localhost/gavel/pause:{versions.KUBERNETES}"
+"""The pods' sandbox image: a static binary built with the kubelet, in a ``FROM scratch`` image."""
+
+_CGROUPS = Path("/sys/fs/cgroup")
+
+
+class NodeError(RuntimeError):
+    """The node's host set-up or its images failed; the message says what to do."""
+
+
+def _run(argv: list[str], what: str, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    if proc.returncode != 0:
+        raise NodeError(f"{what} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    return proc.stdout
+
+
+def _link_exists(name: str) -> bool:
+    return Path("/sys/class/net", name).exists()
+
+
+def prepare(net: NodeNet) -> None:
+    """Make the node's bridge (its address is the kubelet's) and its root cgroup."""
+    if not _link_exists(net.bridge):
+        _run(["ip", "link", "add", net.bridge, "type", "bridge"], f"creating {net.bridge}")
+    prefix = net.subnet.split("/")[1]
+    addresses = _run(["ip", "-o", "addr", "show", "dev", net.bridge], "reading bridge")
+    if f" {net.gateway}/" not in addresses:
+        _run(["ip", "addr", "add", f"{net.gateway}/{prefix}", "dev", net.bridge], "bridge addr")
+    _run(["ip", "link", "set", net.bridge, "up"], f"starting {net.bridge}")
+    for controller in CGROUP_CONTROLLERS:
+        if (_CGROUPS / controller).is_dir():
+            (_CGROUPS / controller / net.cgroup_root.lstrip("/")).mkdir(exist_ok=True)
+
+
+def containerd_ready(socket: Path) -> bool:
+    if not socket.exists():
+        return False
+    proc = subprocess.run(
+        ["ctr", "--address", str(socket), "version"], capture_output=True, check=False
+    )
+    return proc.returncode == 0
+
+
+def kubelet_ready(net: NodeNet, apiserver_port: int, token: str) -> bool:
+    """Whether the node's kubelet answers its health check and its Node reports Ready.
+
+    Both: a Node left from an earlier run still says Ready until its lease runs out."""
+    url = f"http://{net.gateway}:{KUBELET_HEALTHZ_PORT}/healthz"
+    return probes.healthz(url) and _node_ready(apiserver_port, token, net.name)
+
+
+def _node_ready(apiserver_port: int, token: str, node: str) -> bool:
+    try:
+        r = httpx.get(
+            f"https://127.0.0.1:{apiserver_port}/api/v1/nodes/{node}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+            verify=False,  # noqa: S501 - the local API server's certificate is self-signed
+        )
+    except httpx.HTTPError:
+        return False
+    if r.status_code != 200:
+        return False
+    conditions = r.json().get("status", {}).get("conditions", [])
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def _exports_dir() -> Path:
+    return install.cache_dir() / "node-images"
+
+
+@contextlib.contextmanager
+def _export_lock() -> Iterator[None]:
+    _exports_dir().mkdir(parents=True, exist_ok=True)
+    with (_exports_dir() / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _image_id(tag: str, env: dict[str, str]) -> str | None:
+    proc = subprocess.run(
+        ["podman", "image", "inspect", "--format", "{{.Id}}", tag],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _ensure_pause(kubelet_bin: Path, env: dict[str, str]) -> None:
+    if _image_id(PAUSE_IMAGE, env):
+        return
+    with tempfile.TemporaryDirectory() as ctx:
+        (Path(ctx) / "pause").write_bytes((kubelet_bin / "pause").read_bytes())
+        (Path(ctx) / "pause").chmod(0o755)
+        (Path(ctx) / "Containerfile").write_text(
+            'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n'
+        )
+        _run(["podman", "build", "-q", "-t", PAUSE_IMAGE, ctx], "building the pause image", env)
+
+
+def exported(tag: str, kubelet_bin: Path) -> Path:
+    """An OCI archive of podman's ``tag``, made once per image id."""
+    env = podman_env()
+    with _export_lock():
+        if tag == PAUSE_IMAGE:
+            _ensure_pause(kubelet_bin, env)
+        image_id = _image_id(tag, env)
+        if image_id is None:
+            raise NodeError(f"image {tag} is not in podman: run scripts/image build first")
+        archive = _exports_dir() / f"{image_id}.tar"
+        if not archive.exists():
+            partial = archive.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            _run(
+                ["podman", "save", "--format", "oci-archive", "-o", str(partial), tag],
+                f"exporting {tag}",
+                env,
+            )
+            partial.replace(archive)
+    return archive
+
+
+def load_images(socket: Path, kubelet_bin: Path) -> None:
+    """Import the sandbox image and the Gavel image into the node's containerd."""
+    for tag in (PAUSE_IMAGE, image.IMAGE_TAG):
+        archive = exported(tag, kubelet_bin)
+        _run(
+            ["ctr", "--address", str(socket), "-n", "k8s.io", "images", "import", str(archive)],
+            f"importing {tag} into the node",
+        )
+
+
+# --- clean-up ------------------------------------------------------------------------------------
+
+
+def _kill_cgroup_tree(root: Path) -> bool:
+    """SIGKILL every process under ``root`` and remove its cgroups; True once it is gone."""
+    if not root.exists():
+        return True
+    for procs in root.rglob("cgroup.procs"):
+        with contextlib.suppress(OSError):
+            for pid in procs.read_text().split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    with contextlib.suppress(OSError):
+        root.rmdir()
+    return not root.exists()
+
+
+def _mounts_under(folder: Path) -> list[str]:
+    prefix = f"{folder}/"
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point.startswith(prefix):
+            points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def clean_up(run_dir: Path, block: int) -> list[str]:
+    """After the kubelets and containerds stopped: kill their containers, unmount their root
+    filesystems, volumes and network namespaces, delete their bridges. Returns what it did."""
+    done = []
+    for region in layout.REGION_NAMES:
+        net = node_net(block, region)
+        roots = [_CGROUPS / c / net.cgroup_root.lstrip("/") for c in CGROUP_CONTROLLERS]
+        if any(r.exists() for r in roots):
+            deadline = time.monotonic() + 10
+            while not all(_kill_cgroup_tree(r) for r in roots) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            done.append(f"containers of {net.name}")
+        if _link_exists(net.bridge):
+            subprocess.run(["ip", "link", "del", net.bridge], capture_output=True, check=False)
+            done.append(f"bridge {net.bridge}")
+    points = _mounts_under(run_dir)
+    for point in points:
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+    if points:
+        done.append(f"{len(points)} mounts")
+    return done

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from gavel_devstack import layout, node_config
+
+
+def test_every_live_stack_and_region_gets_its_own_bridge_subnet_and_cgroup() -> None:
+    nets = [
+        node_config.node_net(block, region)
+        for block in range(layout.BLOCKS)
+        for region in layout.REGION_NAMES
+    ]
+    for attr in ("bridge", "subnet", "gateway", "cgroup_root"):
+        values = [getattr(n, attr) for n in nets]
+        assert len(set(values)) == len(values), attr
+    # Linux refuses interface names over 15 bytes.
+    assert max(len(n.bridge) for n in nets) <= 15
+    # Clear of podman's own bridge network.
+    assert not any(n.subnet.startswith("10.88.") for n in nets)
+
+
+def test_the_node_ip_is_its_bridge_gateway_inside_its_subnet() -> None:
+    net = node_config.node_net(7, "eu")
+    assert (net.name, net.subnet, net.gateway) == ("node-eu", "10.201.7.0/24", "10.201.7.1")
+
+
+@pytest.mark.parametrize(("block", "region"), [(-1, "us"), (layout.BLOCKS, "us"), (0, "mars")])
+def test_an_impossible_node_is_refused_with_the_allowed_values(block: int, region: str) -> None:
+    with pytest.raises(ValueError, match=r"region|block"):
+        node_config.node_net(block, region)
+
+
+def test_containerd_keeps_everything_in_the_node_folder_and_never_lowers_oom_scores(
+    tmp_path: Path,
+) -> None:
+    conf = tomllib.loads(node_config.containerd_toml(tmp_path, "localhost/p:1"))
+    assert conf["root"].startswith(str(tmp_path))
+    assert conf["state"].startswith(str(tmp_path))
+    assert conf["grpc"]["address"] == str(node_config.containerd_socket(tmp_path))
+    cri = conf["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri["restrict_oom_score_adj"] is True
+    assert cri["netns_mounts_under_state_dir"] is True
+    assert cri["sandbox_image"] == "localhost/p:1"
+    assert cri["cni"]["conf_dir"].startswith(str(tmp_path))
+    runc = cri["containerd"]["runtimes"]["runc"]["options"]
+    assert runc["SystemdCgroup"] is False
+
+
+def test_the_pod_network_is_a_bridge_that_never_masquerades(tmp_path: Path) -> None:
+    net = node_config.node_net(3, "us")
+    conf = json.loads(node_config.cni_conflist(net, tmp_path))
+    bridge = conf["plugins"][0]
+    assert (bridge["type"], bridge["bridge"], bridge["ipMasq"]) == ("bridge", net.bridge, False)
+    assert bridge["ipam"]["ranges"] == [[{"subnet": net.subnet, "gateway": net.gateway}]]
+
+
+def test_the_kubelet_runs_on_cgroup_v1_in_its_own_cgroup_on_its_own_address(
+    tmp_path: Path,
+) -> None:
+    net = node_config.node_net(3, "us")
+    conf = json.loads(node_config.kubelet_yaml(net, tmp_path))
+    assert conf["failCgroupV1"] is False
+    assert conf["cgroupDriver"] == "cgroupfs"
+    assert conf["cgroupRoot"] == net.cgroup_root
+    assert conf["address"] == conf["healthzBindAddress"] == net.gateway
+    assert conf["oomScoreAdj"] == 0
+    assert conf["readOnlyPort"] == 0
+    assert conf["containerRuntimeEndpoint"].endswith(str(node_config.containerd_socket(tmp_path)))
+
+
+def test_the_real_node_is_tainted_so_only_pods_that_ask_for_it_land_there(tmp_path: Path) -> None:
+    conf = json.loads(node_config.kubelet_yaml(node_config.node_net(3, "us"), tmp_path))
+    assert conf["registerWithTaints"] == [node_config.REAL_NODE_TAINT]
+    assert node_config.REAL_NODE_TAINT["effect"] == "NoSchedule"
