@@ -1,0 +1,92 @@
+"""``scripts/herd``: a herd on the local stack, with Gavel's workloads started for it.
+
+Needs a running stack (``scripts/stack up``). Starts every region's gateway, relay, fan-out and
+audit writer as supervised processes (:mod:`gavel_devstack.harness.workloads`), points
+``gavel herd``'s runner (:func:`gavel.herd.run.run`) at them, prints the verdict and stops the
+workloads. Exits 1 when the checker found a violation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gavel import endpoints
+from gavel.audit.settings import CassandraTarget
+from gavel.herd import shape, summary
+from gavel.herd.run import Herd, Result, Target, run
+from gavel_devstack.harness.processes import stack_env
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.workloads import Supervisor, running_workloads
+
+console = Console()
+
+
+def target_of(stack: Stack, sup: Supervisor, regions: list[str]) -> Target:
+    """The herd's view of the workloads ``sup`` runs on ``stack``."""
+    host, port = stack.cassandra
+    return Target(
+        gateways={r: sup.url("gateway", r) for r in regions},
+        fanouts={r: sup.url("fanout", r, "ws") for r in regions},
+        redis_urls={r: stack.redis_url(r) for r in regions},
+        jwt_secret=stack.env[endpoints.JWT_SECRET],
+        audit=CassandraTarget(host, port, stack.cassandra_dc),
+        home=regions[0],
+    )
+
+
+def herd_on_stack(
+    sizes: shape.Sizes, profile: shape.Profile, seed: int, log_dir: Path
+) -> tuple[Result, Supervisor]:
+    """Start the workloads, run one herd against them, stop them; the result and the
+    supervisor (its events: exits and restarts, with their times)."""
+    stack = Stack(stack_env())
+    regions = list(sizes.regions)
+    with running_workloads(stack.env, regions, log_dir) as sup:
+        console.print(f"workloads up in {', '.join(regions)} (logs in {log_dir})")
+        herd = Herd(target_of(stack, sup, regions), sizes, profile, seed)
+        result = asyncio.run(run(herd, say=console.print))
+    return result, sup
+
+
+def main(
+    *,
+    bidders: Annotated[int, typer.Option(help="Bidders in total.")] = 50,
+    observers: Annotated[int, typer.Option(help="Observers in total.")] = 500,
+    regions: Annotated[int, typer.Option(help="Regions of the stack to use (0: all).")] = 0,
+    duration: Annotated[float, typer.Option(help="Seconds from the open to the end.")] = 30,
+    profile: Annotated[str, typer.Option(help="launch or smoke.")] = "launch",
+    seed: Annotated[int | None, typer.Option(help="Seed (default: random, printed).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the result here.")] = None,
+) -> None:
+    """Run one herd on the local stack and check it."""
+    stack = Stack(stack_env())
+    names = stack.regions[:regions] if regions else stack.regions
+    sizes = shape.Sizes(bidders, observers, tuple(names), duration)
+    if errors := sizes.errors():
+        raise typer.BadParameter("; ".join(errors))
+    try:
+        chosen = shape.profile_named(profile)
+    except shape.ProfileError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    seed = random.SystemRandom().randrange(2**31) if seed is None else seed
+    console.print(f"herd seed {seed}")
+    result, sup = herd_on_stack(sizes, chosen, seed, stack.run_dir / "logs" / "herd")
+    summary.print_result(result, console)
+    for e in sup.events:
+        console.print(f"  {e.at:.3f} {e.workload}: {e.what}")
+    if json_out is not None:
+        out = {**result.as_json(), "workload_events": [e.__dict__ for e in sup.events]}
+        json_out.write_text(json.dumps(out, indent=2) + "\n")
+    if not result.verdict.ok:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    typer.run(main)
