@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -77,7 +78,9 @@ def main(
         raise typer.BadParameter(str(exc)) from exc
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     console.print(f"herd seed {seed}")
-    result, sup = herd_on_stack(sizes, chosen, seed, stack.run_dir / "logs" / "herd")
+    # Not in the stack's run folder: the stack may be shared, its folder is its owner's.
+    logs = Path(tempfile.mkdtemp(prefix="gavel-herd-"))
+    result, sup = herd_on_stack(sizes, chosen, seed, logs)
     summary.print_result(result, console)
     for e in sup.events:
         console.print(f"  {e.at:.3f} {e.workload}: {e.what}")

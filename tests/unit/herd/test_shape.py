@@ -76,3 +76,8 @@ def test_amounts_are_at_least_the_minimum_and_integers() -> None:
     offers = {next_amount(1_000, rng) for _ in range(200)}
     assert min(offers) == 1_000
     assert all(isinstance(o, int) for o in offers)
+
+
+def test_a_profile_with_greedy_bidders_has_at_least_one() -> None:
+    few = Sizes(bidders=3, observers=0, regions=("us",), duration_s=10)
+    assert sum(b.greedy for b in bidders(few, PROFILES["smoke"], seed=3)) == 1

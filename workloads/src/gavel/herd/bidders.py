@@ -66,23 +66,30 @@ class Sender(Protocol):
 
 
 class RestSender:
-    """``POST /v1/drops/{drop}/bids`` on one keep-alive connection."""
+    """``POST /v1/drops/{drop}/bids`` on keep-alive connections: one for a bidder that bids one
+    at a time, more while a volley is in flight."""
 
     channel = Channel.REST
 
     def __init__(self, gateway: str, drop: str, token: str) -> None:
-        self.conn = Connection(gateway)
+        self.gateway = gateway
+        self.idle: list[Connection] = []
         self.path = f"/v1/drops/{drop}/bids"
         self.headers = {"Authorization": f"Bearer {token}"}
 
     async def send(self, bid_id: str, amount: int) -> tuple[int, dict[str, Any]]:
-        status, body = await self.conn.request(
-            "POST", self.path, {"bid_id": bid_id, "amount": amount}, self.headers
-        )
+        conn = self.idle.pop() if self.idle else Connection(self.gateway)
+        try:
+            status, body = await conn.request(
+                "POST", self.path, {"bid_id": bid_id, "amount": amount}, self.headers
+            )
+        finally:
+            self.idle.append(conn)
         return status, body if isinstance(body, dict) else {}
 
     async def close(self) -> None:
-        self.conn.close()
+        for conn in self.idle:
+            conn.close()
 
 
 class WebSocketSender:
@@ -187,9 +194,14 @@ class Bidder:
             await self.bid(bid_id, amount)  # same bid_id: must come back as the first answer
 
     async def volley(self) -> None:
-        for _ in range(GREEDY_VOLLEY):
-            self.sent += 1
-            await self.bid(f"{self.spec.name}-{self.sent}", self.market.min_next)
+        """Fire :data:`GREEDY_VOLLEY` bids at once: the gateway must limit some."""
+        first, self.sent = self.sent + 1, self.sent + GREEDY_VOLLEY
+        await asyncio.gather(
+            *(
+                self.bid(f"{self.spec.name}-{n}", self.market.min_next)
+                for n in range(first, self.sent + 1)
+            )
+        )
 
     async def run(self, timeline: Timeline, profile: Profile, clock: Callable[[], float]) -> None:
         """Bid from the open until the drop closed (or its hard stop passed)."""

@@ -120,18 +120,19 @@ def spread(total: int, regions: tuple[str, ...]) -> dict[str, int]:
 def bidders(sizes: Sizes, profile: Profile, seed: int) -> list[BidderSpec]:
     """Every bidder with its region, channel and whether it is greedy, reproducibly."""
     rng = random.Random(seed)
-    specs = []
-    for region, count in spread(sizes.bidders, sizes.regions).items():
-        for i in range(count):
-            channel = (
-                Channel.WEBSOCKET if rng.random() < profile.websocket_fraction else Channel.REST
-            )
-            specs.append(
-                BidderSpec(
-                    f"herd-{region}-{i}", region, channel, rng.random() < profile.greedy_fraction
-                )
-            )
-    return specs
+    places = [(r, i) for r, n in spread(sizes.bidders, sizes.regions).items() for i in range(n)]
+    # At least one greedy bidder whenever the profile has any, so every herd meets the limit.
+    wanted = max(1, round(profile.greedy_fraction * len(places))) if profile.greedy_fraction else 0
+    greedy = set(rng.sample(range(len(places)), wanted))
+    return [
+        BidderSpec(
+            f"herd-{region}-{i}",
+            region,
+            Channel.WEBSOCKET if rng.random() < profile.websocket_fraction else Channel.REST,
+            n in greedy,
+        )
+        for n, (region, i) in enumerate(places)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
