@@ -2,8 +2,9 @@
 
 Needs a running stack (``scripts/stack up``). Starts every region's gateway, relay, fan-out and
 audit writer as supervised processes (:mod:`gavel_devstack.harness.workloads`), points
-``gavel herd``'s runner (:func:`gavel.herd.run.run`) at them, prints the verdict and stops the
-workloads. Exits 1 when the checker found a violation.
+``gavel herd``'s runner (:func:`gavel.herd.run.run`) at them while a fault plan, if any, kills
+and freezes them (:mod:`gavel_devstack.harness.chaos`), prints the verdict and every fault with
+its time, and stops the workloads. Exits 1 when the checker found a violation.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from rich.console import Console
 
 from gavel import endpoints
 from gavel.audit.settings import CassandraTarget
-from gavel.herd import shape, summary
+from gavel.herd import chaos, shape, summary
 from gavel.herd.run import Herd, Result, Target, run
+from gavel_devstack.harness.chaos import ChaosRunner
 from gavel_devstack.harness.processes import stack_env
 from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.harness.workloads import Supervisor, running_workloads
@@ -43,17 +45,40 @@ def target_of(stack: Stack, sup: Supervisor, regions: list[str]) -> Target:
 
 
 def herd_on_stack(
-    sizes: shape.Sizes, profile: shape.Profile, seed: int, log_dir: Path
+    sizes: shape.Sizes,
+    profile: shape.Profile,
+    seed: int,
+    log_dir: Path,
+    faults: list[chaos.Fault] | None = None,
 ) -> tuple[Result, Supervisor]:
-    """Start the workloads, run one herd against them, stop them; the result and the
-    supervisor (its events: exits and restarts, with their times)."""
+    """Start the workloads, run one herd against them while ``faults`` happen (seconds from
+    the herd's start), stop them; the result and the supervisor (its events: signals, exits
+    and restarts, with their times)."""
     stack = Stack(stack_env())
     regions = list(sizes.regions)
     with running_workloads(stack.env, regions, log_dir) as sup:
         console.print(f"workloads up in {', '.join(regions)} (logs in {log_dir})")
         herd = Herd(target_of(stack, sup, regions), sizes, profile, seed)
-        result = asyncio.run(run(herd, say=console.print))
+        runner = ChaosRunner(sup, faults or [])
+        runner.start()
+        try:
+            result = asyncio.run(run(herd, say=console.print))
+        finally:
+            runner.stop()
     return result, sup
+
+
+def plan_of(
+    text: str | None, seed: int, sizes: shape.Sizes, profile: shape.Profile
+) -> list[chaos.Fault]:
+    """``--chaos``: a written plan, ``random`` (three faults drawn from the seed while bids
+    flow), or nothing."""
+    if not text:
+        return []
+    if text == "random":
+        timeline = shape.Timeline.of(sizes, profile)
+        return chaos.random_plan(seed, sizes.regions, timeline.opens_s, timeline.ends_s)
+    return chaos.parse(text, sizes.regions)
 
 
 def main(
@@ -65,6 +90,13 @@ def main(
     profile: Annotated[str, typer.Option(help="launch or smoke.")] = "launch",
     seed: Annotated[int | None, typer.Option(help="Seed (default: random, printed).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result here.")] = None,
+    chaos_plan: Annotated[
+        str | None,
+        typer.Option(
+            "--chaos",
+            help="Faults: '30s kill relay/us; 45s stop fanout/eu for 5s', or 'random' (seeded).",
+        ),
+    ] = None,
 ) -> None:
     """Run one herd on the local stack and check it."""
     stack = Stack(stack_env())
@@ -72,20 +104,25 @@ def main(
     sizes = shape.Sizes(bidders, observers, tuple(names), duration)
     if errors := sizes.errors():
         raise typer.BadParameter("; ".join(errors))
+    seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     try:
         chosen = shape.profile_named(profile)
-    except shape.ProfileError as exc:
+        faults = plan_of(chaos_plan, seed, sizes, chosen)
+    except (shape.ProfileError, chaos.ChaosError) as exc:
         raise typer.BadParameter(str(exc)) from exc
-    seed = random.SystemRandom().randrange(2**31) if seed is None else seed
-    console.print(f"herd seed {seed}")
+    console.print(f"herd seed {seed}" + (f", chaos: {chaos.describe(faults)}" if faults else ""))
     # Not in the stack's run folder: the stack may be shared, its folder is its owner's.
     logs = Path(tempfile.mkdtemp(prefix="gavel-herd-"))
-    result, sup = herd_on_stack(sizes, chosen, seed, logs)
+    result, sup = herd_on_stack(sizes, chosen, seed, logs, faults)
     summary.print_result(result, console)
     for e in sup.events:
         console.print(f"  {e.at:.3f} {e.workload}: {e.what}")
     if json_out is not None:
-        out = {**result.as_json(), "workload_events": [e.__dict__ for e in sup.events]}
+        out = {
+            **result.as_json(),
+            "chaos": chaos.describe(faults),
+            "workload_events": [e.__dict__ for e in sup.events],
+        }
         json_out.write_text(json.dumps(out, indent=2) + "\n")
     if not result.verdict.ok:
         raise typer.Exit(1)

@@ -3,13 +3,14 @@
 Used by the dev stack's herd (:mod:`gavel_devstack.herd`) and its integration test. Per region:
 a gateway and a relay sharing one disk outbox, a fan-out and an audit writer, each a
 ``gavel ...`` process on a port of its own that it keeps across restarts. A watchdog thread
-restarts a process that exited, after a back-off that doubles from 0.5 s up to 10 s (as a
-kubelet restarts a crashed container, only faster), and records every exit and restart with its
-time, so a herd's report can put them on its time axis.
+restarts a process that exited, after a back-off that doubles from 0.5 s up to 10 s and starts
+over once a process ran 10 s (as a kubelet restarts a crashed container, only faster), and
+records every exit, signal and restart with its time, for the herd's report.
 """
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +24,8 @@ from gavel_devstack.harness.processes import free_port, start_logged, stop_proce
 
 KINDS = ("gateway", "relay", "fanout", "audit-writer")
 BACKOFF_S = (0.5, 10.0)
+STEADY_S = 10.0
+"""A process that ran this long before it exited restarts after the shortest back-off again."""
 AUDIT_GROUP = "gavel-herd"
 """The herd's audit writers' consumer group: their own, so no other writer on the shared stack
 takes a partition of the herd's audit topic and writes it elsewhere."""
@@ -38,6 +41,7 @@ class Workload:
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
+    started: float = 0.0
     backoff_s: float = BACKOFF_S[0]
 
     @property
@@ -83,6 +87,7 @@ class Supervisor:
 
     def _spawn(self, w: Workload) -> None:
         w.proc = start_logged([sys.executable, "-m", "gavel", *w.args], w.log, self.env)
+        w.started = time.monotonic()
 
     def start(self, timeout_s: float = 90) -> None:
         """Start every workload, wait until each is ready, then watch them."""
@@ -103,6 +108,8 @@ class Supervisor:
         now = time.monotonic()
         if w.proc is not None and w.proc.poll() is not None:
             self.events.append(Event(time.time(), w.name, f"exited {w.proc.returncode}"))
+            if now - w.started > STEADY_S:  # it had been fine: back-off starts over
+                w.backoff_s = BACKOFF_S[0]
             w.proc, w.next_start = None, now + w.backoff_s
             w.backoff_s = min(BACKOFF_S[1], w.backoff_s * 2)
         elif w.proc is None and now >= w.next_start:
@@ -110,13 +117,13 @@ class Supervisor:
             w.restarts += 1
             self.events.append(Event(time.time(), w.name, "restarted"))
 
-    def kill(self, name: str, sig: int) -> None:
+    def signal(self, name: str, sig: int) -> None:
         """Send ``sig`` to one workload (chaos); the watchdog restarts it if it exits."""
         with self._lock:
             proc = self.workloads[name].proc
             if proc is not None and proc.poll() is None:
                 proc.send_signal(sig)
-                self.events.append(Event(time.time(), name, f"signal {sig}"))
+                self.events.append(Event(time.time(), name, signal.Signals(sig).name))
 
     def stop(self) -> None:
         self._stop.set()
