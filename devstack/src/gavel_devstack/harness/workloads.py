@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gavel_devstack import process
 from gavel_devstack.harness.processes import free_port, start_logged, stop_process, wait_ready
 
 KINDS = ("gateway", "relay", "fanout", "audit-writer")
@@ -132,6 +133,14 @@ class Supervisor:
         for w in self.workloads.values():
             if w.proc is not None:
                 stop_process(w.proc, timeout_s=15)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time each workload's current process used so far (a restart starts at 0)."""
+        out = {}
+        for w in self.workloads.values():
+            used = process.cpu_seconds(w.proc.pid) if w.proc is not None else None
+            out[w.name] = used or 0.0
+        return out
 
     def url(self, kind: str, region: str, scheme: str = "http") -> str:
         return f"{scheme}://127.0.0.1:{self.workloads[f'{kind}/{region}'].port}"
