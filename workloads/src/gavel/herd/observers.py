@@ -13,7 +13,6 @@ on its side), so twenty thousand of them fit beside the stack on two cores.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -55,7 +54,8 @@ class _Socket(asyncio.Protocol):
                 if not self.handshake.done():
                     self.handshake.set_result(event.status_code == 101)
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                self.view.take(json.loads(bytes(event.data)), now, self.sightings)
+                msg = self.sightings.decode(bytes(event.data))
+                self.view.take(msg, now, self.sightings)
         self._flush()
 
     def eof_received(self) -> bool | None:

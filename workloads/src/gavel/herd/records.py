@@ -9,12 +9,16 @@ the checker needs (where the socket ended, what went wrong, with the offending m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from gavel.herd.latency import Histogram
+
+DECODED_KEPT = 256
+"""Distinct messages a region keeps parsed (prices in flight at once, with room to spare)."""
 
 
 class Channel(StrEnum):
@@ -165,6 +169,18 @@ class RegionSightings:
     views: list[ObserverView] = field(default_factory=list)
     latency: Histogram = field(default_factory=Histogram)
     prices: dict[int, int | None] = field(default_factory=dict)
+    decoded: dict[bytes, dict[str, Any]] = field(default_factory=dict)
+
+    def decode(self, raw: bytes) -> dict[str, Any]:
+        """``raw`` as JSON, parsed once for every observer of the region: the fan-out sends
+        each price as the same bytes to all of them, and parsing was half a delivery's cost.
+        (Callers only read the dict.)"""
+        msg = self.decoded.get(raw)
+        if msg is None:
+            if len(self.decoded) >= DECODED_KEPT:
+                self.decoded.clear()
+            msg = self.decoded[raw] = json.loads(raw)
+        return msg
 
     def observer(self, name: str) -> ObserverView:
         view = ObserverView(self.region, name)

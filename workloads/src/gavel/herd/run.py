@@ -11,6 +11,7 @@ is measured per phase, so its cost per observer and per bid can be scaled on pap
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import resource
 import time
@@ -26,6 +27,7 @@ from gavel.gateway import auth
 from gavel.herd import stores
 from gavel.herd.bidders import Bidder, Market, RestSender, Sender, Tally, WebSocketSender
 from gavel.herd.checker import Verdict, check
+from gavel.herd.latency import Histogram, Summary
 from gavel.herd.observers import Observer
 from gavel.herd.records import Channel, RegionSightings
 from gavel.herd.shape import Profile, Sizes, Timeline, bidders, spread
@@ -68,6 +70,9 @@ class Result:
     cpu_s: dict[str, float]
     """The herd process's own CPU seconds per phase."""
     counts: dict[str, int]
+    loop_lag: Summary
+    """How late the herd's own event loop ran a 50 ms timer: when this is high, the latencies
+    the clients measured include their own queueing, and the client saturated first."""
 
     def cost(self) -> dict[str, float]:
         """Client CPU per observer connected (the surge) and per bid attempt and per delivery
@@ -95,6 +100,7 @@ class Result:
             "cpu_s": self.cpu_s,
             "counts": self.counts,
             "cost": self.cost(),
+            "client_loop_lag_ms": self.loop_lag.as_dict(),
             "verdict": self.verdict.as_json(),
         }
 
@@ -191,10 +197,13 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
     ]
     rng.shuffle(observers)
     stop = asyncio.Event()
+    lag = Histogram()
+    probe = asyncio.create_task(_probe_lag(lag))
     watching = await _surge(observers, stop, timeline.opens_s * SURGE_SHARE)
     await asyncio.sleep(max(0.0, timeline.opens_s - clock()))
     connected = sum(o.view.connects > 0 for o in observers)
     cpu["surge"], phases["surge"] = _cpu() - cpu["start"], clock()
+    gc.freeze()  # the observers are long-lived: keep full collections from rescanning them
     say(f"{connected}/{len(observers)} observers connected; the drop opens")
 
     market, tally = Market(START_PRICE, rules.ends_at_ms), Tally()
@@ -225,6 +234,7 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
     cpu["bidding"] = _cpu() - cpu["start"] - cpu["surge"]
     phases["observers_settled"] = clock() - phases["surge"] - phases["bidding"]
     stop.set()
+    probe.cancel()
     await asyncio.gather(*watching)
 
     expected = {a.event_id for a in tally.answers if a.event_id}
@@ -244,7 +254,15 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
         "unanswered": tally.unanswered,
         **_by_reason(tally),
     }
-    return Result(herd, verdict, phases, cpu, counts)
+    return Result(herd, verdict, phases, cpu, counts, lag.summary())
+
+
+async def _probe_lag(into: Histogram, every_s: float = 0.05) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + every_s
+        await asyncio.sleep(every_s)
+        into.add((loop.time() - due) * 1000)
 
 
 def _by_reason(tally: Tally) -> dict[str, int]:

@@ -35,8 +35,10 @@ def tables(result: Result) -> list[Table]:
     lat = Table(title="latency (ms)")
     for col in ("what", "count", "p50", "p99", "max"):
         lat.add_column(col, justify="left" if col == "what" else "right")
-    rows = [("bid ack", v.ack)] + [
-        (f"decision -> observer {r}", s) for r, s in v.observer_latency.items()
+    rows = [
+        ("bid ack", v.ack),
+        *((f"decision -> observer {r}", s) for r, s in v.observer_latency.items()),
+        ("herd's own event loop lag", result.loop_lag),
     ]
     for name, s in rows:
         lat.add_row(name, f"{s.count:,}", f"{s.p50_ms:.1f}", f"{s.p99_ms:.1f}", f"{s.max_ms:.1f}")
