@@ -36,6 +36,12 @@ START_PRICE = 1_000
 INCREMENTS = (IncrementStep(0, 100), IncrementStep(100_000, 1_000))
 SURGE_SHARE = 0.8
 """Observers are all connected within this share of the surge, before the open."""
+SETTLE_S = 60.0
+"""How long observers may take to reach the final price after the drop closed: a fan-out
+restarted late in the drop first catches up with Kafka (seconds here, more on a long topic)."""
+AUDIT_S = 90.0
+"""How long the audit trail may take to hold every answered attempt (a killed audit writer
+restarts and resumes from its last committed offset)."""
 
 
 @dataclass(frozen=True)
@@ -230,7 +236,7 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
     final = await stores.final_state(home, herd.drop_id)
     phases["bidding"] = clock() - phases["surge"]
     say(f"bidding over (drop {status}): {len(tally.answers)} answers, final seq {final.seq}")
-    await _caught_up(observers, final.seq, final.high_bid, timeout_s=30)
+    await _caught_up(observers, final.seq, final.high_bid, timeout_s=SETTLE_S)
     cpu["bidding"] = _cpu() - cpu["start"] - cpu["surge"]
     phases["observers_settled"] = clock() - phases["surge"] - phases["bidding"]
     stop.set()
@@ -238,7 +244,9 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
     await asyncio.gather(*watching)
 
     expected = {a.event_id for a in tally.answers if a.event_id}
-    audit, waited = await stores.audit_trail(target.audit, herd.drop_id, expected, timeout_s=90)
+    audit, waited = await stores.audit_trail(
+        target.audit, herd.drop_id, expected, timeout_s=AUDIT_S
+    )
     phases["audit_read"] = waited
     say(f"audit trail read back: {len(audit)} rows in {waited:.1f} s")
     verdict = check(answers=tally.answers, audit=audit, final=final, sightings=sightings)
