@@ -62,3 +62,17 @@ def test_log_tail_returns_the_last_lines(tmp_path: Path) -> None:
     log.write_text("".join(f"line {i}\n" for i in range(100)))
     assert process.log_tail(log, 3).splitlines() == ["line 97", "line 98", "line 99"]
     assert "no log" in process.log_tail(tmp_path / "missing.log")
+
+
+def test_cpu_seconds_of_this_process_grows_and_of_a_gone_one_is_none() -> None:
+    import os
+
+    from gavel_devstack import process
+
+    before = process.cpu_seconds(os.getpid())
+    assert before is not None
+    sum(i * i for i in range(300_000))
+    after = process.cpu_seconds(os.getpid())
+    assert after is not None
+    assert after >= before
+    assert process.cpu_seconds(2**22 + 1) is None

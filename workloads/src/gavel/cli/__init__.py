@@ -5,9 +5,9 @@ entrypoint is this command. This module only assembles the app; each command gro
 own module and stays a thin wrapper that parses flags and calls into the code it runs:
 :mod:`~gavel.cli.service_commands` (``gateway``, ``fanout``, ``relay``, ``audit-writer``),
 :mod:`~gavel.cli.token_commands` (``token``), :mod:`~gavel.cli.drops_commands` (``drops``),
-:mod:`~gavel.cli.operator_commands` (``operator``) and :mod:`~gavel.cli.audit_commands`
-(``audit``). The local stack and the demos are not here: they are development tools beside the
-product (``scripts/``).
+:mod:`~gavel.cli.operator_commands` (``operator``), :mod:`~gavel.cli.audit_commands`
+(``audit``) and :mod:`~gavel.cli.herd_commands` (``herd``). The local stack and the demos are
+not here: they are development tools beside the product (``scripts/``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import typer
 from gavel.cli import (
     audit_commands,
     drops_commands,
+    herd_commands,
     operator_commands,
     service_commands,
     token_commands,
@@ -71,6 +72,7 @@ app.add_typer(operator_commands.app, name="operator")
 app.command()(service_commands.relay)
 app.command("audit-writer")(service_commands.audit_writer)
 app.add_typer(audit_commands.app, name="audit")
+app.command()(herd_commands.herd)
 
 
 def main() -> None:

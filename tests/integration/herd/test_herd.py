@@ -1,0 +1,38 @@
+"""A short herd on the local stack passes the checker while its relay and an audit writer are
+killed: every answered attempt in the audit trail read back from Cassandra, the accepted
+history gap-free and rising, every observer (some cut and resumed with ``since``) on the final
+price."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gavel.herd import chaos, shape
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.herd import herd_on_stack
+
+
+def test_a_short_herd_with_kills_passes_the_checker(stack: Stack, tmp_path: Path) -> None:
+    regions = tuple(stack.regions)
+    sizes = shape.Sizes(bidders=12, observers=80, regions=regions, duration_s=12)
+    # The drop opens at 3 s and bids flow until 15 s: both kills land while bids are decided.
+    faults = chaos.parse(f"6s kill relay/{regions[0]}; 8s kill audit-writer/{regions[-1]}", regions)
+    done = herd_on_stack(sizes, shape.PROFILES["smoke"], seed=16, log_dir=tmp_path, faults=faults)
+    v, counts = done.result.verdict, done.result.counts
+    assert v.ok, v.as_json()["violations"]
+    assert v.accepted > 10
+    # Each kind of attempt was made and checked: accepted, refused, retried, rate-limited.
+    assert counts["answers_accepted"] >= v.accepted
+    assert counts["answers_below_minimum"] > 0
+    assert any(k.endswith("_duplicate") for k in counts)
+    assert counts.get("answers_rate_limited", 0) > 0
+    assert v.attempts_answered == v.audit_rows
+    assert counts["observers_connected"] == 80
+    assert counts["observer_connects"] > 80  # the cut ones came back with since
+    assert set(v.observer_latency) == set(regions)
+    assert all(s.count > 0 for s in v.observer_latency.values())
+    # The faults happened, and the killed workloads were restarted, with their times.
+    happened = [(e.workload, e.what) for e in done.sup.events]
+    for target in (f"relay/{regions[0]}", f"audit-writer/{regions[-1]}"):
+        assert (target, "SIGKILL") in happened
+        assert (target, "restarted") in happened
