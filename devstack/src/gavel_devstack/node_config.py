@@ -9,6 +9,7 @@ nodes") says why each setting is there.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,14 @@ REAL_NODE_TAINT = {"key": "gavel.dev/real-node", "value": "true", "effect": "NoS
 """Keeps the scheduler's pods (the operator's rendered Deployments, on KWOK's fake nodes when
 ``nodes`` runs too) off the real node unless they tolerate it: their images may not be there.
 A pod bound with ``nodeName`` is not affected."""
+
+REGISTRY_GUARD = "127.0.0.1:9"
+"""Where every image pull of a real node is sent: loopback's discard port, which nothing serves,
+so any pull fails at once ("connection refused") with no DNS query and no packet off the host."""
+
+GUARD_SINCE = (1, 6, 17)
+"""The first containerd that reads a registry hosts folder's ``_default``; older ones would send a
+pull to the image's real registry."""
 
 _SUBNET_FIRST_OCTET = 200
 """Pod subnets are 10.(200 + region index).(port block).0/24: unique per live stack and region,
@@ -83,8 +92,50 @@ def containerd_socket(home: Path) -> Path:
     return home / "containerd.sock"
 
 
+def registry_hosts_dir(home: Path) -> Path:
+    return home / "registries"
+
+
+def registry_guard_files(home: Path) -> dict[Path, str]:
+    """The CRI's registry hosts folder: only ``_default``, which containerd 1.6.17+ uses for
+    every registry host without a folder of its own, pointing at :data:`REGISTRY_GUARD`.
+
+    Both halves matter, as a mistake fails open, to the image's real registry: containerd 1.6
+    cannot parse a hosts.toml without a ``[host]`` table, and without ``server`` it appends the
+    image's registry after the listed hosts."""
+    guard = f"http://{REGISTRY_GUARD}"
+    text = "\n".join(
+        [
+            "# Written by scripts/stack (gavel_devstack.node_config): no registry is ever reached.",
+            f'server = "{guard}"',
+            'capabilities = ["pull", "resolve"]',
+            f'[host."{guard}"]',
+            '  capabilities = ["pull", "resolve"]',
+            "",
+        ]
+    )
+    return {registry_hosts_dir(home) / "_default" / "hosts.toml": text}
+
+
+def guard_problem(containerd_version: str) -> str | None:
+    """Why the containerd printing ``containerd_version`` (its ``--version`` line) cannot keep
+    the guard, or None when it can."""
+    found = re.search(r"\sv?(\d+)\.(\d+)\.(\d+)", containerd_version)
+    if found is None:
+        return f"cannot read containerd's version from {containerd_version.strip()!r}"
+    major, minor, patch = (int(part) for part in found.groups())
+    if (major, minor, patch) < GUARD_SINCE:
+        since = ".".join(map(str, GUARD_SINCE))
+        return (
+            f"containerd {major}.{minor}.{patch} ignores the registry guard's _default hosts "
+            f"folder (read since {since}), so pulls could reach a real registry: install {since}+"
+        )
+    return None
+
+
 def containerd_toml(home: Path, pause_image: str) -> str:
-    """containerd 1.6's settings: everything under ``home``, CRI on, nothing pulled."""
+    """containerd 1.6's settings: everything under ``home``, CRI on, every pull sent to the
+    guard (:func:`registry_guard_files`)."""
     cri = 'plugins."io.containerd.grpc.v1.cri"'
     return "\n".join(
         [
@@ -107,6 +158,8 @@ def containerd_toml(home: Path, pause_image: str) -> str:
             # Pod network namespaces under the state folder, so `down` finds and unmounts them.
             "  netns_mounts_under_state_dir = true",
             "  disable_apparmor = true",
+            f"[{cri}.registry]",
+            f'  config_path = "{registry_hosts_dir(home)}"',
             f"[{cri}.cni]",
             f'  bin_dir = "{CNI_BIN}"',
             f'  conf_dir = "{home / "cni"}"',

@@ -25,6 +25,7 @@ from gavel_devstack.node_config import (
     CGROUP_CONTROLLERS,
     KUBELET_HEALTHZ_PORT,
     NodeNet,
+    guard_problem,
     node_net,
 )
 from gavel_devstack.podman import podman_env
@@ -51,7 +52,11 @@ def _link_exists(name: str) -> bool:
 
 
 def prepare(net: NodeNet) -> None:
-    """Make the node's bridge (its address is the kubelet's) and its root cgroup."""
+    """Check that containerd keeps the registry guard, then make the node's bridge (its address
+    is the kubelet's) and its root cgroup."""
+    problem = guard_problem(_run(["containerd", "--version"], "asking containerd's version"))
+    if problem:
+        raise NodeError(problem)
     if not _link_exists(net.bridge):
         _run(["ip", "link", "add", net.bridge, "type", "bridge"], f"creating {net.bridge}")
     prefix = net.subnet.split("/")[1]

@@ -46,6 +46,7 @@ def real_node(
         files={
             home / "containerd.toml": node_config.containerd_toml(home, node_host.PAUSE_IMAGE),
             home / "cni" / "10-gavel.conflist": node_config.cni_conflist(net, home / "ipam"),
+            **node_config.registry_guard_files(home),
         },
         prepare=partial(node_host.prepare, net),
         when_ready=partial(node_host.load_images, socket, inst.kubelet_bin),

@@ -134,6 +134,40 @@ def test_a_missing_image_is_reported_on_the_pod_not_pulled(node: Node) -> None:
     assert reason == "ErrImageNeverPull"
 
 
+def test_a_pull_goes_to_the_closed_loopback_guard_never_to_the_images_registry(
+    node: Node,
+) -> None:
+    # A loopback registry nobody serves: were the guard ignored, nothing would leave the host.
+    unserved = "127.0.0.2:5000"
+    node.run_pod(
+        "pull-guarded",
+        {
+            "nodeName": node.net.name,
+            "restartPolicy": "Never",
+            "containers": [
+                {"name": "x", "image": f"{unserved}/nothing:1", "imagePullPolicy": "Always"}
+            ],
+        },
+    )
+
+    def pull_failure() -> str | None:
+        events = json.loads(
+            node.kubectl(
+                "get", "events", "--field-selector=involvedObject.name=pull-guarded", "-o", "json"
+            )
+        )["items"]
+        failed = [
+            e["message"] for e in events if e["reason"] == "Failed" and "pull" in e["message"]
+        ]
+        return failed[0] if failed else None
+
+    message = poll(pull_failure, timeout_s=60, what="the pod's image pull to fail")
+    assert f"http://{node_config.REGISTRY_GUARD}/v2/nothing/manifests/1" in message, message
+    assert "connection refused" in message, message
+    assert f"//{unserved}" not in message, message
+    assert f"tcp {unserved}" not in message, message
+
+
 def test_a_crashing_container_is_restarted_with_back_off_and_reported(
     node: Node, image: str
 ) -> None:

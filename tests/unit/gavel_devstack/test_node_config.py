@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -77,3 +78,57 @@ def test_the_real_node_is_tainted_so_only_pods_that_ask_for_it_land_there(tmp_pa
     conf = json.loads(node_config.kubelet_yaml(node_config.node_net(3, "us"), tmp_path))
     assert conf["registerWithTaints"] == [node_config.REAL_NODE_TAINT]
     assert node_config.REAL_NODE_TAINT["effect"] == "NoSchedule"
+
+
+def test_every_registry_host_resolves_and_pulls_from_the_closed_loopback_guard(
+    tmp_path: Path,
+) -> None:
+    conf = tomllib.loads(node_config.containerd_toml(tmp_path, "localhost/p:1"))
+    hosts_dir = Path(conf["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"])
+    files = node_config.registry_guard_files(tmp_path)
+    # Only the fallback folder: a registry's own folder would take precedence over it.
+    assert list(files) == [hosts_dir / "_default" / "hosts.toml"]
+    hosts = tomllib.loads(files[hosts_dir / "_default" / "hosts.toml"])
+    # containerd 1.6 rejects a file without a [host] table and then pulls from the image's
+    # registry; without a server it appends that registry after the hosts. Both name the guard.
+    guard = {"capabilities": ["pull", "resolve"]}
+    assert hosts == {"server": "http://127.0.0.1:9", **guard, "host": {"http://127.0.0.1:9": guard}}
+    assert node_config.REGISTRY_GUARD == "127.0.0.1:9"
+
+
+def test_the_guard_lives_in_the_node_folder_and_replaces_the_legacy_mirror_settings(
+    tmp_path: Path,
+) -> None:
+    registry = tomllib.loads(node_config.containerd_toml(tmp_path, "localhost/p:1"))["plugins"][
+        "io.containerd.grpc.v1.cri"
+    ]["registry"]
+    # containerd refuses config_path beside mirrors or configs; none are set.
+    assert registry == {"config_path": str(node_config.registry_hosts_dir(tmp_path))}
+    assert node_config.registry_hosts_dir(tmp_path).parent == tmp_path
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3",
+        "containerd github.com/containerd/containerd v1.6.17 1234abcd",
+        "containerd github.com/containerd/containerd v1.7.0 1234abcd",
+        "containerd github.com/containerd/containerd/v2 v2.1.4 75cb2b7193",
+    ],
+)
+def test_a_containerd_that_reads_the_default_hosts_folder_is_accepted(line: str) -> None:
+    assert node_config.guard_problem(line) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("containerd github.com/containerd/containerd 1.6.16~ds1 x", r"1\.6\.16 ignores.*1\.6\.17"),
+        ("containerd github.com/containerd/containerd v1.5.9 x", r"1\.5\.9 ignores"),
+        ("containerd: command output nobody expected", r"cannot read .*nobody expected"),
+    ],
+)
+def test_a_containerd_that_would_ignore_the_guard_is_refused_with_the_reason(
+    line: str, problem: str
+) -> None:
+    assert re.search(problem, node_config.guard_problem(line) or "")

@@ -33,7 +33,11 @@ def test_a_real_node_starts_its_kubelet_after_containerd_and_the_regions_api_ser
     assert "--hostname-override=node-in" in kubelet.argv
     assert "--node-ip=10.202.5.1" in kubelet.argv
     home = real_nodes.node_home(tmp_path, "in")
-    assert set(containerd.files) == {home / "containerd.toml", home / "cni" / "10-gavel.conflist"}
+    assert set(containerd.files) == {
+        home / "containerd.toml",
+        home / "cni" / "10-gavel.conflist",
+        home / "registries" / "_default" / "hosts.toml",
+    }
     assert containerd.prepare is not None
     assert containerd.when_ready is not None
     assert not list(tmp_path.iterdir()), "building components must not touch the run folder"
