@@ -36,7 +36,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, bidding, drops, endpoints
+from gavel import auction, bidding, drops, endpoints, redis_client
 from gavel.gateway import auth
 from gavel_devstack.harness.processes import free_port, stack_env
 
@@ -81,7 +81,7 @@ async def baseline(url: str, drop: str, connections: int, seconds: float) -> dic
     stop = time.perf_counter() + seconds
 
     async def caller(n: int) -> None:
-        client = Redis.from_url(url)
+        client = redis_client.connect(url)
         i = 0
         try:
             while time.perf_counter() < stop:
@@ -219,7 +219,7 @@ async def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
     env = stack_env()
     url = env[endpoints.redis_url_var("us")]
-    redis = Redis.from_url(url)
+    redis = redis_client.connect(url)
     tokens_file = write_tokens(env[endpoints.JWT_SECRET], 200)
     rows = []
     with console.status("baseline: EVALSHA from Python"):

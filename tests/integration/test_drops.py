@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from redis.asyncio import Redis
 
-from gavel import bidding, drop_rules, drops, keys
+from gavel import bidding, drop_rules, drops, keys, redis_client
 from gavel.auction import Reason
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.stack_env import Stack
@@ -17,7 +17,7 @@ from gavel_devstack.harness.stack_env import Stack
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.redis_url(stack.regions[0]))
+    client = redis_client.connect(stack.redis_url(stack.regions[0]))
     yield client
     await client.aclose()
 

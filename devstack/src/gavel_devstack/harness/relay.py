@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from gavel import auction, bidding, keys
+from gavel import auction, bidding, keys, redis_client
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
@@ -166,7 +166,7 @@ async def place_attempts(
     jobs = [(d, i) for i in range(first, first + per_drop) for d in drop_ids]
 
     async def worker(n: int) -> None:
-        client = Redis.from_url(redis_url)
+        client = redis_client.connect(redis_url)
         try:
             for drop_id, i in jobs[n::concurrency]:
                 event_id = str(uuid.uuid4())

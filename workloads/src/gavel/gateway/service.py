@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from gavel import bidding, drop_rules, keys, state_hash
+from gavel import bidding, drop_rules, keys, redis_client, state_hash
 from gavel.auction import Decision, Reason, Rules, State
 from gavel.bidding import BidResult
 from gavel.events import BidEvent
@@ -83,7 +83,7 @@ class BidService:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.redis = {
-            region: Redis.from_url(
+            region: redis_client.connect(
                 url,
                 socket_timeout=settings.redis_timeout_s,
                 socket_connect_timeout=settings.redis_timeout_s,
