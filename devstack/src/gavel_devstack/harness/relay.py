@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from gavel import auction, bidding, keys, redis_client
+from gavel import redis_url as gavel_redis_url
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
@@ -35,7 +36,10 @@ GAVEL = Path(sys.executable).with_name("gavel")
 
 
 def with_db(redis_url: str, db: int) -> str:
-    """``redis_url`` pointing at logical database ``db``."""
+    """``redis_url`` pointing at logical database ``db`` (a single server or a Sentinel URL)."""
+    address = gavel_redis_url.parse(redis_url)
+    if isinstance(address, gavel_redis_url.SentinelService):
+        return gavel_redis_url.sentinel_url(list(address.sentinels), address.service, db)
     parts = urlsplit(redis_url)
     return urlunsplit(parts._replace(path=f"/{db}"))
 
