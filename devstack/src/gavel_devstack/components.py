@@ -123,9 +123,7 @@ def _redis_node(
         region,
         port,
         argv,
-        partial(probes.redis_ready, port)
-        if primary is None
-        else partial(probes.redis_replica_ready, port),
+        partial(probes.redis_node_ready, port),
         timeout_s=30,
         files={data / ".keep": ""},
         # A replica is ready once it holds a copy, so it needs its primary up first.

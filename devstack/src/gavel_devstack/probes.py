@@ -42,15 +42,16 @@ def redis_ready(port: int) -> bool:
         return False
 
 
-def redis_replica_ready(port: int) -> bool:
-    """A replica answers and its link to the primary is up (it holds a copy)."""
+def redis_node_ready(port: int) -> bool:
+    """A Redis node of a replicated region answers and, if it is a replica, holds a copy (its
+    link to the primary is up). Roles move in a failover, so either role is fine."""
     try:
         client = redis.Redis(port=port, socket_timeout=_TIMEOUT_S)
         with client:
             info = client.info("replication")
     except redis.RedisError:
         return False
-    return info.get("role") == "slave" and info.get("master_link_status") == "up"
+    return info.get("role") == "master" or info.get("master_link_status") == "up"
 
 
 def redis_role(port: int) -> str | None:
