@@ -13,11 +13,11 @@ import time
 import uuid
 from typing import Any
 
-import redis
 import yaml
 
 from gavel import bidding, keys, redis_client
 from gavel.auction import Outcome
+from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness.relay import UNLIMITED, relay_settings, running_relay
 from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.harness.waiting import holds, poll
@@ -219,7 +219,7 @@ async def _delete_once_relayed(
             await regional.aclose()
         # The running relay saw the stream vanish and does not bring it back: watch it for a
         # while (its reads block 100 ms at a time).
-        home = redis.Redis.from_url(clusters.redis_url("us"))
+        home = redis_nodes.sync_client(clusters.redis_url("us"))
         try:
             await asyncio.to_thread(
                 holds,

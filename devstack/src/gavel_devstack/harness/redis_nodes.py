@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from redis.sentinel import Sentinel
 
 from gavel import redis_url
 from gavel_devstack import layout, stack
@@ -133,3 +134,13 @@ def restore(run_dir: Path, region: str, url: str, *, timeout_s: float = 60) -> N
         timeout_s=timeout_s,
         what=f"{region}'s Redis: one primary, every replica in sync",
     )
+
+
+def sync_client(url: str) -> redis.Redis:
+    """A blocking client of the primary at ``url`` (either scheme), for checks run in threads."""
+    address = redis_url.parse(url)
+    if isinstance(address, redis_url.SingleServer):
+        return redis.Redis.from_url(address.url)
+    sentinels = Sentinel(list(address.sentinels), socket_timeout=_TIMEOUT_S)
+    client: redis.Redis = sentinels.master_for(address.service, db=address.db)
+    return client
