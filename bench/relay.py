@@ -95,14 +95,16 @@ async def live(url: str, kafka: str, redis: Redis, rate: int, seconds: float) ->
             while placed < due:
                 await bidding.place_bid(
                     redis,
-                    drop_id,
-                    f"b{placed % 50}",
-                    str(uuid.uuid4()),
-                    1_000 + placed * 100,
-                    event_id=str(uuid.uuid4()),
-                    received_ms=int(time.time() * 1000),
-                    region="us",
-                    limit=auction.RateLimit(10**9, 10**9),
+                    bidding.bid_call(
+                        drop_id,
+                        f"b{placed % 50}",
+                        str(uuid.uuid4()),
+                        1_000 + placed * 100,
+                        event_id=str(uuid.uuid4()),
+                        received_ms=int(time.time() * 1000),
+                        region="us",
+                        limit=auction.RateLimit(10**9, 10**9),
+                    ),
                 )
                 placed += 1
             before = len(tail.seen)

@@ -130,14 +130,16 @@ async def test_a_drop_prescales_goes_live_closes_returns_to_baseline_and_is_dele
     home = redis_client.connect(clusters.redis_url("us"))
     result = await bidding.place_bid(
         home,
-        name,
-        "bidder-1",
-        "b-1",
-        5_000,
-        event_id=uuid.uuid4().hex,
-        received_ms=int(time.time() * 1000),
-        region="us",
-        limit=UNLIMITED,
+        bidding.bid_call(
+            name,
+            "bidder-1",
+            "b-1",
+            5_000,
+            event_id=uuid.uuid4().hex,
+            received_ms=int(time.time() * 1000),
+            region="us",
+            limit=UNLIMITED,
+        ),
     )
     await home.aclose()
     assert result.decision.outcome is Outcome.ACCEPTED, result

@@ -39,14 +39,16 @@ async def bid(
 ) -> bidding.BidResult:
     return await bidding.place_bid(
         redis,
-        drop,
-        bidder,
-        bid_id,
-        amount,
-        event_id=str(uuid.uuid4()),
-        received_ms=0,
-        region="us",
-        limit=limit,
+        bidding.bid_call(
+            drop,
+            bidder,
+            bid_id,
+            amount,
+            event_id=str(uuid.uuid4()),
+            received_ms=0,
+            region="us",
+            limit=limit,
+        ),
     )
 
 

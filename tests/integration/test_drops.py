@@ -25,13 +25,15 @@ async def redis(stack: Stack) -> AsyncIterator[Redis]:
 async def _bid(redis: Redis, drop: str, amount: int) -> bidding.BidResult:
     return await bidding.place_bid(
         redis,
-        drop,
-        "ann",
-        uuid.uuid4().hex,
-        amount,
-        event_id=uuid.uuid4().hex,
-        received_ms=0,
-        region="us",
+        bidding.bid_call(
+            drop,
+            "ann",
+            uuid.uuid4().hex,
+            amount,
+            event_id=uuid.uuid4().hex,
+            received_ms=0,
+            region="us",
+        ),
     )
 
 

@@ -178,13 +178,15 @@ async def _bid(redis_url: str, drop: str, amounts: list[int]) -> None:
         for i, amount in enumerate(amounts):
             await bidding.place_bid(
                 redis,
-                drop,
-                ["alice", "bob"][i % 2],
-                f"demo-{uuid.uuid4().hex[:8]}",
-                amount,
-                event_id=uuid.uuid4().hex,
-                received_ms=int(time.time() * 1000),
-                region="us",
+                bidding.bid_call(
+                    drop,
+                    ["alice", "bob"][i % 2],
+                    f"demo-{uuid.uuid4().hex[:8]}",
+                    amount,
+                    event_id=uuid.uuid4().hex,
+                    received_ms=int(time.time() * 1000),
+                    region="us",
+                ),
             )
     finally:
         await redis.aclose()

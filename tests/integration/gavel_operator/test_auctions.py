@@ -29,14 +29,16 @@ async def test_standing_before_and_after_a_bid(redis: Redis) -> None:
     assert await auctions.standing(redis, rules.drop_id) == fresh
     await bidding.place_bid(
         redis,
-        rules.drop_id,
-        "ann",
-        "1",
-        1_000,
-        event_id=str(uuid.uuid4()),
-        received_ms=0,
-        region="us",
-        limit=UNLIMITED,
+        bidding.bid_call(
+            rules.drop_id,
+            "ann",
+            "1",
+            1_000,
+            event_id=str(uuid.uuid4()),
+            received_ms=0,
+            region="us",
+            limit=UNLIMITED,
+        ),
     )
     assert await auctions.standing(redis, rules.drop_id) == auctions.Standing(
         high_bid=1_000,

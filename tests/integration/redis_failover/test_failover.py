@@ -151,33 +151,35 @@ def _report(name: str, crowd: Crowd, resumed_s: float) -> None:
     print(f"\n{name}: first accepted bid {resumed_s:.2f} s after the fault; answers {counts}")
 
 
-async def test_sigkill_of_the_primary_loses_no_acknowledged_bid(
-    stack: Stack, region: tuple[Path, str], primary_client: Redis, tmp_path: Path
-) -> None:
-    drop, crowd, resumed_s = await _bid_through_fault(
-        stack,
-        region,
-        primary_client,
-        tmp_path,
-        fault=lambda node: redis_nodes.signal_node(node, signal.SIGKILL),
-    )
-    _report("SIGKILL", crowd, resumed_s)
-    await _check_nothing_lost(region, drop, crowd, tmp_path)
-    assert resumed_s <= RESUME_TARGET_S
-
-
-async def test_a_hung_primary_is_replaced_and_loses_no_acknowledged_bid(
-    stack: Stack, region: tuple[Path, str], primary_client: Redis, tmp_path: Path
-) -> None:
-    drop, crowd, resumed_s = await _bid_through_fault(
-        stack,
-        region,
-        primary_client,
-        tmp_path,
-        fault=lambda node: redis_nodes.signal_node(node, signal.SIGSTOP),
+@pytest.mark.parametrize(
+    ("fault", "heal"),
+    [
+        pytest.param(signal.SIGKILL, None, id="crashed"),
         # Woken after the failover, the old primary is turned into a replica by the Sentinels.
-        heal=lambda node: redis_nodes.signal_node(node, signal.SIGCONT),
+        pytest.param(signal.SIGSTOP, signal.SIGCONT, id="hung"),
+    ],
+)
+async def test_the_primary_fails_and_no_acknowledged_bid_is_lost(
+    stack: Stack,
+    region: tuple[Path, str],
+    primary_client: Redis,
+    tmp_path: Path,
+    *,
+    fault: signal.Signals,
+    heal: signal.Signals | None,
+) -> None:
+    def wake(node: redis_nodes.Node) -> None:
+        if heal is not None:
+            redis_nodes.signal_node(node, heal)
+
+    drop, crowd, resumed_s = await _bid_through_fault(
+        stack,
+        region,
+        primary_client,
+        tmp_path,
+        fault=lambda node: redis_nodes.signal_node(node, fault),
+        heal=wake,
     )
-    _report("SIGSTOP", crowd, resumed_s)
+    _report(fault.name, crowd, resumed_s)
     await _check_nothing_lost(region, drop, crowd, tmp_path)
     assert resumed_s <= RESUME_TARGET_S

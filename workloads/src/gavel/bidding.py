@@ -85,34 +85,9 @@ def _result(raw: object) -> BidResult:
     return BidResult.from_script(raw)
 
 
-async def place_bid(
-    redis: Redis,
-    drop_id: str,
-    bidder: str,
-    bid_id: str,
-    amount: int,
-    *,
-    event_id: str,
-    received_ms: int,
-    region: str,
-    limit: RateLimit = DEFAULT_LIMIT,
-) -> BidResult:
-    """Decide one attempt in the drop's home-region Redis (one round trip)."""
-    call = bid_call(
-        drop_id,
-        bidder,
-        bid_id,
-        amount,
-        event_id=event_id,
-        received_ms=received_ms,
-        region=region,
-        limit=limit,
-    )
-    return await run_bid_call(redis, call)
-
-
-async def run_bid_call(redis: Redis, call: BidCall) -> BidResult:
-    """One ``EVALSHA`` of place_bid.lua, answered as soon as the primary decided."""
+async def place_bid(redis: Redis, call: BidCall) -> BidResult:
+    """Decide one attempt in the drop's home-region Redis: one ``EVALSHA``, answered as soon as
+    the primary decided (:mod:`gavel.gateway.replicated` also waits for replicas)."""
     return _result(await luascripts.script("place_bid")(redis, call.keys, call.args))
 
 

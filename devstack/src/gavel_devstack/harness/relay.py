@@ -176,14 +176,16 @@ async def place_attempts(
                 event_id = str(uuid.uuid4())
                 result = await bidding.place_bid(
                     client,
-                    drop_id,
-                    f"bidder-{i % 7}",
-                    f"bid-{i}",
-                    1_000 + 100 * (i // 2),
-                    event_id=event_id,
-                    received_ms=int(time.time() * 1000),
-                    region="us",
-                    limit=UNLIMITED,
+                    bidding.bid_call(
+                        drop_id,
+                        f"bidder-{i % 7}",
+                        f"bid-{i}",
+                        1_000 + 100 * (i // 2),
+                        event_id=event_id,
+                        received_ms=int(time.time() * 1000),
+                        region="us",
+                        limit=UNLIMITED,
+                    ),
                 )
                 assert not result.duplicate
                 placed.all.add(event_id)

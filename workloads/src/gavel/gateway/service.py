@@ -136,7 +136,7 @@ class BidService:
             if replicated is not None:
                 result = await replicated.place(call)
             else:
-                result = await bidding.run_bid_call(client, call)
+                result = await bidding.place_bid(client, call)
         except (UnavailableError, NotReplicatedError, *_UNREACHABLE):
             return await self._edge(attempt, Reason.UNAVAILABLE)
         if result.decision.reason is Reason.UNKNOWN_DROP:
