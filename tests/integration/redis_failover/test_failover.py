@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -31,6 +32,7 @@ from gavel_devstack.harness.waiting import wait_for
 from tests.support.bid_crowd import Answer, Crowd
 
 HOME = "us"
+Fault = Callable[[redis_nodes.Node], None]
 RESUME_TARGET_S = 5.0
 BIDS_BEFORE_FAULT = 50
 GIVE_UP_S = 20.0
@@ -59,8 +61,8 @@ async def _bid_through_fault(
     redis: Redis,
     outbox_dir: Path,
     *,
-    fault: Callable[[redis_nodes.Node], None],
-    heal: Callable[[redis_nodes.Node], None] = lambda _: None,
+    fault: Fault,
+    heal: Fault,
 ) -> tuple[str, Crowd, float]:
     """Open a drop, bid, inject ``fault`` into the primary, bid until a bid sent after the
     fault is accepted; returns the drop, the crowd and the seconds to that acceptance."""
@@ -151,35 +153,45 @@ def _report(name: str, crowd: Crowd, resumed_s: float) -> None:
     print(f"\n{name}: first accepted bid {resumed_s:.2f} s after the fault; answers {counts}")
 
 
-@pytest.mark.parametrize(
-    ("fault", "heal"),
-    [
-        pytest.param(signal.SIGKILL, None, id="crashed"),
+def _faults(run_dir: Path) -> dict[str, tuple[Fault, Fault]]:
+    """What happens to the primary, and what is done once bidding resumed elsewhere."""
+
+    def kill(node: redis_nodes.Node) -> None:
+        redis_nodes.signal_node(node, signal.SIGKILL)
+
+    def lose_machine(node: redis_nodes.Node) -> None:
+        # The page cache cannot save it: the data folder goes with the process. The stack
+        # restarts it empty afterwards, and the Sentinels make it a replica of the new primary.
+        kill(node)
+        shutil.rmtree(run_dir / f"{node.kind}-{HOME}")
+
+    def nothing(_: redis_nodes.Node) -> None:
+        pass
+
+    return {
+        "crashed": (kill, nothing),
         # Woken after the failover, the old primary is turned into a replica by the Sentinels.
-        pytest.param(signal.SIGSTOP, signal.SIGCONT, id="hung"),
-    ],
-)
+        "hung": (
+            lambda node: redis_nodes.signal_node(node, signal.SIGSTOP),
+            lambda node: redis_nodes.signal_node(node, signal.SIGCONT),
+        ),
+        "machine lost": (lose_machine, nothing),
+    }
+
+
+@pytest.mark.parametrize("scenario", ["crashed", "hung", "machine lost"])
 async def test_the_primary_fails_and_no_acknowledged_bid_is_lost(
     stack: Stack,
     region: tuple[Path, str],
     primary_client: Redis,
     tmp_path: Path,
-    *,
-    fault: signal.Signals,
-    heal: signal.Signals | None,
+    scenario: str,
 ) -> None:
-    def wake(node: redis_nodes.Node) -> None:
-        if heal is not None:
-            redis_nodes.signal_node(node, heal)
-
+    fault, heal = _faults(region[0])[scenario]
+    outbox_dir = tmp_path / "outbox"
     drop, crowd, resumed_s = await _bid_through_fault(
-        stack,
-        region,
-        primary_client,
-        tmp_path,
-        fault=lambda node: redis_nodes.signal_node(node, fault),
-        heal=wake,
+        stack, region, primary_client, outbox_dir, fault=fault, heal=heal
     )
-    _report(fault.name, crowd, resumed_s)
-    await _check_nothing_lost(region, drop, crowd, tmp_path)
+    _report(scenario, crowd, resumed_s)
+    await _check_nothing_lost(region, drop, crowd, outbox_dir)
     assert resumed_s <= RESUME_TARGET_S
