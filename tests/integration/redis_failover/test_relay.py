@@ -22,6 +22,7 @@ from gavel_devstack.harness.kafka import KafkaTail
 from gavel_devstack.harness.processes import stop_process
 from gavel_devstack.harness.relay import (
     RELAY_TEST_DB,
+    delivered,
     drained,
     place_attempts,
     relay_process,
@@ -74,10 +75,7 @@ async def test_the_relay_resumes_on_the_new_primary_and_loses_nothing(
                 await tail.poll()
                 before = len(set(tail.event_ids(topics.AUDIT)))
                 await tail.until(
-                    lambda t: (
-                        set(t.event_ids(topics.AUDIT)) >= placed.all
-                        and set(t.event_ids(topics.PRICE)) >= placed.accepted
-                    ),
+                    delivered(placed),
                     60,
                     "every attempt in Kafka after the failover",
                 )

@@ -23,11 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from gavel import auction, bidding, keys, redis_client
+from gavel import auction, bidding, keys, redis_client, topics
 from gavel import redis_url as gavel_redis_url
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
+from gavel_devstack.harness.kafka import KafkaTail
 from gavel_devstack.harness.processes import free_port, start_logged
 
 RELAY_TEST_DB = 7
@@ -153,6 +154,17 @@ class Placed:
 
     all: set[str]
     accepted: set[str]
+
+
+def delivered(placed: Placed) -> Callable[[KafkaTail], bool]:
+    """For :meth:`KafkaTail.until`: every attempt in ``gavel.audit`` and every accepted one in
+    ``gavel.price``."""
+
+    def check(tail: KafkaTail) -> bool:
+        audit, price = set(tail.event_ids(topics.AUDIT)), set(tail.event_ids(topics.PRICE))
+        return audit >= placed.all and price >= placed.accepted
+
+    return check
 
 
 async def place_attempts(
