@@ -3,15 +3,19 @@ with the same ``bid_id`` returns the first outcome once the replicas are back.""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
-from gavel import outbox, redis_client
+from gavel import bidding, outbox, redis_client
+from gavel.auction import RateLimit
 from gavel.gateway import auth
+from gavel.gateway.replicated import ReplicatedBids
 from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
@@ -65,3 +69,41 @@ async def test_unconfirmed_decision_is_a_503_and_its_retry_the_first_outcome(
     assert (body["seq"], body["high_bid"]) == (2, 6_000)
     edge = [e for seg in outbox.iter_pending(tmp_path) for e in seg.events]
     assert [(e.bid_id, e.decision.reason.value) for e in edge] == [("w-1", "unavailable")]
+
+
+async def test_bids_in_flight_share_waits(stack: Stack) -> None:
+    """200 attempts queued at once: a few pipelines, one WAIT each, every decision confirmed."""
+    client = redis_client.connect(stack.redis_url(HOME))
+    replicated = ReplicatedBids(client, replicas=1, timeout_ms=2_000)
+    try:
+        rules = await open_test_drop(client)
+        before = _batches()
+        results = await asyncio.gather(
+            *(
+                replicated.place(
+                    bidding.bid_call(
+                        rules.drop_id,
+                        f"b-{n % 20}",
+                        f"c-{n}",
+                        2_000 + 100 * n,
+                        event_id=f"e-{n}-{rules.drop_id}",
+                        received_ms=0,
+                        region=HOME,
+                        limit=RateLimit(10**6, 10**6),
+                    )
+                )
+                for n in range(200)
+            )
+        )
+        batches = _batches() - before
+    finally:
+        await replicated.close()
+        await client.aclose()
+    assert len({r.decision.seq for r in results}) > 1
+    # Four lanes, up to 64 bids a pipeline: 200 bids in flight need at least four pipelines.
+    assert 4 <= batches <= 8, batches
+    print(f"\n200 bids in flight: {batches:.0f} pipelines, one WAIT each")
+
+
+def _batches() -> float:
+    return REGISTRY.get_sample_value("gavel_gateway_replication_batch_bids_count") or 0.0
