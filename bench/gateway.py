@@ -6,14 +6,15 @@ What it measures, in one run on one machine:
    gateway pays: one Redis round trip per bid), with ``--connections`` concurrent callers;
 2. **gateway xN** — ``gavel gateway --workers N`` for each N in ``--workers``, loaded by ``wrk``
    with ``--connections`` keep-alive connections and bidder tokens spread over 200 bidders, all
-   bidding on one hot drop.
+   bidding on one hot drop; when the region has replicas, once with ``WAIT`` (the default: a
+   201 only once the replicas hold the decision) and once without (``--wait-replicas 0``).
 
 It prints bids/s, p50/p99 latency and each row's throughput as a ratio of the baseline. Numbers
 and how they were obtained are kept in docs/performance.md.
 
 Run (needs the local stack's Redis and wrk, ``apt-get install wrk``)::
 
-    scripts/stack up --only redis --regions 1
+    scripts/stack up --only redis --regions 1   # a primary, two replicas, three Sentinels
     .venv/bin/python -m bench.gateway --seconds 10 --connections 16 --workers 1,2
 """
 
@@ -36,7 +37,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, bidding, drops, endpoints
+from gavel import auction, bidding, drops, endpoints, redis_client, redis_url
 from gavel.gateway import auth
 from gavel_devstack.harness.processes import free_port, stack_env
 
@@ -81,7 +82,7 @@ async def baseline(url: str, drop: str, connections: int, seconds: float) -> dic
     stop = time.perf_counter() + seconds
 
     async def caller(n: int) -> None:
-        client = Redis.from_url(url)
+        client = redis_client.connect(url)
         i = 0
         try:
             while time.perf_counter() < stop:
@@ -89,14 +90,16 @@ async def baseline(url: str, drop: str, connections: int, seconds: float) -> dic
                 t0 = time.perf_counter()
                 await bidding.place_bid(
                     client,
-                    drop,
-                    f"bidder-{n % 200}",
-                    f"e{n}-{i}",
-                    1_000 + i * connections + n,
-                    event_id=f"{n}-{i}",
-                    received_ms=0,
-                    region="us",
-                    limit=UNLIMITED,
+                    bidding.bid_call(
+                        drop,
+                        f"bidder-{n % 200}",
+                        f"e{n}-{i}",
+                        1_000 + i * connections + n,
+                        event_id=f"{n}-{i}",
+                        received_ms=0,
+                        region="us",
+                        limit=UNLIMITED,
+                    ),
                 )
                 latencies.append(time.perf_counter() - t0)
         finally:
@@ -148,8 +151,10 @@ def run_gateway_load(
     connections: int,
     seconds: float,
     tokens_file: Path,
+    wait_replicas: int | None = None,
 ) -> dict[str, float]:
     port = free_port()
+    wait = () if wait_replicas is None else ("--wait-replicas", str(wait_replicas))
     outbox = Path(tempfile.mkdtemp(prefix="gavel-bench-outbox-"))
     proc = subprocess.Popen(
         [
@@ -169,6 +174,7 @@ def run_gateway_load(
             str(10**9),
             "--rate-per-second",
             str(10**9),
+            *wait,
         ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
@@ -219,24 +225,30 @@ async def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
     env = stack_env()
     url = env[endpoints.redis_url_var("us")]
-    redis = Redis.from_url(url)
+    redis = redis_client.connect(url)
     tokens_file = write_tokens(env[endpoints.JWT_SECRET], 200)
     rows = []
     with console.status("baseline: EVALSHA from Python"):
         base = await baseline(url, await open_bench_drop(redis), args.connections, args.seconds)
     rows.append(("baseline: EVALSHA direct", base))
+    # With replicas (a Sentinel URL) the gateway waits for them by default; the same run without
+    # WAIT puts a ratio on what replication acknowledgement costs.
+    replicated = redis_url.has_replicas(url)
+    variants = [(None, "WAIT on"), (0, "WAIT off")] if replicated else [(None, "single server")]
     for workers in (int(w) for w in args.workers.split(",")):
-        with console.status(f"gateway x{workers} under wrk"):
-            drop = await open_bench_drop(redis)
-            result = run_gateway_load(
-                env,
-                drop,
-                workers=workers,
-                connections=args.connections,
-                seconds=args.seconds,
-                tokens_file=tokens_file,
-            )
-        rows.append((f"gateway x{workers} (HTTP, wrk)", result))
+        for wait_replicas, label in variants:
+            with console.status(f"gateway x{workers}, {label}, under wrk"):
+                drop = await open_bench_drop(redis)
+                result = run_gateway_load(
+                    env,
+                    drop,
+                    workers=workers,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                    tokens_file=tokens_file,
+                    wait_replicas=wait_replicas,
+                )
+            rows.append((f"gateway x{workers} (HTTP, wrk), {label}", result))
     await redis.aclose()
     os.unlink(tokens_file)
 

@@ -32,11 +32,10 @@ from pathlib import Path
 import httpx
 import websockets
 from aiokafka import AIOKafkaConsumer
-from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, drops, endpoints, topics
+from gavel import auction, drops, endpoints, redis_client, topics
 from gavel.gateway import auth
 from gavel_devstack.harness.fanout import running_fanout
 from gavel_devstack.harness.gateway import running_gateway
@@ -49,7 +48,7 @@ console = Console(width=150)
 
 
 async def open_drop(redis_url: str, home: str) -> str:
-    redis = Redis.from_url(redis_url)
+    redis = redis_client.connect(redis_url)
     seconds, micros = await redis.time()
     now = seconds * 1000 + micros // 1000
     rules = auction.Rules(

@@ -35,7 +35,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, bidding, endpoints, kafka_clients, keys, topics
+from gavel import auction, bidding, endpoints, kafka_clients, keys, redis_client, topics
 from gavel.relay.plan import StreamEntry, plan_batch
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.kafka import KafkaTail
@@ -95,14 +95,16 @@ async def live(url: str, kafka: str, redis: Redis, rate: int, seconds: float) ->
             while placed < due:
                 await bidding.place_bid(
                     redis,
-                    drop_id,
-                    f"b{placed % 50}",
-                    str(uuid.uuid4()),
-                    1_000 + placed * 100,
-                    event_id=str(uuid.uuid4()),
-                    received_ms=int(time.time() * 1000),
-                    region="us",
-                    limit=auction.RateLimit(10**9, 10**9),
+                    bidding.bid_call(
+                        drop_id,
+                        f"b{placed % 50}",
+                        str(uuid.uuid4()),
+                        1_000 + placed * 100,
+                        event_id=str(uuid.uuid4()),
+                        received_ms=int(time.time() * 1000),
+                        region="us",
+                        limit=auction.RateLimit(10**9, 10**9),
+                    ),
                 )
                 placed += 1
             before = len(tail.seen)
@@ -125,7 +127,7 @@ async def main() -> None:
         with_db(env[endpoints.redis_url_var("us")], BENCH_DB),
         env[endpoints.kafka_bootstrap_var("us")],
     )
-    redis = Redis.from_url(url)
+    redis = redis_client.connect(url)
     drop_ids = [(await open_test_drop(redis)).drop_id for _ in range(args.drops)]
     per_drop = args.attempts // args.drops
     with console.status(f"placing {per_drop * args.drops:,} attempts"):

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from gavel import keys
+from gavel import keys, redis_client
 from gavel.gateway import auth
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.fanout import Observer, running_fanout, until_subscribed
@@ -29,7 +29,7 @@ BIDS = 2_000
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(with_db(stack.redis_url(stack.regions[0]), E2E_DB))
+    client = redis_client.connect(with_db(stack.redis_url(stack.regions[0]), E2E_DB))
     yield client
     await client.aclose()
 

@@ -13,12 +13,11 @@ import time
 import uuid
 from typing import Any
 
-import redis
 import yaml
-from redis.asyncio import Redis
 
-from gavel import bidding, keys
+from gavel import bidding, keys, redis_client
 from gavel.auction import Outcome
+from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness.relay import UNLIMITED, relay_settings, running_relay
 from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.harness.waiting import holds, poll
@@ -94,7 +93,7 @@ async def test_a_drop_prescales_goes_live_closes_returns_to_baseline_and_is_dele
     await asyncio.to_thread(poll, scheduled_everywhere, timeout_s=30, what="Scheduled, 5/5")
     for region in REGIONS:  # the drop's record and rules in every region
         assert record(clusters, region, name) is not None
-        regional = Redis.from_url(clusters.redis_url(region))
+        regional = redis_client.connect(clusters.redis_url(region))
         assert await regional.hget(keys.for_drop(name).rules, "home_region") == b"us"
         await regional.aclose()
 
@@ -128,17 +127,19 @@ async def test_a_drop_prescales_goes_live_closes_returns_to_baseline_and_is_dele
     assert {r: s["gatewayReplicas"] for r, s in status["regions"].items()} == EXPECTED
 
     await asyncio.to_thread(poll, lambda: phase() == "Live", timeout_s=30, what="Live")
-    home = Redis.from_url(clusters.redis_url("us"))
+    home = redis_client.connect(clusters.redis_url("us"))
     result = await bidding.place_bid(
         home,
-        name,
-        "bidder-1",
-        "b-1",
-        5_000,
-        event_id=uuid.uuid4().hex,
-        received_ms=int(time.time() * 1000),
-        region="us",
-        limit=UNLIMITED,
+        bidding.bid_call(
+            name,
+            "bidder-1",
+            "b-1",
+            5_000,
+            event_id=uuid.uuid4().hex,
+            received_ms=int(time.time() * 1000),
+            region="us",
+            limit=UNLIMITED,
+        ),
     )
     await home.aclose()
     assert result.decision.outcome is Outcome.ACCEPTED, result
@@ -215,12 +216,12 @@ async def _delete_once_relayed(
         )
         for region in REGIONS:
             assert record_gone(clusters, region, name)
-            regional = Redis.from_url(clusters.redis_url(region))
+            regional = redis_client.connect(clusters.redis_url(region))
             assert not await regional.exists(drop_keys.rules)
             await regional.aclose()
         # The running relay saw the stream vanish and does not bring it back: watch it for a
         # while (its reads block 100 ms at a time).
-        home = redis.Redis.from_url(clusters.redis_url("us"))
+        home = redis_nodes.sync_client(clusters.redis_url("us"))
         try:
             await asyncio.to_thread(
                 holds,

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from gavel import auction, bidding, keys, luascripts
+from gavel import auction, bidding, keys, luascripts, redis_client
 from gavel.auction import DropModel, Outcome, Reason, State, min_next_bid
 from gavel.events import BidEvent
 from gavel_devstack.harness.drops import open_test_drop
@@ -23,7 +23,7 @@ UNLIMITED = auction.RateLimit(burst=1_000_000, per_second=1_000_000)
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.redis_url(stack.regions[0]))
+    client = redis_client.connect(stack.redis_url(stack.regions[0]))
     yield client
     await client.aclose()
 
@@ -39,14 +39,16 @@ async def bid(
 ) -> bidding.BidResult:
     return await bidding.place_bid(
         redis,
-        drop,
-        bidder,
-        bid_id,
-        amount,
-        event_id=str(uuid.uuid4()),
-        received_ms=0,
-        region="us",
-        limit=limit,
+        bidding.bid_call(
+            drop,
+            bidder,
+            bid_id,
+            amount,
+            event_id=str(uuid.uuid4()),
+            received_ms=0,
+            region="us",
+            limit=limit,
+        ),
     )
 
 
@@ -103,7 +105,7 @@ async def test_many_bidders_racing_on_one_drop(stack: Stack, redis: Redis) -> No
     rng = random.Random(7)
 
     async def bidder(n: int) -> None:
-        client = Redis.from_url(url)  # its own connection, like a separate gateway
+        client = redis_client.connect(url)  # its own connection, like a separate gateway
         try:
             for i in range(40):
                 await bid(

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from redis.asyncio import Redis
 
-from gavel import bidding, drop_rules, drops, keys
+from gavel import bidding, drop_rules, drops, keys, redis_client
 from gavel.auction import Reason
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.stack_env import Stack
@@ -17,7 +17,7 @@ from gavel_devstack.harness.stack_env import Stack
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.redis_url(stack.regions[0]))
+    client = redis_client.connect(stack.redis_url(stack.regions[0]))
     yield client
     await client.aclose()
 
@@ -25,13 +25,15 @@ async def redis(stack: Stack) -> AsyncIterator[Redis]:
 async def _bid(redis: Redis, drop: str, amount: int) -> bidding.BidResult:
     return await bidding.place_bid(
         redis,
-        drop,
-        "ann",
-        uuid.uuid4().hex,
-        amount,
-        event_id=uuid.uuid4().hex,
-        received_ms=0,
-        region="us",
+        bidding.bid_call(
+            drop,
+            "ann",
+            uuid.uuid4().hex,
+            amount,
+            event_id=uuid.uuid4().hex,
+            received_ms=0,
+            region="us",
+        ),
     )
 
 

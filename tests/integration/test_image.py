@@ -15,9 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from gavel import endpoints, keys
+from gavel import endpoints, keys, redis_client
 from gavel.gateway import auth
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
@@ -87,7 +86,7 @@ async def test_gateway_in_a_read_only_container_accepts_a_bid(
     )
     podman_conf = {"CONTAINERS_CONF": podman_env()["CONTAINERS_CONF"]}
     token = auth.mint(stack.env[endpoints.JWT_SECRET], "alice")
-    async with Redis.from_url(stack.redis_url("us")) as redis:
+    async with redis_client.connect(stack.redis_url("us")) as redis:
         rules = await open_test_drop(redis)
         try:
             with running_gateway(podman_conf, "us", Path(OUTBOX_DIR), gavel=container) as base:

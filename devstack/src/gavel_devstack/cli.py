@@ -108,6 +108,16 @@ def env(run_dir: RunDir = None) -> None:
     sys.stdout.write("export " + " ".join(line.split("=", 1)[0] for line in lines) + "\n")
 
 
+def _state_cell(rec: stack.Running, *, listening: bool) -> str:
+    if not listening:
+        return "[red]down[/]"
+    role = probes.redis_role(rec.port) if rec.kind in _REDIS_NODE_KINDS else None
+    return f"[green]up[/] ({role})" if role else "[green]up[/]"
+
+
+_REDIS_NODE_KINDS = ("redis", *components.REPLICA_KINDS)
+
+
 @app.command()
 def status(run_dir: RunDir = None) -> None:
     """A table of every component: region, port, pid, memory, up/down."""
@@ -133,7 +143,7 @@ def status(run_dir: RunDir = None) -> None:
             str(rec.port or "-"),
             str(rec.pid),
             f"{rss} MiB" if rss is not None else "-",
-            "[green]up[/]" if listening else "[red]down[/]",
+            _state_cell(rec, listening=listening),
         )
     table.add_section()
     up_count = len(state.running) - down_count

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from gavel import mirror
+from gavel import mirror, redis_replication
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 from gavel_devstack import clusters, configs, layout, probes, real_nodes
 from gavel_devstack.component import NO_PORT, SHARED, Component
@@ -97,31 +97,89 @@ def _java(inst: Installed, heap: str, *args: str) -> list[str]:
     ]
 
 
-def _redis(inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts) -> Component:
-    data = run_dir / f"redis-{region}"
+def _redis_node(
+    inst: Installed, run_dir: Path, kind: str, region: str, port: int, *, primary: int | None
+) -> Component:
+    """One Redis server of a region: the primary (``primary`` None) or a replica of it."""
+    data = run_dir / f"{kind}-{region}"
     argv = [
         str(inst.redis_server),
         "--port",
-        str(ports.redis),
+        str(port),
         "--bind",
         "127.0.0.1",
         "--dir",
         str(data),
         *REDIS_PERSISTENCE_ARGS,
+        *redis_replication.REDIS_REPLICATION_ARGS,
         "--daemonize",
         "no",
         "--logfile",
         "",
     ]
+    if primary is not None:
+        argv += ["--replicaof", "127.0.0.1", str(primary)]
     return Component(
-        "redis",
+        kind,
         region,
-        ports.redis,
+        port,
         argv,
-        partial(probes.redis_ready, ports.redis),
+        partial(probes.redis_node_ready, port),
         timeout_s=30,
         files={data / ".keep": ""},
+        # A replica is ready once it holds a copy, so it needs its primary up first.
+        after=() if primary is None else (f"redis/{region}",),
     )
+
+
+REPLICA_KINDS = tuple(f"redis-replica-{i + 1}" for i in range(layout.REDIS_REPLICAS))
+SENTINEL_KINDS = tuple(f"sentinel-{i + 1}" for i in range(layout.SENTINELS))
+
+
+def _redis(
+    inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts
+) -> list[Component]:
+    """A region's Redis: a primary, its replicas, and the Sentinels that watch them.
+
+    The Sentinels start after the replicas are in sync, so their first look at the primary
+    already lists every replica and ``up`` ends with a region that can fail over.
+    """
+    nodes = [_redis_node(inst, run_dir, "redis", region, ports.redis, primary=None)]
+    nodes += [
+        _redis_node(inst, run_dir, kind, region, port, primary=ports.redis)
+        for kind, port in zip(REPLICA_KINDS, ports.redis_replicas, strict=True)
+    ]
+    service = redis_replication.service_name(region)
+    sentinels = []
+    for kind, port in zip(SENTINEL_KINDS, ports.sentinels, strict=True):
+        home = run_dir / f"{kind}-{region}"
+        conf = home / "sentinel.conf"
+        text = redis_replication.sentinel_config(
+            port=port,
+            bind="127.0.0.1",
+            data_dir=str(home),
+            service=service,
+            primary=("127.0.0.1", ports.redis),
+        )
+        sentinels.append(
+            Component(
+                kind,
+                region,
+                port,
+                [str(inst.redis_server), str(conf), "--sentinel"],
+                partial(
+                    probes.sentinel_ready,
+                    port,
+                    service,
+                    others=layout.SENTINELS - 1,
+                    replicas=layout.REDIS_REPLICAS,
+                ),
+                timeout_s=30,
+                files={conf: text},
+                after=tuple(f"{n.kind}/{region}" for n in nodes),
+            )
+        )
+    return nodes + sentinels
 
 
 def _kafka(inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts) -> Component:
@@ -319,7 +377,7 @@ def plan(
     for region in regions:
         rp = ports.regions[region]
         if "redis" in kinds:
-            comps.append(_redis(inst, run_dir, region, rp))
+            comps += _redis(inst, run_dir, region, rp)
         if "kafka" in kinds:
             comps.append(_kafka(inst, run_dir, region, rp))
     if "mirror" in kinds and len(regions) > 1:

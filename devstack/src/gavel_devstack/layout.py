@@ -16,20 +16,31 @@ REGION_NAMES: tuple[str, ...] = ("us", "eu", "in", "ap", "sa")
 
 MAX_REGIONS = len(REGION_NAMES)
 FIRST_PORT = 21000
-BLOCK_SIZE = 50
-BLOCKS = 230  # 21000 + 230 * 50 = 32500, just below the ephemeral range.
+BLOCK_SIZE = 75
+BLOCKS = 153  # 21000 + 153 * 75 = 32475, just below the ephemeral range.
 LAST_PORT = FIRST_PORT + BLOCK_SIZE * BLOCKS - 1
 
 HUB = "hub"
 """Name of the hub Kubernetes cluster (where the operator runs); regions have their own."""
 
-# Offsets inside a block. Shared: 0-9. Region i: 10 + 8 * i + k.
+REDIS_REPLICAS = 2
+"""Replicas per region besides the primary. Two, not one: primaries refuse writes without a
+replica (``gavel.redis_replication``), so with one replica the promoted node could not accept a
+bid until the dead one came back; with two, losing any one node leaves a primary and a replica."""
+
+SENTINELS = 3
+"""Sentinels per region: the smallest number in which two can agree while one is down."""
+
+# Offsets inside a block. Shared: 0-9. Region i: 10 + 13 * i + k.
 _CASSANDRA_NATIVE, _CASSANDRA_STORAGE, _CASSANDRA_JMX = 0, 1, 2
 _HUB_ETCD_CLIENT, _HUB_ETCD_PEER, _HUB_APISERVER = 3, 4, 5
-_REGION_BASE, _REGION_STRIDE = 10, 8
+_REGION_BASE = 10
 _REDIS, _KAFKA, _KAFKA_CONTROLLER, _ETCD_CLIENT, _ETCD_PEER, _APISERVER, _SCHEDULER, _KWOK = range(
     8
 )
+_REPLICAS = 8
+_SENTINELS = _REPLICAS + REDIS_REPLICAS
+_REGION_STRIDE = _SENTINELS + SENTINELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,9 @@ class RegionPorts:
     """kube-scheduler's health port (the ``nodes`` component)."""
     kwok: int
     """KWOK's health port (the ``nodes`` component)."""
+    redis_replicas: tuple[int, ...]
+    """The Redis replicas (started as replicas of ``redis``; any node may be primary later)."""
+    sentinels: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +87,7 @@ class StackPorts:
         for r in self.regions.values():
             ports += [r.redis, r.kafka, r.kafka_controller]
             ports += [r.k8s.etcd_client, r.k8s.etcd_peer, r.k8s.apiserver, r.scheduler, r.kwok]
+            ports += [*r.redis_replicas, *r.sentinels]
         return ports
 
 
@@ -98,6 +113,8 @@ def ports_for_block(block: int) -> StackPorts:
             k8s=ClusterPorts(r + _ETCD_CLIENT, r + _ETCD_PEER, r + _APISERVER),
             scheduler=r + _SCHEDULER,
             kwok=r + _KWOK,
+            redis_replicas=tuple(r + _REPLICAS + k for k in range(REDIS_REPLICAS)),
+            sentinels=tuple(r + _SENTINELS + k for k in range(SENTINELS)),
         )
 
     return StackPorts(

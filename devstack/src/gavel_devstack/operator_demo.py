@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from redis.asyncio import Redis
 from rich.console import Console
 
-from gavel import bidding, endpoints
+from gavel import bidding, endpoints, redis_client
 from gavel_devstack import install, process, stack
 
 console = Console()
@@ -174,18 +173,20 @@ def _line(drop: dict[str, Any], regions: dict[str, Any], gateways: int) -> tuple
 
 
 async def _bid(redis_url: str, drop: str, amounts: list[int]) -> None:
-    redis = Redis.from_url(redis_url)
+    redis = redis_client.connect(redis_url)
     try:
         for i, amount in enumerate(amounts):
             await bidding.place_bid(
                 redis,
-                drop,
-                ["alice", "bob"][i % 2],
-                f"demo-{uuid.uuid4().hex[:8]}",
-                amount,
-                event_id=uuid.uuid4().hex,
-                received_ms=int(time.time() * 1000),
-                region="us",
+                bidding.bid_call(
+                    drop,
+                    ["alice", "bob"][i % 2],
+                    f"demo-{uuid.uuid4().hex[:8]}",
+                    amount,
+                    event_id=uuid.uuid4().hex,
+                    received_ms=int(time.time() * 1000),
+                    region="us",
+                ),
             )
     finally:
         await redis.aclose()

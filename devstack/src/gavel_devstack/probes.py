@@ -42,6 +42,46 @@ def redis_ready(port: int) -> bool:
         return False
 
 
+def redis_node_ready(port: int) -> bool:
+    """A Redis node of a replicated region answers and, if it is a replica, holds a copy (its
+    link to the primary is up). Roles move in a failover, so either role is fine."""
+    try:
+        client = redis.Redis(port=port, socket_timeout=_TIMEOUT_S)
+        with client:
+            info = client.info("replication")
+    except redis.RedisError:
+        return False
+    return info.get("role") == "master" or info.get("master_link_status") == "up"
+
+
+def redis_role(port: int) -> str | None:
+    """``primary`` or ``replica`` (roles move in a failover), None if it does not answer."""
+    try:
+        client = redis.Redis(port=port, socket_timeout=_TIMEOUT_S)
+        with client:
+            role = client.info("replication").get("role")
+    except redis.RedisError:
+        return None
+    return {"master": "primary", "slave": "replica"}.get(str(role))
+
+
+def sentinel_ready(port: int, service: str, *, others: int, replicas: int) -> bool:
+    """A Sentinel watches ``service``'s primary and knows the other Sentinels and the replicas,
+    so it can take part in a failover."""
+    try:
+        client = redis.Redis(port=port, socket_timeout=_TIMEOUT_S, decode_responses=True)
+        with client:
+            state = client.sentinel_master(service)
+    except redis.RedisError:
+        return False
+    return (
+        isinstance(state, dict)
+        and bool(state.get("is_master"))
+        and int(state.get("num-other-sentinels", 0)) >= others
+        and int(state.get("num-slaves", 0)) >= replicas
+    )
+
+
 def etcd_ready(port: int) -> bool:
     try:
         r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=_TIMEOUT_S)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gavel import endpoints
+from gavel import endpoints, redis_replication, redis_url
 from gavel_devstack import components, install, layout, node_host, process
 from gavel_devstack.component import Component
 
@@ -289,6 +289,8 @@ class _Launch:
 _STOP_ORDER = (
     "kubelet",
     "containerd",
+    # Sentinels before Redis: stopping them after the primary would start a pointless failover.
+    *components.SENTINEL_KINDS,
     "mirror",
     "kwok",
     "scheduler",
@@ -297,6 +299,7 @@ _STOP_ORDER = (
     "kafka",
     "cassandra",
     "redis",
+    *components.REPLICA_KINDS,
     "etcd",
 )
 
@@ -362,7 +365,10 @@ def env_lines(run_dir: Path, state: State) -> list[str]:
     for region in state.regions:
         rp, key = ports.regions[region], layout.env_key(region)
         if "redis" in state.kinds:
-            lines.append(f"{endpoints.redis_url_var(region)}=redis://127.0.0.1:{rp.redis}/0")
+            sentinels = [("127.0.0.1", port) for port in rp.sentinels]
+            service = redis_replication.service_name(region)
+            url = redis_url.sentinel_url(sentinels, service, 0)
+            lines.append(f"{endpoints.redis_url_var(region)}={url}")
         if "kafka" in state.kinds or "mirror" in state.kinds:
             lines.append(f"{endpoints.kafka_bootstrap_var(region)}=127.0.0.1:{rp.kafka}")
         if "k8s" in state.kinds:

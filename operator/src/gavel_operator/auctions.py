@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from gavel import drops, events, keys, state_hash
+from gavel import drops, events, keys, redis_client, state_hash
 from gavel.auction import Rules
 
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 2.0, 5.0
@@ -28,7 +28,7 @@ class RedisPool:
     def get(self, url: str) -> Redis:
         client = self._clients.get(url)
         if client is None:
-            client = self._clients[url] = Redis.from_url(
+            client = self._clients[url] = redis_client.connect(
                 url,
                 socket_connect_timeout=CONNECT_TIMEOUT_S,
                 socket_timeout=READ_TIMEOUT_S,

@@ -3,8 +3,7 @@ exactly one row in Cassandra, after the real relay and the real audit writer ran
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
+from gavel import redis_client
 from gavel.audit.store import AuditStore
 from gavel_devstack.harness.audit import (
     event_ids,
@@ -27,7 +26,7 @@ async def test_attempts_placed_equal_rows_written(
     stack: Stack, kafka: str, store: AuditStore, audit_keyspace: str
 ) -> None:
     redis_url = with_db(stack.redis_url(stack.regions[0]), AUDIT_E2E_DB)
-    redis = Redis.from_url(redis_url)
+    redis = redis_client.connect(redis_url)
     try:
         drops = [(await open_test_drop(redis)).drop_id for _ in range(3)]
     finally:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from gavel import outbox
+from gavel import outbox, redis_client
 from gavel.events import BidEvent
 from gavel.gateway import auth
 from gavel_devstack.harness.drops import open_test_drop
@@ -38,7 +38,7 @@ def gateway(stack: Stack, outbox_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.redis_url("us"))
+    client = redis_client.connect(stack.redis_url("us"))
     yield client
     await client.aclose()
 

@@ -11,6 +11,7 @@ import websockets
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection
 
+from gavel import redis_client
 from gavel.gateway import auth
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
@@ -25,7 +26,7 @@ def gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.redis_url("us"))
+    client = redis_client.connect(stack.redis_url("us"))
     yield client
     await client.aclose()
 

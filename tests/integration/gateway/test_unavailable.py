@@ -7,9 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
-from redis.asyncio import Redis
 
-from gavel import drops, outbox
+from gavel import drops, outbox, redis_client
 from gavel.gateway import auth
 from gavel_devstack.harness.drops import new_drop_id, open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
@@ -18,7 +17,7 @@ from gavel_devstack.harness.stack_env import Stack
 
 
 async def test_unreachable_home_region(stack: Stack, tmp_path: Path) -> None:
-    local = Redis.from_url(stack.redis_url("us"))
+    local = redis_client.connect(stack.redis_url("us"))
     try:
         # A drop homed in a region whose Redis is gone; us holds the copy of its rules.
         template = await open_test_drop(local)

@@ -20,9 +20,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from redis.asyncio import Redis
 
-from gavel import endpoints, keys
+from gavel import endpoints, keys, redis_client
 from gavel.gateway import auth
 from gavel_devstack import node_config, stack
 from gavel_devstack.harness.drops import open_test_drop
@@ -299,7 +298,7 @@ async def test_a_gateway_pod_turns_ready_and_accepts_a_bid_into_the_stacks_redis
         what="the gateway pod to pass its readiness probe",
     )
     token = auth.mint(node.env[endpoints.JWT_SECRET], "alice")
-    async with Redis.from_url(node.env[endpoints.redis_url_var(REGION)]) as redis:
+    async with redis_client.connect(node.env[endpoints.redis_url_var(REGION)]) as redis:
         rules = await open_test_drop(redis)
         async with httpx.AsyncClient(base_url=f"http://{node.net.gateway}:{port}") as http:
             r = await http.post(

@@ -6,7 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from gavel_devstack import process
+from gavel import redis_url
+from gavel_devstack import layout, process
 from gavel_devstack.harness.stack_env import Stack
 from tests.conftest import STACK
 
@@ -32,7 +33,10 @@ def test_env_describes_the_running_stack(stack: Stack) -> None:
     env = _env(out.stdout)
     for region in env["GAVEL_REGIONS"].split(","):
         r = region.upper()
-        assert env[f"REDIS_URL_{r}"].startswith("redis://127.0.0.1:")
+        address = redis_url.parse(env[f"REDIS_URL_{r}"])
+        assert isinstance(address, redis_url.SentinelService)
+        assert address.service == f"gavel-{region}"
+        assert len(address.sentinels) == layout.SENTINELS
         assert env[f"KAFKA_BOOTSTRAP_{r}"].startswith("127.0.0.1:")
         assert Path(env[f"KUBECONFIG_{r}"]).is_file()
     assert Path(env["KUBECONFIG_HUB"]).is_file()
@@ -56,7 +60,10 @@ def test_a_second_stack_gets_other_ports_and_down_leaves_nothing(
         assert env["REDIS_URL_US"] != stack.redis_url("us")
         status = _stack("status", "--dir", str(other))
         assert status.returncode == 0
-        assert "redis" in status.stdout
+        # One primary, its replicas and the Sentinels, each shown with its role.
+        assert status.stdout.count("(primary)") == 1
+        assert status.stdout.count("(replica)") == layout.REDIS_REPLICAS
+        assert status.stdout.count("sentinel-") == layout.SENTINELS
         assert process.members(other)
     finally:
         down = _stack("down", "--purge", "--dir", str(other))

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from gavel import bidding, events
+from gavel import bidding, events, redis_client
 from gavel_devstack.harness.drops import new_drop_id, open_test_drop
 from gavel_devstack.harness.relay import UNLIMITED
 from gavel_devstack.harness.stack_env import Stack
@@ -17,7 +17,7 @@ from gavel_operator import auctions
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.redis_url(stack.regions[0]))
+    client = redis_client.connect(stack.redis_url(stack.regions[0]))
     yield client
     await client.aclose()
 
@@ -29,14 +29,16 @@ async def test_standing_before_and_after_a_bid(redis: Redis) -> None:
     assert await auctions.standing(redis, rules.drop_id) == fresh
     await bidding.place_bid(
         redis,
-        rules.drop_id,
-        "ann",
-        "1",
-        1_000,
-        event_id=str(uuid.uuid4()),
-        received_ms=0,
-        region="us",
-        limit=UNLIMITED,
+        bidding.bid_call(
+            rules.drop_id,
+            "ann",
+            "1",
+            1_000,
+            event_id=str(uuid.uuid4()),
+            received_ms=0,
+            region="us",
+            limit=UNLIMITED,
+        ),
     )
     assert await auctions.standing(redis, rules.drop_id) == auctions.Standing(
         high_bid=1_000,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from gavel import redis_client
 from gavel_devstack.harness.relay import RELAY_TEST_DB, with_db
 from gavel_devstack.harness.stack_env import Stack
 
@@ -24,6 +25,6 @@ def kafka(stack: Stack) -> str:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
+    client = redis_client.connect(redis_url)
     yield client
     await client.aclose()

@@ -17,6 +17,7 @@ from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.kafka import KafkaTail
 from gavel_devstack.harness.processes import stop_process
 from gavel_devstack.harness.relay import (
+    delivered,
     drained,
     place_attempts,
     relay_process,
@@ -81,10 +82,7 @@ async def test_sigkill_mid_batch_then_a_new_relay_delivers_everything(
         second = relay_process(second_settings, tmp_path / "relay-2.log")
         try:
             await tail.until(
-                lambda t: (
-                    set(t.event_ids(topics.AUDIT)) >= placed.all
-                    and set(t.event_ids(topics.PRICE)) >= placed.accepted
-                ),
+                delivered(placed),
                 60,
                 "every attempt after the crash",
             )

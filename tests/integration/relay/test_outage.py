@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from gavel import keys, outbox, topics
+from gavel import keys, outbox, redis_client, topics
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings
 from gavel_devstack.harness.drops import open_test_drop
@@ -92,7 +92,7 @@ def throwaway(stack: Stack, tmp_path: Path) -> Iterator[Throwaway]:
 
 @pytest.fixture
 async def redis(throwaway: Throwaway) -> AsyncIterator[Redis]:
-    client = Redis.from_url(throwaway.redis_url)
+    client = redis_client.connect(throwaway.redis_url)
     yield client
     await client.aclose()
 

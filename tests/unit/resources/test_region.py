@@ -65,3 +65,13 @@ def test_a_whole_region_object() -> None:
     )
     assert (got.metadata.name, got.metadata.generation) == ("eu", 3)
     assert got.status == RegionStatus()
+
+
+def test_redis_url_is_a_single_server_or_a_sentinel_service() -> None:
+    sentinel = "redis+sentinel://s-0:26379,s-1:26379,s-2:26379/gavel-us/0"
+    endpoints = region()["endpoints"]
+    assert isinstance(endpoints, dict)
+    spec = RegionSpec.model_validate(region() | {"endpoints": endpoints | {"redisUrl": sentinel}})
+    assert spec.endpoints.redis_url == sentinel
+    with pytest.raises(ValidationError, match="redisUrl"):
+        RegionSpec.model_validate(region() | {"endpoints": endpoints | {"redisUrl": "http://x"}})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from gavel import events, keys, luascripts
@@ -41,8 +42,15 @@ class BidResult:
         )
 
 
-async def place_bid(
-    redis: Redis,
+@dataclass(frozen=True, slots=True)
+class BidCall:
+    """One attempt as place_bid.lua takes it: its keys and arguments."""
+
+    keys: list[str]
+    args: list[str]
+
+
+def bid_call(
     drop_id: str,
     bidder: str,
     bid_id: str,
@@ -52,11 +60,9 @@ async def place_bid(
     received_ms: int,
     region: str,
     limit: RateLimit = DEFAULT_LIMIT,
-) -> BidResult:
-    """Decide one attempt in the drop's home-region Redis (one round trip)."""
+) -> BidCall:
     k = keys.for_drop(drop_id)
-    raw = await luascripts.script("place_bid")(
-        redis,
+    return BidCall(
         [k.rules, k.state, k.bids, k.events, k.rate_bucket(bidder)],
         [
             drop_id,
@@ -71,6 +77,59 @@ async def place_bid(
             k.live,
         ],
     )
+
+
+def _result(raw: object) -> BidResult:
     if not isinstance(raw, bytes | str):
         raise TypeError(f"place_bid.lua returned {raw!r}")
     return BidResult.from_script(raw)
+
+
+async def place_bid(redis: Redis, call: BidCall) -> BidResult:
+    """Decide one attempt in the drop's home-region Redis: one ``EVALSHA``, answered as soon as
+    the primary decided (:mod:`gavel.gateway.replicated` also waits for replicas)."""
+    return _result(await luascripts.script("place_bid")(redis, call.keys, call.args))
+
+
+async def place_bids_replicated(
+    redis: Redis, calls: list[BidCall], *, replicas: int, timeout_ms: int
+) -> tuple[list[BidResult | redis_errors.ResponseError], int]:
+    """Decide ``calls`` in one pipeline on one connection, ending with one ``WAIT``.
+
+    ``WAIT`` covers every write the connection sent before it, so one round trip decides the
+    whole batch and confirms its replication. Returns each call's result (or the error Redis
+    answered for it, e.g. ``NOREPLICAS`` from a primary without enough replicas) and the number
+    of replicas that acknowledged. Connection errors raise: the fate of the batch is unknown.
+    """
+    script = luascripts.script("place_bid")
+    for _ in range(2):
+        async with redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
+            pipe.execute_command("WAIT", replicas, timeout_ms)
+            raw = await pipe.execute(raise_on_error=False)
+        if not any(isinstance(r, redis_errors.NoScriptError) for r in raw[:-1]):
+            break
+        # A restarted or new primary lacks the script: nothing of this batch ran (EVALSHA of a
+        # missing script writes nothing), so load it and send the batch again.
+        await redis.script_load(script.source)
+    results: list[BidResult | redis_errors.ResponseError] = [
+        r if isinstance(r, redis_errors.ResponseError) else _result(r) for r in raw[:-1]
+    ]
+    acked = raw[-1]
+    return results, acked if isinstance(acked, int) else -1
+
+
+async def confirm_replicated(redis: Redis, *, replicas: int, timeout_ms: int) -> int:
+    """Wait until every write the primary made so far reached ``replicas`` replicas.
+
+    A repeated attempt writes nothing, so the ``WAIT`` after it would not cover the first
+    attempt's decision, made earlier on another connection; a write of our own (to a fence
+    key) moves this connection's offset past it, and the ``WAIT`` after it covers everything
+    before. Returns the replicas that acknowledged.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incr(keys.WAIT_FENCE)
+        pipe.execute_command("WAIT", replicas, timeout_ms)
+        _, acked = await pipe.execute()
+    return int(acked)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from redis.asyncio import Redis
 
-from gavel import keys, luascripts
+from gavel import keys, luascripts, redis_client
 from gavel.auction import Rules
 from gavel.drop_rules import RulesFrozenError, rules_fields
 
@@ -51,7 +51,7 @@ async def open_everywhere(rules: Rules, redis_urls: Mapping[str, str]) -> dict[s
     """Open the drop in its home region and copy its rules to every other region given."""
     results: dict[str, str] = {}
     for region, url in redis_urls.items():
-        client = Redis.from_url(url)
+        client = redis_client.connect(url)
         try:
             if region == rules.home_region:
                 results[region] = await open_drop(client, rules)

@@ -20,6 +20,10 @@ BIDDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._@:-]{1,64}$")
 DROP_INDEX = "gavel:drops"
 """Set of drop ids whose event streams the relay reads (outside any drop's slot on purpose)."""
 
+WAIT_FENCE = "gavel:wait-fence"
+"""A counter the gateway increments to move its connection's replication offset forward before
+a ``WAIT`` that must cover a decision made on another connection (a repeated attempt)."""
+
 RELAY_GROUP = "relay"
 """Consumer group of the relay on every drop's event stream."""
 

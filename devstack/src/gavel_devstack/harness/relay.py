@@ -23,10 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from gavel import auction, bidding, keys
+from gavel import auction, bidding, keys, redis_client, topics
+from gavel import redis_url as gavel_redis_url
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
+from gavel_devstack.harness.kafka import KafkaTail
 from gavel_devstack.harness.processes import free_port, start_logged
 
 RELAY_TEST_DB = 7
@@ -35,7 +37,10 @@ GAVEL = Path(sys.executable).with_name("gavel")
 
 
 def with_db(redis_url: str, db: int) -> str:
-    """``redis_url`` pointing at logical database ``db``."""
+    """``redis_url`` pointing at logical database ``db`` (a single server or a Sentinel URL)."""
+    address = gavel_redis_url.parse(redis_url)
+    if isinstance(address, gavel_redis_url.SentinelService):
+        return gavel_redis_url.sentinel_url(list(address.sentinels), address.service, db)
     parts = urlsplit(redis_url)
     return urlunsplit(parts._replace(path=f"/{db}"))
 
@@ -151,6 +156,17 @@ class Placed:
     accepted: set[str]
 
 
+def delivered(placed: Placed) -> Callable[[KafkaTail], bool]:
+    """For :meth:`KafkaTail.until`: every attempt in ``gavel.audit`` and every accepted one in
+    ``gavel.price``."""
+
+    def check(tail: KafkaTail) -> bool:
+        audit, price = set(tail.event_ids(topics.AUDIT)), set(tail.event_ids(topics.PRICE))
+        return audit >= placed.all and price >= placed.accepted
+
+    return check
+
+
 async def place_attempts(
     redis_url: str,
     drop_ids: Sequence[str],
@@ -166,20 +182,22 @@ async def place_attempts(
     jobs = [(d, i) for i in range(first, first + per_drop) for d in drop_ids]
 
     async def worker(n: int) -> None:
-        client = Redis.from_url(redis_url)
+        client = redis_client.connect(redis_url)
         try:
             for drop_id, i in jobs[n::concurrency]:
                 event_id = str(uuid.uuid4())
                 result = await bidding.place_bid(
                     client,
-                    drop_id,
-                    f"bidder-{i % 7}",
-                    f"bid-{i}",
-                    1_000 + 100 * (i // 2),
-                    event_id=event_id,
-                    received_ms=int(time.time() * 1000),
-                    region="us",
-                    limit=UNLIMITED,
+                    bidding.bid_call(
+                        drop_id,
+                        f"bidder-{i % 7}",
+                        f"bid-{i}",
+                        1_000 + 100 * (i // 2),
+                        event_id=event_id,
+                        received_ms=int(time.time() * 1000),
+                        region="us",
+                        limit=UNLIMITED,
+                    ),
                 )
                 assert not result.duplicate
                 placed.all.add(event_id)

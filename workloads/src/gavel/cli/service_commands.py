@@ -27,6 +27,17 @@ def gateway(
     rate_burst: Annotated[int, typer.Option(help="Bids a bidder may send at once.")] = 10,
     rate_per_second: Annotated[int, typer.Option(help="Sustained bids/s per bidder.")] = 5,
     workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
+    wait_replicas: Annotated[
+        int | None,
+        typer.Option(
+            help="Replicas a decision must reach before a 201 (WAIT); default 1 for a Sentinel "
+            "URL, 0 for a single server.",
+            min=0,
+        ),
+    ] = None,
+    wait_timeout_ms: Annotated[
+        int, typer.Option(help="Longest WAIT before answering 503 unavailable.", min=1)
+    ] = 500,
 ) -> None:
     """Run the bid gateway (REST + bidder WebSocket) for REGION."""
     import os  # noqa: PLC0415
@@ -50,6 +61,8 @@ def gateway(
         jwt_secret=secret,
         outbox_dir=outbox_dir or default_outbox_dir(region),
         rate_limit=RateLimit(rate_burst, rate_per_second),
+        wait_replicas=wait_replicas,
+        wait_timeout_ms=wait_timeout_ms,
     )
     serve = {
         "host": host,

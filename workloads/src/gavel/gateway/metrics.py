@@ -23,3 +23,12 @@ REFUSED = Counter(
     "gavel_gateway_refused_total", "Requests refused before they became a bid attempt", ["code"]
 )
 BIDDER_SOCKETS = Gauge("gavel_gateway_bidder_sockets", "Open bidder WebSockets")
+REPLICATION_BATCH = Histogram(
+    "gavel_gateway_replication_batch_bids",
+    "Bids decided by one pipeline and confirmed by one WAIT",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+REPLICATION_UNCONFIRMED = Counter(
+    "gavel_gateway_replication_unconfirmed_total",
+    "Bids answered 503 because too few replicas confirmed their decision in time",
+)

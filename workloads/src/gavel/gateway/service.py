@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from gavel import bidding, drop_rules, keys, state_hash
+from gavel import bidding, drop_rules, keys, redis_client, state_hash
 from gavel.auction import Decision, Reason, Rules, State
 from gavel.bidding import BidResult
 from gavel.events import BidEvent
 from gavel.gateway import metrics
+from gavel.gateway.replicated import NotReplicatedError, ReplicatedBids
 from gavel.gateway.settings import GatewaySettings
 from gavel.outbox import OutboxWriter
 
@@ -83,7 +84,7 @@ class BidService:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.redis = {
-            region: Redis.from_url(
+            region: redis_client.connect(
                 url,
                 socket_timeout=settings.redis_timeout_s,
                 socket_connect_timeout=settings.redis_timeout_s,
@@ -92,12 +93,23 @@ class BidService:
         }
         if settings.region not in self.redis:
             raise ValueError(f"no Redis URL for the gateway's own region {settings.region!r}")
+        self.replicated = {
+            region: ReplicatedBids(
+                client,
+                replicas=settings.wait_replicas_for(region),
+                timeout_ms=settings.wait_timeout_ms,
+            )
+            for region, client in self.redis.items()
+            if settings.wait_replicas_for(region) > 0
+        }
         self.directory = Directory(self.redis[settings.region], settings.home_cache_ttl_s)
         self.outbox = OutboxWriter(settings.outbox_dir, f"gateway-{settings.region}")
         self._outbox_lock = asyncio.Lock()
 
     async def close(self) -> None:
         await self.flush_outbox()
+        for replicated in self.replicated.values():
+            await replicated.close()
         for client in self.redis.values():
             await client.aclose()
 
@@ -110,8 +122,7 @@ class BidService:
             client = self.redis.get(home)
             if client is None:
                 return await self._edge(attempt, Reason.UNAVAILABLE)
-            result = await bidding.place_bid(
-                client,
+            call = bidding.bid_call(
                 attempt.drop_id,
                 attempt.bidder,
                 attempt.bid_id,
@@ -121,7 +132,12 @@ class BidService:
                 region=self.settings.region,
                 limit=self.settings.rate_limit,
             )
-        except (UnavailableError, *_UNREACHABLE):
+            replicated = self.replicated.get(home)
+            if replicated is not None:
+                result = await replicated.place(call)
+            else:
+                result = await bidding.place_bid(client, call)
+        except (UnavailableError, NotReplicatedError, *_UNREACHABLE):
             return await self._edge(attempt, Reason.UNAVAILABLE)
         if result.decision.reason is Reason.UNKNOWN_DROP:
             return await self._edge(attempt, Reason.UNKNOWN_DROP)

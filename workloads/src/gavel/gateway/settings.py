@@ -7,6 +7,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from gavel import redis_url
 from gavel.auction import RateLimit
 
 TOKEN_AUDIENCE = "gavel-bidders"  # noqa: S105 - a claim value, not a secret
@@ -28,6 +29,18 @@ class GatewaySettings:
     """How long a drop's home region is remembered (it is frozen once the drop opened)."""
     redis_timeout_s: float = 1.0
     """Socket timeout towards Redis: past it the attempt goes to the disk outbox as unavailable."""
+    wait_replicas: int | None = None
+    """Replicas a decision must reach before the bidder hears of it (``WAIT``). None: 1 for a
+    home region whose URL names Sentinels (it has replicas), 0 for a single server."""
+    wait_timeout_ms: int = 500
+    """How long ``WAIT`` may take; past it the answer is 503 ``unavailable``. Below
+    ``redis_timeout_s``, so a slow replica is told apart from an unreachable primary."""
+
+    def wait_replicas_for(self, region: str) -> int:
+        """How many replicas a decision in ``region``'s Redis must reach before a 201."""
+        if self.wait_replicas is not None:
+            return self.wait_replicas
+        return 1 if redis_url.has_replicas(self.redis_urls[region]) else 0
 
     def to_env(self) -> str:
         """JSON for :data:`ENV_VAR`, so uvicorn's worker processes rebuild the same settings."""

@@ -29,9 +29,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gavel import redis_client
 from gavel.lifecycle import signals
 from gavel.lifecycle.retrying import Failure, OnFailure, StoppedError, pause, repeat, retry
 from gavel.relay import segments, web
@@ -261,7 +261,7 @@ async def run(settings: RelaySettings, *, stop: asyncio.Event | None = None) -> 
     is taken."""
     stop = stop if stop is not None else asyncio.Event()
     metrics, health = RelayMetrics(), Health()
-    redis = Redis.from_url(
+    redis = redis_client.connect(
         settings.redis_url,
         socket_connect_timeout=5,
         socket_timeout=5 + settings.block_ms / 1000,

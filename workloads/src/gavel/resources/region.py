@@ -56,9 +56,11 @@ class Endpoints(Resource):
         min_length=1, description="This region's Kafka bootstrap servers (host:port,...)."
     )
     redis_url: str = Field(
-        pattern=r"^rediss?://",
+        pattern=r"^(rediss?|redis\+sentinel)://",
         description="This region's Redis as the operator and other regions' gateways reach "
-        "it (redis://host:port/db): drops homed here are decided in it.",
+        "it: redis://host:port/db for one server, or "
+        "redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB] for the primary the Sentinels "
+        "name (gavel.redis_url). Drops homed here are decided in it.",
     )
     cassandra: Cassandra = Field(
         description="The audit trail's Cassandra as this region's audit writers reach it."

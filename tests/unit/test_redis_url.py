@@ -1,0 +1,54 @@
+"""The one URL of a region's Redis: a single server or a Sentinel service."""
+
+from __future__ import annotations
+
+import pytest
+
+from gavel import redis_url
+from gavel.redis_url import RedisUrlError, SentinelService, SingleServer
+
+
+def test_single_server_urls_pass_through() -> None:
+    assert redis_url.parse("redis://127.0.0.1:6379/0") == SingleServer("redis://127.0.0.1:6379/0")
+    assert redis_url.parse("rediss://r.example:6380") == SingleServer("rediss://r.example:6380")
+    assert not redis_url.has_replicas("redis://127.0.0.1:6379/0")
+
+
+def test_sentinel_url_lists_every_sentinel_service_and_db() -> None:
+    got = redis_url.parse("redis+sentinel://10.0.0.1:26379,s2.local:26380,[::1]:1/gavel-us/3")
+    assert got == SentinelService(
+        (("10.0.0.1", 26379), ("s2.local", 26380), ("::1", 1)), "gavel-us", 3
+    )
+    assert redis_url.parse("redis+sentinel://h:1/svc") == SentinelService((("h", 1),), "svc", 0)
+    assert redis_url.has_replicas("redis+sentinel://h:1/svc")
+
+
+def test_sentinel_url_round_trips() -> None:
+    url = redis_url.sentinel_url([("127.0.0.1", 1), ("127.0.0.1", 2)], "gavel-eu", 0)
+    assert url == "redis+sentinel://127.0.0.1:1,127.0.0.1:2/gavel-eu/0"
+    assert redis_url.parse(url) == SentinelService(
+        (("127.0.0.1", 1), ("127.0.0.1", 2)), "gavel-eu", 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("127.0.0.1:6379", "not a URL"),
+        ("http://h:1/x", "unknown scheme"),
+        ("redis+sentinel:///svc", "no Sentinel host"),
+        ("redis+sentinel://h/svc", "expected HOST:PORT"),
+        ("redis+sentinel://h:0/svc", "bad port"),
+        ("redis+sentinel://h:70000/svc", "bad port"),
+        ("redis+sentinel://h:x/svc", "bad port"),
+        ("redis+sentinel://h:1", "no valid service"),
+        ("redis+sentinel://h:1/", "no valid service"),
+        ("redis+sentinel://h:1/bad name", "no valid service"),
+        ("redis+sentinel://h:1/svc/db", "bad database"),
+        ("redis+sentinel://h:1/svc/0/extra", "bad database"),
+        ("redis+sentinel://h:1,/svc", "expected HOST:PORT"),
+    ],
+)
+def test_bad_urls_say_what_is_wrong(url: str, says: str) -> None:
+    with pytest.raises(RedisUrlError, match=says):
+        redis_url.parse(url)

@@ -1,0 +1,94 @@
+"""A region's Redis address: one URL, a single server or a Sentinel-monitored primary.
+
+Pure. Read by :mod:`gavel.redis_client` (the one factory every workload, the operator and the
+CLI get their Redis clients from) and by the gateway's settings (whether replicas exist, so
+whether a bid waits for one). The value travels in ``REDIS_URL_<REGION>``
+(:mod:`gavel.endpoints`) and in a Region's ``spec.endpoints.redisUrl``:
+
+- ``redis://host:port/db`` (or ``rediss://``): one server, used as is;
+- ``redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]``: ask those Sentinels which server
+  is the primary of ``SERVICE`` now, and again after every failover.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SENTINEL_SCHEME = "redis+sentinel"
+_SINGLE_SCHEMES = ("redis", "rediss", "unix")
+_SERVICE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:]+\]$")
+
+
+class RedisUrlError(ValueError):
+    """The URL is neither a single-server nor a Sentinel URL; the message says what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class SingleServer:
+    """One Redis server, addressed by a URL redis-py understands."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentinelService:
+    """The primary of ``service`` as the listed Sentinels know it."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+
+
+RedisAddress = SingleServer | SentinelService
+
+
+def _port(text: str, url: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise RedisUrlError(f"bad port {text!r} in Redis URL {url!r}")
+    return int(text)
+
+
+def _sentinel(url: str, rest: str) -> SentinelService:
+    hosts, _, path = rest.partition("/")
+    if not hosts:
+        raise RedisUrlError(f"no Sentinel host in {url!r}: redis+sentinel://HOST:PORT,.../SERVICE")
+    sentinels = []
+    for item in hosts.split(","):
+        host, sep, port = item.rpartition(":")
+        if not sep or not _HOST.match(host):
+            raise RedisUrlError(f"bad Sentinel address {item!r} in {url!r}: expected HOST:PORT")
+        sentinels.append((host.strip("[]"), _port(port, url)))
+    parts = path.split("/") if path else []
+    if not parts or not _SERVICE.match(parts[0]):
+        raise RedisUrlError(f"no valid service name in {url!r}: redis+sentinel://.../SERVICE[/DB]")
+    if len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        raise RedisUrlError(f"bad database in {url!r}: expected .../SERVICE or .../SERVICE/DB")
+    db = int(parts[1]) if len(parts) == 2 else 0
+    return SentinelService(tuple(sentinels), parts[0], db)
+
+
+def parse(url: str) -> RedisAddress:
+    """Parse a region's Redis URL; raises :class:`RedisUrlError` with the reason."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        raise RedisUrlError(f"not a URL: {url!r} (expected redis://... or redis+sentinel://...)")
+    if scheme == SENTINEL_SCHEME:
+        return _sentinel(url, rest)
+    if scheme in _SINGLE_SCHEMES:
+        return SingleServer(url.strip())
+    raise RedisUrlError(
+        f"unknown scheme {scheme!r} in {url!r}: use redis://, rediss:// or redis+sentinel://"
+    )
+
+
+def has_replicas(url: str) -> bool:
+    """Whether the address implies replicas (a Sentinel-monitored primary has at least one)."""
+    return isinstance(parse(url), SentinelService)
+
+
+def sentinel_url(sentinels: list[tuple[str, int]], service: str, db: int = 0) -> str:
+    """The ``redis+sentinel://`` URL of ``service`` behind ``sentinels`` (the inverse of parse)."""
+    hosts = ",".join(f"{h}:{p}" for h, p in sentinels)
+    return f"{SENTINEL_SCHEME}://{hosts}/{service}/{db}"
