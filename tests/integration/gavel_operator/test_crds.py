@@ -164,6 +164,26 @@ def test_a_regions_redis_is_checked(
     assert message in str(err.value.body)
 
 
+def test_a_regions_redis_gains_replicas_but_never_drops_back_to_one_server(
+    api: client.CustomObjectsApi,
+) -> None:
+    doc = copy.deepcopy(next(yaml.safe_load_all((ROOT / "examples" / "regions.yaml").read_text())))
+    name = doc["metadata"]["name"] = f"r-{uuid.uuid4().hex[:6]}"
+    doc["spec"]["redis"] = {"replicas": 0}
+    api.create_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", doc)
+    try:
+        for replicas in (2, 1):
+            patch = {"spec": {"redis": {"replicas": replicas}}}
+            api.patch_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", name, patch)
+        single = {"spec": {"redis": {"replicas": 0}}}
+        with pytest.raises(client.ApiException) as err:
+            api.patch_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", name, single)
+        assert err.value.status == 422, err.value.body
+        assert "redis.replicas cannot go back to 0" in str(err.value.body)
+    finally:
+        api.delete_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", name)
+
+
 def test_a_live_drop_freezes_its_rules(api: client.CustomObjectsApi) -> None:
     drop = create_drop(api, example_drop())
     name = drop["metadata"]["name"]

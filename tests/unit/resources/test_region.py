@@ -57,6 +57,7 @@ def test_resources_per_component_as_set() -> None:
         "relay",
         "auditWriter",
         "redis",
+        "redisSentinel",
         "mirrormaker",
     )
 

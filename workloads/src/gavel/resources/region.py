@@ -116,6 +116,14 @@ REDIS_REPLICAS_MAX = 5
 
 
 class RedisTopology(Resource):
+    cel = (
+        Rule(
+            "oldSelf.replicas == 0 || self.replicas > 0",
+            "redis.replicas cannot go back to 0: the region's Sentinels would keep running "
+            "and fail over a server that has no replicas",
+        ),
+    )
+
     replicas: Int = Field(
         default=2,
         ge=0,
@@ -158,6 +166,9 @@ class Resources(Resource):
     )
     redis: ContainerResources | None = Field(
         default=None, description="Resources of the redis container."
+    )
+    redis_sentinel: ContainerResources | None = Field(
+        default=None, description="Resources of the redisSentinel container."
     )
     mirrormaker: ContainerResources | None = Field(
         default=None, description="Resources of the mirrormaker container."
