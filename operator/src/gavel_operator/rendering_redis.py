@@ -46,7 +46,8 @@ MIN_REPLICAS_TO_WRITE, MIN_REPLICAS_MAX_LAG_S = 1, 3
 acknowledge every second). The lag is below :data:`DOWN_AFTER_MS`, so a primary cut off from
 its replicas stops taking bids before the Sentinels can promote another: two primaries never
 accept bids at once."""
-DATA_VOLUME = "10Gi"
+DATA_VOLUME, DATA_DIR = "10Gi", "/data"
+"""Each data node's volume, and where data nodes and Sentinels keep their files."""
 
 
 def replication_args(replicas: int) -> tuple[str, ...]:
@@ -132,6 +133,7 @@ def _env(ns: str, replicas: int) -> list[Obj]:
         return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
 
     values = {
+        "GAVEL_DATA_DIR": DATA_DIR,
         "GAVEL_REDIS_SERVICE": "gavel-redis",
         "GAVEL_REDIS_PORT": str(REDIS_PORT),
         "GAVEL_REDIS_NODES": str(1 + replicas),
@@ -170,7 +172,7 @@ def _single(region: str, ns: str, image: str, resources: Obj) -> list[Obj]:
         "image": image,
         "args": list(REDIS_PERSISTENCE_ARGS),
         "ports": [{"name": "main", "containerPort": REDIS_PORT}],
-        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+        "volumeMounts": [{"name": "data", "mountPath": DATA_DIR}],
         "resources": resources,
     }
     redis = _statefulset(region, ns, "redis", 1, {"containers": [container]})
@@ -209,7 +211,7 @@ def render_redis(
         "args": [*REDIS_PERSISTENCE_ARGS, *replication_args(replicas)],
         "env": _env(ns, replicas),
         "ports": [{"name": "main", "containerPort": REDIS_PORT}],
-        "volumeMounts": [{"name": "data", "mountPath": "/data"}, mount],
+        "volumeMounts": [{"name": "data", "mountPath": DATA_DIR}, mount],
         "resources": resources,
         **_probes(
             REDIS_PORT,
@@ -231,7 +233,7 @@ def render_redis(
             {"name": "GAVEL_SENTINEL_FAILOVER_TIMEOUT_MS", "value": str(FAILOVER_TIMEOUT_MS)},
         ],
         "ports": [{"name": "main", "containerPort": SENTINEL_PORT}],
-        "volumeMounts": [{"name": "data", "mountPath": "/data"}, mount],
+        "volumeMounts": [{"name": "data", "mountPath": DATA_DIR}, mount],
         "resources": sentinel_resources,
         # Ready once it monitors a primary it can name.
         **_probes(

@@ -49,8 +49,11 @@ node_primary() {
     return 1
 }
 
+# No password: the pod network is the boundary. Protected mode would refuse every other pod
+# (the image's entrypoint turns it off, but this script replaces the entrypoint).
 serve() {
-    exec redis-server --port "$GAVEL_REDIS_PORT" --dir /data --replica-announce-ip "$self" "$@"
+    exec redis-server --protected-mode no --port "$GAVEL_REDIS_PORT" --dir "$GAVEL_DATA_DIR" \
+        --replica-announce-ip "$self" "$@"
 }
 
 while :; do

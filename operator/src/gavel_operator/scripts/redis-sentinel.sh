@@ -10,7 +10,7 @@
 set -eu
 
 self="$POD_NAME.$GAVEL_SENTINEL_SERVICE.$POD_NAMESPACE.svc"
-conf=/data/sentinel.conf
+conf="$GAVEL_DATA_DIR/sentinel.conf"
 
 valid_host() {
     case "$1" in "" | *" "* | ERR* | *:*) return 1 ;; *) return 0 ;; esac
@@ -52,7 +52,8 @@ if [ ! -s "$conf" ]; then
     echo "monitoring $primary"
     cat >"$conf" <<CONF
 port $GAVEL_SENTINEL_PORT
-dir /data
+protected-mode no
+dir $GAVEL_DATA_DIR
 sentinel resolve-hostnames yes
 sentinel announce-hostnames yes
 sentinel announce-ip $self
