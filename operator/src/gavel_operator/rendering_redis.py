@@ -14,9 +14,10 @@ at ``redis://``. Otherwise:
 - ``gavel-redis-sentinel``: three Sentinels (a StatefulSet for stable names) with quorum 2,
   headless Service; ``scripts/redis-sentinel.sh`` writes each one's configuration on first
   start from what its peers or the data nodes say.
-- ConfigMap ``gavel-redis-scripts`` with both scripts; a PodDisruptionBudget for the data nodes
-  and one for the Sentinels (one pod at a time: the quorum survives a drain); pods spread over
-  nodes (required) and zones (preferred); startup, readiness and liveness probes.
+- ConfigMap ``gavel-redis-scripts`` with both scripts and what they share; a
+  PodDisruptionBudget for the data nodes and one for the Sentinels (one pod at a time: the
+  quorum survives a drain); pods spread over nodes (required) and zones (preferred); startup,
+  readiness and liveness probes.
 
 The workloads of the region get :func:`redis_url`: the Sentinels, by their per-pod names.
 Every data node runs with the persistence flags of :mod:`gavel.redis_persistence` and with
@@ -78,6 +79,10 @@ def redis_url(ns: str, replicas: int) -> str:
     if replicas == 0:
         return f"redis://gavel-redis.{ns}.svc:{REDIS_PORT}/0"
     return f"redis+sentinel://{','.join(sentinel_hosts(ns))}/{MASTER}/0"
+
+
+SCRIPTS = ("redis-common.sh", "redis-node.sh", "redis-sentinel.sh")
+"""The start scripts (and what both source), mounted at /scripts."""
 
 
 @cache
@@ -156,10 +161,8 @@ def _statefulset(region: str, ns: str, component: str, replicas: int, pod: Obj) 
         "spec": {
             "serviceName": name,
             "replicas": replicas,
-            # Each start script waits for what it needs, so no pod has to wait for another's
-            # readiness to be created (a node waiting out a failover must not block the rest).
-            # Immutable: the same for a single server, so a region can gain replicas.
-            "podManagementPolicy": "Parallel",
+            # No podManagementPolicy: it is immutable, and the regions' existing StatefulSet
+            # (one server) was made without one. The scripts need no order either way.
             "selector": {"matchLabels": labels(region, component)},
             "template": {"metadata": {"labels": labels(region, component)}, "spec": pod},
         },
@@ -265,7 +268,7 @@ def render_redis(
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": meta("gavel-redis-scripts", ns, region, "redis"),
-            "data": {name: script(name) for name in ("redis-node.sh", "redis-sentinel.sh")},
+            "data": {name: script(name) for name in SCRIPTS},
         },
         nodes,
         service(region, ns, "redis", REDIS_PORT, headless=True, publish_not_ready=True),

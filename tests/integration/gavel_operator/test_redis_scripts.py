@@ -14,10 +14,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -26,6 +26,7 @@ from gavel_devstack.harness.waiting import poll
 from gavel_operator import rendering_redis as rr
 
 NS = "gavel"
+T = TypeVar("T")
 DOWN_AFTER_MS = 1000
 """Shorter than the rendered 5 s so the test is quick; the scripts take it from the env."""
 
@@ -191,6 +192,15 @@ def _named(sentinels: list[Pod]) -> set[str | None]:
     return named
 
 
+def _replicas_known(sentinels: list[Pod]) -> bool:
+    """Every Sentinel lists both replicas (it learns them from the primary's INFO every 10 s;
+    until then it has no replica to promote)."""
+    try:
+        return all(len(s.client().sentinel_slaves(rr.MASTER)) == 2 for s in sentinels)
+    except redis.RedisError:
+        return False
+
+
 def _replication(node: Pod) -> dict[str, Any]:
     try:
         return dict(node.client().info("replication"))
@@ -199,30 +209,36 @@ def _replication(node: Pod) -> dict[str, Any]:
 
 
 def _logs(pods: list[Pod]) -> str:
-    return "\n".join(f"--- {p.name}\n{p.log.read_text()[-2000:]}" for p in pods if p.log.exists())
+    return "\n".join(f"--- {p.name}\n{p.log.read_text()[-3000:]}" for p in pods if p.log.exists())
+
+
+def _wait(check: Callable[[], T | None], what: str, pods: list[Pod], timeout_s: float = 30) -> T:
+    """poll, failing with the pods' logs as they are then."""
+    try:
+        return poll(check, timeout_s=timeout_s, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_logs(pods)}") from None
 
 
 def test_nodes_follow_the_sentinels_and_a_restarted_primary_waits_for_the_failover(
     region: tuple[list[Pod], list[Pod], Path],
 ) -> None:
     nodes, sentinels, hosts = region
-    for p in [*nodes, *sentinels]:  # all at once, as podManagementPolicy: Parallel does
+    for p in [*nodes, *sentinels]:  # all at once: the scripts must not depend on an order
         p.start(hosts)
     first = nodes[0]
 
     def formed() -> bool:
         return (
-            _replication(first).get("connected_slaves") == 2
+            # Replicas count for min-replicas-to-write once they have acknowledged.
+            _replication(first).get("min_slaves_good_slaves") == 2
             and all(_replication(n).get("master_link_status") == "up" for n in nodes[1:])
             and _named(sentinels) == {first.host}
+            and _replicas_known(sentinels)
         )
 
-    poll(
-        formed,
-        timeout_s=60,
-        what="node 0 primary of two replicas, named by every Sentinel\n"
-        + _logs([*nodes, *sentinels]),
-    )
+    everyone = [*nodes, *sentinels]
+    _wait(formed, "node 0 primary of two replicas, known to every Sentinel", everyone, 60)
     primary = first.client()
     assert primary.config_get("min-replicas-to-write") == {"min-replicas-to-write": "1"}
     primary.set("bid", "acknowledged")
@@ -233,12 +249,11 @@ def test_nodes_follow_the_sentinels_and_a_restarted_primary_waits_for_the_failov
     first.start(hosts)  # the kubelet restarts the container at once
 
     def promoted() -> str | None:
-        (named,) = _named(sentinels) or {None}
-        return named if len(_named(sentinels)) == 1 and named not in (None, first.host) else None
+        named = _named(sentinels)  # every Sentinel names the same other node
+        agreed = named.pop() if len(named) == 1 else None
+        return agreed if agreed != first.host else None
 
-    new_host = poll(
-        promoted, timeout_s=30, what=f"a replica promoted\n{_logs([*nodes, *sentinels])}"
-    )
+    new_host = _wait(promoted, "a replica promoted", everyone)
     print(f"\nprimary killed -> replica promoted: {time.monotonic() - killed:.1f}s")
     new = next(n for n in nodes if n.host == new_host)
 
@@ -246,8 +261,14 @@ def test_nodes_follow_the_sentinels_and_a_restarted_primary_waits_for_the_failov
         info = _replication(first)
         return info.get("master_host") == new_host and info.get("master_link_status") == "up"
 
-    poll(rejoined, timeout_s=30, what=f"the old primary back as a replica\n{_logs(nodes)}")
+    _wait(rejoined, "the old primary back as a replica", everyone)
     assert "waiting for them to promote a replica" in first.log.read_text()
     assert first.client().get("bid") == "acknowledged"
+    # The other replica follows too (the Sentinels reconfigure it), and writes go on.
+    _wait(
+        lambda: _replication(new).get("min_slaves_good_slaves") == 2,
+        "the new primary with two acknowledging replicas",
+        everyone,
+    )
     new.client().set("bid", "after the failover")
-    assert new.client().wait(2, 5000) == 2
+    assert new.client().wait(2, 1000) == 2

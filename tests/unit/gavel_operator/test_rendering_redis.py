@@ -63,12 +63,14 @@ def test_replicas_bring_data_nodes_sentinels_budgets_and_scripts() -> None:
         assert objs[f"StatefulSet/{name}"]["spec"]["serviceName"] == name
 
 
-def test_the_pod_management_policy_is_the_same_with_and_without_replicas() -> None:
-    """It is immutable: a single server must be able to gain replicas by an apply."""
-    policies = {
-        render(n)["StatefulSet/gavel-redis"]["spec"]["podManagementPolicy"] for n in (0, 1, 5)
+def test_only_mutable_statefulset_fields_differ_from_the_single_server() -> None:
+    """Everything but replicas and the pod template is immutable: a region's one server (and the
+    StatefulSet older operators made) must gain replicas by an apply, and go back to one."""
+    single, replicated = (render(n)["StatefulSet/gavel-redis"]["spec"] for n in (0, 2))
+    mutable = {"replicas", "template"}
+    assert {k: v for k, v in single.items() if k not in mutable} == {
+        k: v for k, v in replicated.items() if k not in mutable
     }
-    assert policies == {"Parallel"}
 
 
 def test_data_nodes_persist_as_everywhere_and_refuse_writes_when_isolated() -> None:
@@ -124,10 +126,12 @@ def test_each_script_is_shipped_parses_and_finds_every_variable_it_reads(
     script: str, statefulset: str
 ) -> None:
     objs = render(2)
-    text = objs["ConfigMap/gavel-redis-scripts"]["data"][script]
-    assert text == rr.script(script)
+    shipped = objs["ConfigMap/gavel-redis-scripts"]["data"]
+    assert shipped == {name: rr.script(name) for name in rr.SCRIPTS}
     sh = shutil.which("sh")
     assert sh is not None
+    text = shipped[script] + shipped["redis-common.sh"]  # what it runs, with what it sources
+    assert '. "$(dirname "$0")/redis-common.sh"' in shipped[script]
     subprocess.run([sh, "-n"], input=text, text=True, check=True, timeout=10)
     (container,) = pod(objs[f"StatefulSet/{statefulset}"])["containers"]
     assert container["command"] == ["sh", f"/scripts/{script}"]

@@ -13,41 +13,10 @@
 #   others wait for it.
 set -eu
 
-nodes="${POD_NAME%-*}"
+. "$(dirname "$0")/redis-common.sh"
+
 self="$POD_NAME.$GAVEL_REDIS_SERVICE.$POD_NAMESPACE.svc"
 ordinal="${POD_NAME##*-}"
-
-# A host name as Redis answers it: no spaces, no error text.
-valid_host() {
-    case "$1" in "" | *" "* | ERR* | *:*) return 1 ;; *) return 0 ;; esac
-}
-
-sentinel_primary() {
-    for sentinel in $GAVEL_SENTINELS; do
-        answer=$(timeout 3 redis-cli -h "${sentinel%:*}" -p "${sentinel##*:}" --raw \
-            SENTINEL get-master-addr-by-name "$GAVEL_REDIS_MASTER" 2>/dev/null) || continue
-        host=$(printf '%s\n' "$answer" | sed -n 1p)
-        if valid_host "$host"; then
-            echo "$host"
-            return 0
-        fi
-    done
-    return 1
-}
-
-node_primary() {
-    i=0
-    while [ "$i" -lt "$GAVEL_REDIS_NODES" ]; do
-        node="$nodes-$i.$GAVEL_REDIS_SERVICE.$POD_NAMESPACE.svc"
-        if [ "$node" != "$self" ] && timeout 3 redis-cli -h "$node" -p "$GAVEL_REDIS_PORT" \
-            INFO replication 2>/dev/null | grep -q '^role:master'; then
-            echo "$node"
-            return 0
-        fi
-        i=$((i + 1))
-    done
-    return 1
-}
 
 # No password: the pod network is the boundary. Protected mode would refuse every other pod
 # (the image's entrypoint turns it off, but this script replaces the entrypoint).
@@ -63,7 +32,7 @@ while :; do
             serve "$@" --replicaof "$primary" "$GAVEL_REDIS_PORT"
         fi
         echo "the Sentinels still name this node primary: waiting for them to promote a replica"
-    elif primary=$(node_primary); then
+    elif primary=$(node_primary "$self"); then
         echo "no Sentinel knows a primary; $primary says it is one: starting as its replica"
         serve "$@" --replicaof "$primary" "$GAVEL_REDIS_PORT"
     elif [ "$ordinal" = 0 ]; then

@@ -11,41 +11,10 @@ set -eu
 
 self="$POD_NAME.$GAVEL_SENTINEL_SERVICE.$POD_NAMESPACE.svc"
 conf="$GAVEL_DATA_DIR/sentinel.conf"
-
-valid_host() {
-    case "$1" in "" | *" "* | ERR* | *:*) return 1 ;; *) return 0 ;; esac
-}
-
-peer_primary() {
-    for sentinel in $GAVEL_SENTINELS; do
-        [ "${sentinel%:*}" = "$self" ] && continue
-        answer=$(timeout 3 redis-cli -h "${sentinel%:*}" -p "${sentinel##*:}" --raw \
-            SENTINEL get-master-addr-by-name "$GAVEL_REDIS_MASTER" 2>/dev/null) || continue
-        host=$(printf '%s\n' "$answer" | sed -n 1p)
-        if valid_host "$host"; then
-            echo "$host"
-            return 0
-        fi
-    done
-    return 1
-}
-
-node_primary() {
-    i=0
-    while [ "$i" -lt "$GAVEL_REDIS_NODES" ]; do
-        node="$GAVEL_REDIS_SERVICE-$i.$GAVEL_REDIS_SERVICE.$POD_NAMESPACE.svc"
-        if timeout 3 redis-cli -h "$node" -p "$GAVEL_REDIS_PORT" INFO replication 2>/dev/null \
-            | grep -q '^role:master'; then
-            echo "$node"
-            return 0
-        fi
-        i=$((i + 1))
-    done
-    return 1
-}
+. "$(dirname "$0")/redis-common.sh"
 
 if [ ! -s "$conf" ]; then
-    until primary=$(peer_primary) || primary=$(node_primary); do
+    until primary=$(sentinel_primary "$self") || primary=$(node_primary); do
         echo "no Sentinel or data node knows the primary yet: waiting"
         sleep 2
     done
