@@ -71,7 +71,7 @@ class RegionView:
     """Replica floors: the baseline, or more while drops need it (scheduling.region_minimums)."""
     cassandra_contact: str
     cassandra_dc: str
-    redis_replicas: int = 0
+    redis_replicas: int
     """spec.redis.replicas: 0 is a single server, more a primary with Sentinels."""
     resources: Resources = field(default_factory=Resources)
     """spec.resources: per component, what overrides :data:`DEFAULT_RESOURCES`."""
