@@ -67,6 +67,10 @@ class Pod:
                 start_new_session=True,
             )
 
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
+
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
@@ -272,3 +276,26 @@ def test_nodes_follow_the_sentinels_and_a_restarted_primary_waits_for_the_failov
     )
     new.client().set("bid", "after the failover")
     assert new.client().wait(2, 1000) == 2
+
+    # Cut off from its replicas (both hung), the primary refuses writes with the rendered flags
+    # before the rendered down-after would let the Sentinels promote another.
+    replicas = [n for n in nodes if n is not new]
+    for n in replicas:
+        n.signal(signal.SIGSTOP)
+    hung = time.monotonic()
+
+    def refused() -> bool:
+        try:
+            new.client().set("bid", "while isolated")
+        except redis.ResponseError as exc:
+            return "NOREPLICAS" in str(exc)
+        return False
+
+    try:
+        _wait(refused, "the isolated primary refusing writes", everyone, timeout_s=15)
+    finally:
+        for n in replicas:
+            n.signal(signal.SIGCONT)
+    isolated_s = time.monotonic() - hung
+    print(f"replicas hung -> primary refuses writes: {isolated_s:.1f}s")
+    assert isolated_s < rr.DOWN_AFTER_MS / 1000
