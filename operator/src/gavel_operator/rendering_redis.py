@@ -21,7 +21,7 @@ at ``redis://``. Otherwise:
 
 The workloads of the region get :func:`redis_url`: the Sentinels, by their per-pod names.
 Every data node runs with the persistence flags of :mod:`gavel.redis_persistence` and with
-:data:`REPLICATION_ARGS`.
+:func:`replication_args`.
 """
 
 from __future__ import annotations
