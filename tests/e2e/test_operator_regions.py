@@ -44,6 +44,11 @@ def test_every_region_gets_its_workloads(world: tuple[Clusters, Operator]) -> No
         assert {
             "StatefulSet/gavel-redis",
             "Service/gavel-redis",
+            "PodDisruptionBudget/gavel-redis",
+            "ConfigMap/gavel-redis-scripts",
+            "StatefulSet/gavel-redis-sentinel",
+            "Service/gavel-redis-sentinel",
+            "PodDisruptionBudget/gavel-redis-sentinel",
             "ConfigMap/gavel-mirrormaker",
             "Deployment/gavel-mirrormaker",
             "Deployment/gavel-gateway",
@@ -59,6 +64,20 @@ def test_every_region_gets_its_workloads(world: tuple[Clusters, Operator]) -> No
         managers = {f["manager"] for f in gateway["metadata"]["managedFields"]}
         assert "gavel-operator" in managers
         assert replicas(clusters, region, "gavel-gateway") == BASELINE
+        # A primary with two replicas (the default) and three Sentinels, every pod running on
+        # its own node (required anti-affinity; four KWOK nodes per region).
+        status = (clusters.get("hub", "region", region) or {})["status"]
+        assert (status["workloads"]["redis"], status["workloads"]["redis-sentinel"]) == (
+            "3/3",
+            "3/3",
+        )
+        for component in ("redis", "redis-sentinel"):
+            pods = clusters.get(
+                region, "pods", "-n", "gavel", "-l", f"app.kubernetes.io/name={component}"
+            )
+            assert pods is not None
+            nodes = {p["spec"]["nodeName"] for p in pods["items"]}
+            assert len(nodes) == 3, (component, nodes)
 
 
 def _baseline_patch(gateway: int) -> str:

@@ -30,6 +30,9 @@ def test_the_wheel_carries_only_the_product(wheel: zipfile.ZipFile) -> None:
     assert {"gavel", "gavel_operator"} <= tops
     assert not tops & set(DEV_ONLY_PACKAGES), tops
     assert "gavel/_lua/place_bid.lua" in wheel.namelist()
+    # The operator renders the Redis start scripts from its package.
+    for script in ("redis-node.sh", "redis-sentinel.sh"):
+        assert f"gavel_operator/scripts/{script}" in wheel.namelist()
 
 
 def test_dev_tooling_is_no_runtime_dependency(wheel: zipfile.ZipFile) -> None:

@@ -122,8 +122,8 @@ FAKE_NODES = 4
 
 
 def ensure_fake_nodes(apiserver_port: int, token: str) -> None:
-    """Create the region's fake nodes (KWOK plays their kubelets) and one volume for Redis's
-    claim (no storage provisioner runs here). Idempotent."""
+    """Create the region's fake nodes (KWOK plays their kubelets) and a volume per node for
+    Redis's claims (no storage provisioner runs here). Idempotent."""
     base = f"https://127.0.0.1:{apiserver_port}"
     headers = {"Authorization": f"Bearer {token}"}
     objects = [
@@ -145,21 +145,24 @@ def ensure_fake_nodes(apiserver_port: int, token: str) -> None:
         )
         for i in range(FAKE_NODES)
     ]
-    objects.append(
+    # One volume per node: the operator's Redis StatefulSet claims one per data node (a primary
+    # and its replicas, one per node).
+    objects += [
         (
-            "/api/v1/persistentvolumes/gavel-redis-data",
+            f"/api/v1/persistentvolumes/gavel-redis-data-{i}",
             {
                 "apiVersion": "v1",
                 "kind": "PersistentVolume",
-                "metadata": {"name": "gavel-redis-data"},
+                "metadata": {"name": f"gavel-redis-data-{i}"},
                 "spec": {
                     "capacity": {"storage": "10Gi"},
                     "accessModes": ["ReadWriteOnce"],
-                    "hostPath": {"path": "/var/lib/gavel-redis"},
+                    "hostPath": {"path": f"/var/lib/gavel-redis-{i}"},
                 },
             },
         )
-    )
+        for i in range(FAKE_NODES)
+    ]
     with httpx.Client(headers=headers, timeout=10, verify=False) as http:  # noqa: S501
         for path, body in objects:
             r = http.patch(

@@ -28,6 +28,7 @@ from gavel_operator import auctions, conditions, kube, rendering, retrying
 from gavel_operator.clusters import ClusterConfigError
 from gavel_operator.conditions import Observed
 from gavel_operator.region_sync import RegionInfo
+from gavel_operator.rendering_parts import MANAGER
 from gavel_operator.runtime import Runtime
 from gavel_operator.scheduling import (
     Capacity,
@@ -98,7 +99,7 @@ async def _roll_out(
     record = rendering.drop_record(drop.name, drop.namespace, drop.spec, view)
     try:
         k = await rt.blocking(rt.clusters.for_region, region.name, region.spec.cluster)
-        await rt.blocking(k.apply, record, rendering.MANAGER)
+        await rt.blocking(k.apply, record, MANAGER)
         home = region.name == rules.home_region
         await auctions.publish(rt.redis.get(_redis_url(region)), rules, home=home)
     except drop_rules.RulesFrozenError as exc:

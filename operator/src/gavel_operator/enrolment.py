@@ -13,7 +13,8 @@ import base64
 import json
 from typing import Any
 
-from gavel_operator import kube, rbac, rendering
+from gavel_operator import kube, rbac
+from gavel_operator.rendering_parts import MANAGER
 
 Obj = dict[str, Any]
 ACCOUNT_NAMESPACE = "kube-system"
@@ -58,7 +59,7 @@ def enrol(
 ) -> str:
     """Set the region up for the operator; returns ``namespace/secret`` written in the hub."""
     for obj in rbac.regional(ACCOUNT_NAMESPACE):
-        regional_admin.apply(obj, rendering.MANAGER)
+        regional_admin.apply(obj, MANAGER)
     account = kube.path("v1", "ServiceAccount", rbac.REGIONAL_NAME, ACCOUNT_NAMESPACE)
     answer = regional_admin.request(
         "POST",
@@ -71,5 +72,5 @@ def enrol(
     )
     server, ca = regional_admin.server_and_ca()
     config = kubeconfig_for(region, server, ca, answer["status"]["token"])
-    hub.apply(kubeconfig_secret(region, namespace, config), rendering.MANAGER)
+    hub.apply(kubeconfig_secret(region, namespace, config), MANAGER)
     return f"{namespace}/{secret_name(region)}"

@@ -22,6 +22,7 @@ from gavel.resources.region import Region, RegionSpec, RegionStatus
 from gavel_operator import conditions, kube, rendering, retrying
 from gavel_operator.clusters import ClusterConfigError
 from gavel_operator.conditions import Observed
+from gavel_operator.rendering_parts import MANAGER
 from gavel_operator.runtime import Runtime
 from gavel_operator.scheduling import Capacity, DropPlan, Replicas, region_minimums
 
@@ -95,7 +96,7 @@ def availability(workloads: list[Obj]) -> tuple[dict[str, str], list[str]]:
 def _workloads(k: kube.Kube, namespace: str) -> list[Obj]:
     """Gavel's Deployments and StatefulSets in the region: one list request per kind, which
     doubles as the check that the region answers."""
-    selector = [("labelSelector", f"app.kubernetes.io/managed-by={rendering.MANAGER}")]
+    selector = [("labelSelector", f"app.kubernetes.io/managed-by={MANAGER}")]
     found: list[Obj] = []
     for prefix, plural in (("/apis/apps/v1", "deployments"), ("/apis/apps/v1", "statefulsets")):
         listed = k.request("GET", f"{prefix}/namespaces/{namespace}/{plural}", query=selector)
@@ -120,7 +121,7 @@ def _available(region: RegionInfo, workloads: list[Obj], now: float) -> Obj:
 def _apply(k: kube.Kube, objects: list[Obj], floors: Replicas) -> None:
     # The namespace first: everything else lives in it.
     for obj in objects:
-        k.apply(obj, rendering.MANAGER)
+        k.apply(obj, MANAGER)
     namespace = objects[0]["metadata"]["name"]
     for component, floor in zip(rendering.SCALED, (floors.gateway, floors.fanout), strict=True):
         k.raise_replicas(namespace, f"gavel-{component}", floor)

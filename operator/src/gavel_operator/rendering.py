@@ -4,7 +4,8 @@ Called by the operator's Region handler, which applies the result to the regiona
 server-side apply under one field manager; nothing here talks to a cluster. Golden files in
 ``tests/unit/gavel_operator/golden/`` pin the output.
 
-Per region: the namespace; Redis (StatefulSet with AOF on, headless Service); MirrorMaker 2
+Per region: the namespace; Redis (a primary, replicas and Sentinels, or a single server:
+:mod:`gavel_operator.rendering_redis`); MirrorMaker 2
 (ConfigMap from :func:`gavel.mirror.render_mirrormaker_config`, the function the local stack
 uses, and a Deployment); the gateway and the fan-out (Deployment, Service, HPA,
 PodDisruptionBudget); the relay (one replica, Recreate: per-drop order into Kafka needs a single
@@ -15,17 +16,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from gavel import endpoints, mirror
-from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 from gavel.resources.drop import DropSpec
 from gavel.resources.region import RegionSpec, Resources
+from gavel_operator import rendering_redis
+from gavel_operator.rendering_parts import Obj, labels, meta, pdb, service
 
-Obj = dict[str, Any]
-
-MANAGER = "gavel-operator"
-REDIS_PORT, GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 6379, 8080, 8090, 8081, 8082
+GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 8080, 8090, 8081, 8082
 SHIPPER_PORT = 8083
 AUDIT_REPLICAS_PER_DC = 3
 """Replicas of the audit keyspace in each region's data centre (NetworkTopologyStrategy)."""
@@ -42,6 +40,7 @@ DEFAULT_RESOURCES: dict[str, Obj] = {
     "relay": {"requests": _amounts("200m", "256Mi"), "limits": _amounts("1", "512Mi")},
     "auditWriter": {"requests": _amounts("200m", "256Mi"), "limits": _amounts("1", "512Mi")},
     "redis": {"requests": _amounts("1", "1Gi"), "limits": _amounts("2", "2Gi")},
+    "redisSentinel": {"requests": _amounts("50m", "64Mi"), "limits": _amounts("500m", "128Mi")},
     "mirrormaker": {"requests": _amounts("500m", "1Gi"), "limits": _amounts("1", "2Gi")},
     "outboxShipper": {"requests": _amounts("50m", "96Mi"), "limits": _amounts("500m", "256Mi")},
 }
@@ -72,6 +71,8 @@ class RegionView:
     """Replica floors: the baseline, or more while drops need it (scheduling.region_minimums)."""
     cassandra_contact: str
     cassandra_dc: str
+    redis_replicas: int
+    """spec.redis.replicas: 0 is a single server, more a primary with Sentinels."""
     resources: Resources = field(default_factory=Resources)
     """spec.resources: per component, what overrides :data:`DEFAULT_RESOURCES`."""
 
@@ -88,6 +89,7 @@ class RegionView:
             fanout,
             cassandra.contact_points,
             cassandra.data_center or name,
+            spec.redis.replicas,
             spec.resources,
         )
 
@@ -96,19 +98,6 @@ class RegionView:
         default = DEFAULT_RESOURCES[component]
         given = self.resources.of(component)
         return {part: default[part] | given.get(part, {}) for part in ("requests", "limits")}
-
-
-def labels(region: str, component: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": component,
-        "app.kubernetes.io/part-of": "gavel",
-        "app.kubernetes.io/managed-by": MANAGER,
-        "gavel.dev/region": region,
-    }
-
-
-def _meta(name: str, ns: str, region: str, component: str) -> Obj:
-    return {"name": name, "namespace": ns, "labels": labels(region, component)}
 
 
 def _env(pairs: dict[str, str]) -> list[Obj]:
@@ -130,7 +119,7 @@ def _deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
+        "metadata": meta(f"gavel-{component}", r.namespace, r.name, component),
         "spec": spec
         | {
             "strategy": {"type": strategy},
@@ -143,26 +132,15 @@ def _deployment(
     }
 
 
-def _service(r: RegionView, component: str, port: int, headless: bool = False) -> Obj:
-    spec: Obj = {
-        "selector": labels(r.name, component),
-        "ports": [{"name": "main", "port": port, "targetPort": port}],
-    }
-    if headless:
-        spec["clusterIP"] = "None"
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
-        "spec": spec,
-    }
+def _service(r: RegionView, component: str, port: int) -> Obj:
+    return service(r.name, r.namespace, component, port)
 
 
 def _hpa(r: RegionView, component: str, minimum: int) -> Obj:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
+        "metadata": meta(f"gavel-{component}", r.namespace, r.name, component),
         "spec": {
             "scaleTargetRef": {
                 "apiVersion": "apps/v1",
@@ -185,15 +163,6 @@ def _hpa(r: RegionView, component: str, minimum: int) -> Obj:
     }
 
 
-def _pdb(r: RegionView, component: str) -> Obj:
-    return {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": _meta(f"gavel-{component}", r.namespace, r.name, component),
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels(r.name, component)}},
-    }
-
-
 def _gavel(
     images: Images,
     r: RegionView,
@@ -206,10 +175,11 @@ def _gavel(
     resources: str | None = None,
 ) -> Obj:
     """A container running ``gavel <command>`` for region ``r``."""
-    # Its own Redis through the in-cluster Service; other regions' (a drop homed elsewhere is
-    # decided there) through the address their Region publishes.
+    # Its own Redis through the in-cluster Services (its Sentinels, when it has replicas);
+    # other regions' (a drop homed elsewhere is decided there) through the address their
+    # Region publishes.
     redis = {
-        endpoints.redis_url_var(x.name): f"redis://gavel-redis.{r.namespace}.svc:{REDIS_PORT}/0"
+        endpoints.redis_url_var(x.name): rendering_redis.redis_url(r.namespace, r.redis_replicas)
         if x.name == r.name
         else x.redis_url
         for x in regions
@@ -286,55 +256,27 @@ def render_region(
     ns = r.namespace
     bootstraps = {x.name: x.kafka_bootstrap for x in regions}
     mm2 = mirror.render_mirrormaker_config(r.name, bootstraps) if len(regions) > 1 else ""
-    redis = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": _meta("gavel-redis", ns, r.name, "redis"),
-        "spec": {
-            "serviceName": "gavel-redis",
-            "replicas": 1,
-            "selector": {"matchLabels": labels(r.name, "redis")},
-            "template": {
-                "metadata": {"labels": labels(r.name, "redis")},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "redis",
-                            "image": images.redis,
-                            "args": list(REDIS_PERSISTENCE_ARGS),
-                            "ports": [{"name": "main", "containerPort": REDIS_PORT}],
-                            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
-                            "resources": r.resources_of("redis"),
-                        }
-                    ]
-                },
-            },
-            "volumeClaimTemplates": [
-                {
-                    "metadata": {"name": "data"},
-                    "spec": {
-                        "accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": "10Gi"}},
-                    },
-                }
-            ],
-        },
-    }
     objects: list[Obj] = [
         {
             "apiVersion": "v1",
             "kind": "Namespace",
             "metadata": {"name": ns, "labels": labels(r.name, "namespace")},
         },
-        redis,
-        _service(r, "redis", REDIS_PORT, headless=True),
+        *rendering_redis.render_redis(
+            r.name,
+            ns,
+            replicas=r.redis_replicas,
+            image=images.redis,
+            resources=r.resources_of("redis"),
+            sentinel_resources=r.resources_of("redisSentinel"),
+        ),
     ]
     if mm2:
         objects += [
             {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
-                "metadata": _meta("gavel-mirrormaker", ns, r.name, "mirrormaker"),
+                "metadata": meta("gavel-mirrormaker", ns, r.name, "mirrormaker"),
                 "data": {"mm2.properties": mm2},
             },
             _deployment(
@@ -371,7 +313,7 @@ def render_region(
             else _deployment(r, component, None, _gavel(images, r, regions, component, port)),
             _service(r, component, port),
             _hpa(r, component, minimum),
-            _pdb(r, component),
+            pdb(r.name, r.namespace, component),
         ]
     objects += [
         # The region's one stream relay; disk outboxes are shipped by each gateway pod's sidecar.

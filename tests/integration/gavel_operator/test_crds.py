@@ -135,6 +135,55 @@ def test_region_needs_exactly_one_way_to_reach_its_cluster(
     assert "set exactly one of" in str(err.value.body)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"endpoints": {"redisUrl": "redis+sentinel://s0.gavel.svc/gavel/0"}},
+            "redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]",
+        ),
+        ({"endpoints": {"redisUrl": "memcached://m:11211"}}, "spec.endpoints.redisUrl"),
+        ({"redis": {"replicas": 6}}, "spec.redis.replicas"),
+    ],
+)
+def test_a_regions_redis_is_checked(
+    api: client.CustomObjectsApi, change: dict[str, dict[str, Any]], message: str
+) -> None:
+    doc = copy.deepcopy(next(yaml.safe_load_all((ROOT / "examples" / "regions.yaml").read_text())))
+    doc["metadata"]["name"] = f"r-{uuid.uuid4().hex[:6]}"
+    good = copy.deepcopy(doc)
+    good["spec"]["endpoints"]["redisUrl"] = "redis+sentinel://s0:26379,s1:26379,s2:26379/gavel/0"
+    good["spec"]["redis"] = {"replicas": 1}
+    api.create_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", good)
+    api.delete_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", good["metadata"]["name"])
+    for key, value in change.items():
+        doc["spec"][key] = doc["spec"].get(key, {}) | value
+    with pytest.raises(client.ApiException) as err:
+        api.create_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", doc)
+    assert err.value.status == 422, err.value.body
+    assert message in str(err.value.body)
+
+
+def test_a_regions_redis_gains_replicas_but_never_drops_back_to_one_server(
+    api: client.CustomObjectsApi,
+) -> None:
+    doc = copy.deepcopy(next(yaml.safe_load_all((ROOT / "examples" / "regions.yaml").read_text())))
+    name = doc["metadata"]["name"] = f"r-{uuid.uuid4().hex[:6]}"
+    doc["spec"]["redis"] = {"replicas": 0}
+    api.create_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", doc)
+    try:
+        for replicas in (2, 1):
+            patch = {"spec": {"redis": {"replicas": replicas}}}
+            api.patch_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", name, patch)
+        single = {"spec": {"redis": {"replicas": 0}}}
+        with pytest.raises(client.ApiException) as err:
+            api.patch_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", name, single)
+        assert err.value.status == 422, err.value.body
+        assert "redis.replicas cannot go back to 0" in str(err.value.body)
+    finally:
+        api.delete_cluster_custom_object(crds.GROUP, crds.VERSION, "regions", name)
+
+
 def test_a_live_drop_freezes_its_rules(api: client.CustomObjectsApi) -> None:
     drop = create_drop(api, example_drop())
     name = drop["metadata"]["name"]

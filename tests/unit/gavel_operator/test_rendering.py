@@ -11,7 +11,8 @@ import yaml
 
 from gavel import endpoints
 from gavel.resources.region import RegionSpec
-from gavel_operator.rendering import RegionView, drop_record, labels, render_region
+from gavel_operator.rendering import RegionView, drop_record, render_region
+from gavel_operator.rendering_parts import labels
 from tests.unit.resources.samples import DROP, drop_spec
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -48,7 +49,11 @@ def test_every_object_is_labelled_and_namespaced() -> None:
 
 def test_mirrormaker_pulls_from_every_other_region() -> None:
     regions = example_regions()
-    config = next(o for o in render_region(regions[2], regions) if o["kind"] == "ConfigMap")
+    config = next(
+        o
+        for o in render_region(regions[2], regions)
+        if o["metadata"]["name"] == "gavel-mirrormaker" and o["kind"] == "ConfigMap"
+    )
     props = config["data"]["mm2.properties"]
     for source in ("us", "eu", "ap", "sa"):
         assert f"{source}->in.enabled = true" in props
@@ -100,8 +105,21 @@ def test_workloads_reach_their_own_redis_in_cluster_and_others_by_their_url() ->
         e["name"]: e.get("value")
         for e in gateway["spec"]["template"]["spec"]["containers"][0]["env"]
     }
-    assert env["REDIS_URL_EU"] == "redis://gavel-redis.gavel.svc:6379/0"
+    # Its own Redis has replicas (the default): the URL names its three Sentinels.
+    sentinels = ",".join(
+        f"gavel-redis-sentinel-{i}.gavel-redis-sentinel.gavel.svc:26379" for i in range(3)
+    )
+    assert env["REDIS_URL_EU"] == f"redis+sentinel://{sentinels}/gavel/0"
     assert env["REDIS_URL_US"] == "redis://redis.gavel-us.example:6379/0"
+    single = replace(regions[1], redis_replicas=0)
+    gateway = next(
+        o for o in render_region(single, regions) if o["metadata"]["name"] == "gavel-gateway"
+    )
+    env = {
+        e["name"]: e.get("value")
+        for e in gateway["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["REDIS_URL_EU"] == "redis://gavel-redis.gavel.svc:6379/0"
 
 
 def test_a_drop_record_carries_its_spec_and_labels() -> None:
@@ -129,8 +147,10 @@ def test_resources_default_per_component_and_the_region_overrides_key_by_key() -
         "limits": {"cpu": "4", "memory": "512Mi"},
     }
     assert containers["gavel-redis"]["requests"]["memory"] == "1Gi"
+    assert containers["gavel-redis-sentinel"]["limits"]["memory"] == "128Mi"
     assert set(containers) == {
         "gavel-redis",
+        "gavel-redis-sentinel",
         "gavel-gateway",
         "gavel-fanout",
         "gavel-relay",

@@ -37,6 +37,8 @@ def test_camel_case_keys_as_in_the_crd() -> None:
         ({"capacity": {"observersPerFanoutPod": "5", "bidsPerSecondPerGatewayPod": 1}}, "int"),
         ({"namespace": "Not_A_Label"}, "pattern"),
         ({"resources": {"gateway": {"limits": {"cpu": "lots"}}}}, "pattern"),
+        ({"redis": {"replicas": 6}}, "less than or equal to 5"),
+        ({"redis": {"replicas": -1}}, "greater than or equal to 0"),
     ],
 )
 def test_what_the_crd_refuses_the_model_refuses(change: dict[str, object], problem: str) -> None:
@@ -55,6 +57,7 @@ def test_resources_per_component_as_set() -> None:
         "relay",
         "auditWriter",
         "redis",
+        "redisSentinel",
         "mirrormaker",
     )
 
@@ -67,11 +70,37 @@ def test_a_whole_region_object() -> None:
     assert got.status == RegionStatus()
 
 
-def test_redis_url_is_a_single_server_or_a_sentinel_service() -> None:
-    sentinel = "redis+sentinel://s-0:26379,s-1:26379,s-2:26379/gavel-us/0"
-    endpoints = region()["endpoints"]
-    assert isinstance(endpoints, dict)
-    spec = RegionSpec.model_validate(region() | {"endpoints": endpoints | {"redisUrl": sentinel}})
-    assert spec.endpoints.redis_url == sentinel
-    with pytest.raises(ValidationError, match="redisUrl"):
-        RegionSpec.model_validate(region() | {"endpoints": endpoints | {"redisUrl": "http://x"}})
+def test_redis_defaults_to_a_primary_with_two_replicas() -> None:
+    assert region_spec().redis.replicas == 2
+    assert region_spec(redis={"replicas": 0}).redis.replicas == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://us:6379/0",
+        "rediss://us:6380/1",
+        "redis+sentinel://s0.gavel.svc:26379,s1.gavel.svc:26379,10.0.0.7:26379/gavel/0",
+        "redis+sentinel://s0:26379/gavel",
+    ],
+)
+def test_a_region_redis_is_one_server_or_sentinels(url: str) -> None:
+    endpoints = region()["endpoints"] | {"redisUrl": url}
+    assert region_spec(endpoints=endpoints).endpoints.redis_url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("redis+sentinel://s0/gavel/0", "HOST:PORT"),  # no port
+        ("redis+sentinel://s0:26379/", "HOST:PORT"),  # no service
+        ("redis+sentinel://s0:26379,/gavel", "HOST:PORT"),  # an empty host
+        ("redis+sentinel://s0:26379/gavel/zero", "HOST:PORT"),
+        ("http://us:6379/0", "pattern"),
+    ],
+)
+def test_a_malformed_redis_url_is_refused_saying_its_shape(url: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        RegionSpec.model_validate(
+            region() | {"endpoints": region()["endpoints"] | {"redisUrl": url}}
+        )

@@ -7,7 +7,10 @@ reconcilers, rendering and scheduling; converted into the Region CRD's schema by
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Annotated
+
+from pydantic import Field, field_validator
 
 from gavel.resources.fields import (
     DNS_LABEL,
@@ -51,16 +54,30 @@ class Cassandra(Resource):
     )
 
 
+_HOST_PORT = r"[^/,@\s]+:[0-9]{1,5}"
+SENTINEL_URL = rf"^redis\+sentinel://{_HOST_PORT}(,{_HOST_PORT})*/[A-Za-z0-9._-]+(/[0-9]{{1,2}})?$"
+"""The shape of a Sentinel URL, ``redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]``:
+the same regular expression in Python and in the API server's CEL (RE2, a raw string)."""
+_SENTINEL_MESSAGE = "a redis+sentinel URL is redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]"
+
+RedisUrl = Annotated[
+    str,
+    Field(pattern=r"^(rediss?|redis\+sentinel)://", max_length=2048),
+    Rule(
+        f"!self.startsWith('redis+sentinel://') || self.matches(r'{SENTINEL_URL}')",
+        _SENTINEL_MESSAGE,
+    ),
+]
+
+
 class Endpoints(Resource):
     kafka_bootstrap: str = Field(
         min_length=1, description="This region's Kafka bootstrap servers (host:port,...)."
     )
-    redis_url: str = Field(
-        pattern=r"^(rediss?|redis\+sentinel)://",
+    redis_url: RedisUrl = Field(
         description="This region's Redis as the operator and other regions' gateways reach "
-        "it: redis://host:port/db for one server, or "
-        "redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB] for the primary the Sentinels "
-        "name (gavel.redis_url). Drops homed here are decided in it.",
+        "it: drops homed here are decided in it. A single server (redis://host:port/db) or "
+        "the primary Sentinels name (redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]).",
     )
     cassandra: Cassandra = Field(
         description="The audit trail's Cassandra as this region's audit writers reach it."
@@ -71,6 +88,14 @@ class Endpoints(Resource):
     fanout_url: str | None = Field(
         default=None, pattern=r"^wss?://", description="Public URL of the fan-out (observers)."
     )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _sentinel_url_shape(cls, url: str) -> str:
+        # The CEL rule above, for readers that parse a spec the API server never checked.
+        if url.startswith("redis+sentinel://") and not re.match(SENTINEL_URL, url):
+            raise ValueError(_SENTINEL_MESSAGE)
+        return url
 
 
 class Capacity(Resource):
@@ -85,6 +110,29 @@ class Capacity(Resource):
 class Baseline(Resource):
     gateway: Int = Field(default=2, ge=1, le=1000, description="Gateway replicas.")
     fanout: Int = Field(default=2, ge=1, le=1000, description="Fan-out replicas.")
+
+
+REDIS_REPLICAS_MAX = 5
+
+
+class RedisTopology(Resource):
+    cel = (
+        Rule(
+            "oldSelf.replicas == 0 || self.replicas > 0",
+            "redis.replicas cannot go back to 0: the region's Sentinels would keep running "
+            "and fail over a server that has no replicas",
+        ),
+    )
+
+    replicas: Int = Field(
+        default=2,
+        ge=0,
+        le=REDIS_REPLICAS_MAX,
+        description="Replicas of the region's Redis primary, watched by three Sentinels that "
+        "promote one when the primary fails. 0: a single server without failover. The default, "
+        "2, is the smallest count that keeps bidding after losing a node: the promoted replica "
+        "still has a replica to acknowledge writes to.",
+    )
 
 
 class Amounts(Resource):
@@ -119,6 +167,9 @@ class Resources(Resource):
     redis: ContainerResources | None = Field(
         default=None, description="Resources of the redis container."
     )
+    redis_sentinel: ContainerResources | None = Field(
+        default=None, description="Resources of the redisSentinel container."
+    )
     mirrormaker: ContainerResources | None = Field(
         default=None, description="Resources of the mirrormaker container."
     )
@@ -146,6 +197,10 @@ class RegionSpec(Resource):
     endpoints: Endpoints = Field(description="Addresses clients and other regions use.")
     capacity: Capacity = Field(description="What one pod handles, for pre-scaling.")
     baseline: Baseline = Field(default_factory=Baseline, description="Replicas outside drops.")
+    redis: RedisTopology = Field(
+        default_factory=RedisTopology,
+        description="The region's Redis: a primary, its replicas and Sentinels.",
+    )
     resources: Resources = Field(
         default_factory=Resources,
         description="CPU and memory per component; unset ones keep the operator's defaults.",
