@@ -35,6 +35,19 @@ def template(helm: Path, *args: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 
 
+def assert_schema_refuses(helm: Path, override: str) -> None:
+    """``helm template --set override`` fails on the values schema, not on something else."""
+    proc = subprocess.run(
+        [str(helm), "template", "gavel", str(CHART), "--set", override],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "don't meet the specifications of the schema" in proc.stderr
+
+
 def server_dry_run(stack: Stack, objects: list[dict[str, Any]], folder: Path) -> list[str]:
     """Apply ``objects`` to the hub API server as a server-side dry run; its output lines.
 
