@@ -101,22 +101,31 @@ def helm_dir() -> Path:
     return cache_dir() / f"helm-{versions.HELM}"
 
 
+def _go_tool(name: str, version: str, out: Path) -> Path:
+    """The binary ``name`` in ``out``, built by ``scripts/lib/build-<name>.sh`` on first use."""
+    script = repo_root() / "scripts" / "lib" / f"build-{name}.sh"
+    _run(["bash", str(script), version, str(out)], f"building {name} {version}", out)
+    return out / "bin" / name
+
+
 def ensure_helm() -> Path:
     """The ``helm`` binary, built on first use (a few minutes) and cached like Kubernetes.
 
     Not part of :func:`ensure`: the stack never runs Helm, only the chart's tests do.
     """
-    _run(
-        [
-            "bash",
-            str(repo_root() / "scripts" / "lib" / "build-helm.sh"),
-            versions.HELM,
-            str(helm_dir()),
-        ],
-        f"building Helm {versions.HELM}",
-        helm_dir(),
-    )
-    return helm_dir() / "bin" / "helm"
+    return _go_tool("helm", versions.HELM, helm_dir())
+
+
+def promtool_dir() -> Path:
+    return cache_dir() / f"promtool-{versions.PROMTOOL}"
+
+
+def ensure_promtool() -> Path:
+    """The ``promtool`` binary, built on first use like :func:`ensure_helm`.
+
+    Not part of :func:`ensure`: only scripts/check-rules runs it, on the chart's alert rules.
+    """
+    return _go_tool("promtool", versions.PROMTOOL, promtool_dir())
 
 
 def is_installed(component: str) -> bool:

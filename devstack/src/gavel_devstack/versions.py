@@ -23,3 +23,8 @@ HELM = "v3.22.0"
 
 JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
 """Cassandra 5.0 refuses Java 24+ (it installs a SecurityManager); Kafka is happy on 17 too."""
+
+PROMTOOL = "v0.316.0"
+"""promtool, built from ``github.com/prometheus/prometheus/cmd/promtool``: the Go module's
+v0.316.0 is Prometheus 3.16.0. Only scripts/check-rules uses it, to check and test the chart's
+alerts."""

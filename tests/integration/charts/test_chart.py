@@ -8,37 +8,20 @@ stack's hub API server as a server-side dry run, so the API server validates eve
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from gavel_devstack import install
 from gavel_devstack.harness.stack_env import Stack
-from tests.conftest import ROOT
-
-CHART = ROOT / "charts" / "gavel-operator"
-NAMESPACE = "gavel-chart-test"
-
-
-@pytest.fixture(scope="module")
-def helm() -> Path:
-    return install.ensure_helm()
-
-
-def _run(argv: list[str | Path]) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [str(a) for a in argv], capture_output=True, text=True, check=False, timeout=120
-    )
-    assert proc.returncode == 0, f"{' '.join(proc.args)}:\n{proc.stdout}\n{proc.stderr}"
-    return proc
-
-
-def _template(helm: Path, *args: str) -> list[dict[str, Any]]:
-    out = _run([helm, "template", "gavel", CHART, "--namespace", NAMESPACE, *args])
-    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+from tests.integration.charts.conftest import (
+    CHART,
+    NAMESPACE,
+    assert_schema_refuses,
+    run,
+    server_dry_run,
+    template,
+)
 
 
 def _deployment(objects: list[dict[str, Any]]) -> dict[str, Any]:
@@ -52,14 +35,14 @@ def _env(deployment: dict[str, Any]) -> dict[str, str]:
 
 
 def test_helm_lints_the_chart(helm: Path) -> None:
-    out = _run([helm, "lint", "--strict", CHART])
+    out = run([helm, "lint", "--strict", CHART])
     assert "0 chart(s) failed" in out.stdout
 
 
 def test_the_rendered_chart_and_its_crds_pass_a_server_dry_run(
     helm: Path, stack: Stack, tmp_path: Path
 ) -> None:
-    objects = _template(helm, "--include-crds")
+    objects = template(helm, "--include-crds")
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == sorted(
         [
@@ -76,42 +59,13 @@ def test_the_rendered_chart_and_its_crds_pass_a_server_dry_run(
     namespaced = [o for o in objects if "namespace" in o["metadata"]]
     assert {o["metadata"]["namespace"] for o in namespaced} == {NAMESPACE}
 
-    kubectl: list[str | Path] = [
-        install.k8s_dir() / "bin" / "kubectl",
-        "--kubeconfig",
-        stack.kubeconfig("hub"),
-    ]
-    # A dry run of namespaced objects needs their namespace to exist: create it for real
-    # (idempotent, so reruns reuse it).
-    namespace = tmp_path / "namespace.yaml"
-    namespace.write_text(
-        yaml.safe_dump({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
-    )
-    _run([*kubectl, "apply", "--server-side", "--field-manager", "gavel-tests", "-f", namespace])
-
-    rendered = tmp_path / "chart.yaml"
-    rendered.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    out = _run(
-        [
-            *kubectl,
-            "apply",
-            "--server-side",
-            "--dry-run=server",
-            # The CRDs may already be applied for real by another manager; a dry run may take over.
-            "--force-conflicts",
-            "--field-manager",
-            "helm",
-            "-f",
-            rendered,
-        ]
-    )
-    lines = out.stdout.strip().splitlines()
-    assert len(lines) == len(objects), out.stdout
-    assert all(line.endswith("(server dry run)") for line in lines), out.stdout
+    lines = server_dry_run(stack, objects, tmp_path)
+    assert len(lines) == len(objects), lines
+    assert all(line.endswith("(server dry run)") for line in lines), lines
 
 
 def test_one_replica_recreated_never_rolled(helm: Path) -> None:
-    spec = _deployment(_template(helm))["spec"]
+    spec = _deployment(template(helm))["spec"]
     assert spec["replicas"] == 1
     assert spec["strategy"] == {"type": "Recreate"}
     pod = spec["template"]["spec"]
@@ -129,7 +83,7 @@ def test_one_replica_recreated_never_rolled(helm: Path) -> None:
 
 
 def test_the_settings_follow_the_values(helm: Path) -> None:
-    defaults = _env(_deployment(_template(helm)))
+    defaults = _env(_deployment(template(helm)))
     assert defaults == {
         "GAVEL_OPERATOR_NAMESPACE": NAMESPACE,
         "GAVEL_OPERATOR_TICK_S": "2",
@@ -140,7 +94,7 @@ def test_the_settings_follow_the_values(helm: Path) -> None:
         "GAVEL_KAFKA_IMAGE": "apache/kafka:4.1.1",
     }
     overridden = _deployment(
-        _template(
+        template(
             helm,
             "--set",
             "image.repository=registry.local/gavel,image.tag=dev",
@@ -164,12 +118,4 @@ def test_the_settings_follow_the_values(helm: Path) -> None:
     ["operator.tickSeconds=0", "operator.resyncSeconds=soon", "operatr.tickSeconds=2"],
 )
 def test_the_values_schema_refuses_nonsense(helm: Path, override: str) -> None:
-    proc = subprocess.run(
-        [str(helm), "template", "gavel", str(CHART), "--set", override],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert proc.returncode != 0
-    assert "don't meet the specifications of the schema" in proc.stderr
+    assert_schema_refuses(helm, override)
