@@ -79,6 +79,18 @@ def bid_call(
     )
 
 
+def evalsha_command(call: BidCall) -> list[str]:
+    """The ``EVALSHA`` of place_bid.lua for ``call``, as one command's arguments (for callers
+    that pipeline on their own connection, :mod:`gavel.gateway.redis_pipe`)."""
+    sha = luascripts.script("place_bid").sha
+    return ["EVALSHA", sha, str(len(call.keys)), *call.keys, *call.args]
+
+
+def result_of(raw: object) -> BidResult:
+    """Parse place_bid.lua's reply; TypeError if it is not the script's JSON object."""
+    return _result(raw)
+
+
 def _result(raw: object) -> BidResult:
     if not isinstance(raw, bytes | str):
         raise TypeError(f"place_bid.lua returned {raw!r}")

@@ -1,18 +1,14 @@
-"""Acknowledged means replicated: bids to one home Redis, decided in batches, each batch
-confirmed by one ``WAIT``.
+"""Bids to one home Redis: pipelined on one connection, and (with replicas) answered only once
+replicated, every batch confirmed by one ``WAIT``.
 
-Used by :class:`gavel.gateway.service.BidService` for every home region whose Redis has
-replicas (``GatewaySettings.wait_replicas_for``). An attempt is queued; a few *lanes* (one
-coroutine each) take whatever is queued, up to ``max_batch``, and send it as one pipeline on
-one connection: every ``EVALSHA`` and then ``WAIT replicas timeout``
-(:func:`gavel.bidding.place_bids_replicated`). ``WAIT`` covers every write the connection made
-before it, so one ``WAIT`` confirms the whole batch.
-
-Why the cost per bid falls under load: with few bids in flight each lane carries one bid, and
-its ``WAIT`` rides in the same round trip as the ``EVALSHA`` (the price is the replica's
-acknowledgement, well under a millisecond on a LAN). When bids arrive faster than a lane's
-round trip, they queue while the lanes are busy and the next batches are larger, so the number
-of ``WAIT`` calls (and round trips) grows with the round-trip rate, not with the bid rate.
+Used by :class:`gavel.gateway.service.BidService`, one per home region. Each attempt is one
+``EVALSHA`` of ``place_bid.lua`` handed to a :class:`gavel.gateway.redis_pipe.RedisPipe`: the
+attempts of one event-loop turn go out as one write on one connection (automatic pipelining),
+instead of one round trip each. For a region with replicas
+(``GatewaySettings.wait_replicas_for``) every batch ends with ``WAIT replicas timeout``, which
+covers every write the connection made before it, so one ``WAIT`` confirms the whole batch; the
+pipe holds the next batch back while a ``WAIT`` is out, so under load the batches grow and the
+number of ``WAIT`` calls follows the replicas' round trips, not the bid rate.
 
 How many replicas: every replica connected to the primary, and at least ``replicas``. Waiting
 for only one of two would let Sentinel promote the other, which may lack the decision: Sentinel
@@ -20,135 +16,127 @@ compares replicas by the offsets it last read from them, up to seconds old, so i
 one behind. With every connected replica holding every acknowledged decision, whichever one
 Sentinel promotes has them all.
 
-A batch that Redis answered but whose ``WAIT`` saw fewer replicas than needed, or a bid that
-Redis refused with ``NOREPLICAS`` (a primary without enough live replicas), raises
-:class:`NotReplicatedError`; a connection error raises as is. The service turns both into a
-503 ``unavailable``.
+A decision whose ``WAIT`` saw fewer replicas than needed, or a bid Redis refused with
+``NOREPLICAS`` (a primary without enough live replicas), raises :class:`NotReplicatedError`;
+``READONLY`` (the connection reached a former primary) drops the connection and raises
+:class:`NotReplicatedError` too; a connection failure raises
+:class:`gavel.gateway.redis_pipe.PipeBrokenError`. The service turns all of them into a 503
+``unavailable``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
+from collections.abc import Sequence
 
-from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+import hiredis
 
-from gavel import bidding
+from gavel import bidding, keys, luascripts
 from gavel.bidding import BidCall, BidResult
 from gavel.gateway import metrics
-
-_Pending = tuple[BidCall, "asyncio.Future[BidResult]"]
+from gavel.gateway.pipelining import Arg
+from gavel.gateway.redis_pipe import RedisPipe
+from gavel.redis_client import PrimaryLocator
 
 _CONNECTED_TTL_S = 1.0
-"""How long the count of connected replicas is trusted. A replica that connects is waited for
-within a second (it is copying the whole data set meanwhile); one that goes away is noticed at
+"""How long a count of connected replicas is trusted. A replica that joins is waited for from
+the next count on (it copies the whole data set meanwhile); one that goes away is noticed at
 the first ``WAIT`` it fails."""
+
+_UNAVAILABLE_REPLIES = ("NOREPLICAS", "READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "BUSY")
+"""Error replies that mean "this Redis cannot decide now", not "the script is wrong"."""
 
 
 class NotReplicatedError(Exception):
-    """Redis may have decided the attempt, but not enough replicas confirmed it in time."""
+    """Redis may have decided the attempt, but not enough replicas confirmed it in time (or the
+    primary refused to decide for want of replicas, or is not the primary any more)."""
+
+
+class RedisReplyError(Exception):
+    """Redis answered an error that no retry fixes (a bug: the script or its arguments)."""
 
 
 class ReplicatedBids:
-    """Decides attempts in one home region's Redis, answering only once they are replicated."""
+    """Decides attempts in one home region's Redis; with ``replicas`` > 0 answers only once
+    they are replicated."""
 
-    def __init__(
-        self,
-        client: Redis,
-        *,
-        replicas: int,
-        timeout_ms: int,
-        lanes: int = 4,
-        max_batch: int = 64,
-    ) -> None:
-        if replicas < 1:
-            raise ValueError("ReplicatedBids needs at least one replica to wait for")
-        self._client = client
+    def __init__(self, url: str, *, replicas: int, timeout_ms: int, redis_timeout_s: float) -> None:
+        self._locator = PrimaryLocator(url)
         self._replicas = replicas
         self._timeout_ms = timeout_ms
-        self._lanes = lanes
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
+        self.pipe = RedisPipe(
+            self._locator,
+            timeout_s=redis_timeout_s,
+            trailer=self._wait_command if replicas > 0 else None,
+            name="gavel-gateway-bids",
+        )
+        self.pipe.on_batch = metrics.REPLICATION_BATCH.observe
         self._connected = replicas
         self._connected_at = -1.0
+        self._counting: asyncio.Task[int] | None = None
 
-    async def _connected_replicas(self, *, fresh: bool = False) -> int:
-        """Replicas connected to the primary now (cached for a second; ``fresh`` asks now)."""
-        now = time.monotonic()
-        if fresh or now - self._connected_at > _CONNECTED_TTL_S:
-            info = await self._client.info("replication")
-            self._connected = int(info.get("connected_slaves", 0))
-            self._connected_at = now
+    def _wait_command(self) -> Sequence[Arg]:
+        if time.monotonic() - self._connected_at > _CONNECTED_TTL_S and self._counting is None:
+            self._counting = asyncio.get_running_loop().create_task(self._count_replicas())
+        return ("WAIT", self._needed(), self._timeout_ms)
+
+    def _needed(self) -> int:
+        return max(self._replicas, self._connected)
+
+    async def _count_replicas(self) -> int:
+        """Replicas connected to the primary now (``INFO replication``)."""
+        try:
+            reply, _ = await self.pipe.call(("INFO", "replication"))
+            if isinstance(reply, bytes):
+                for line in reply.decode().splitlines():
+                    if line.startswith("connected_slaves:"):
+                        self._connected = int(line.partition(":")[2])
+                        self._connected_at = time.monotonic()
+        finally:
+            self._counting = None
         return self._connected
 
-    def _needed(self, connected: int) -> int:
-        return max(self._replicas, connected)
-
     async def place(self, call: BidCall) -> BidResult:
-        """Decide ``call``; returns once ``replicas`` replicas hold the decision."""
-        if not self._tasks:  # started lazily: the lanes need the serving event loop
-            self._tasks = [asyncio.create_task(self._lane()) for _ in range(self._lanes)]
-        future: asyncio.Future[BidResult] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((call, future))
-        return await future
+        """Decide ``call``; with replicas, returns once enough replicas hold the decision."""
+        replicate = self._replicas > 0
+        reply, acked = await self.pipe.call(bidding.evalsha_command(call), replicate=replicate)
+        if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
+            # A restarted or new primary lacks the script; EVALSHA of a missing script wrote
+            # nothing, so load it and send the attempt again.
+            await self.pipe.call(("SCRIPT", "LOAD", luascripts.script("place_bid").source))
+            reply, acked = await self.pipe.call(bidding.evalsha_command(call), replicate=replicate)
+        if isinstance(reply, hiredis.ReplyError):
+            raise self._refusal(str(reply))
+        result = bidding.result_of(reply)
+        if replicate:
+            await self._confirm(acked, result)
+        return result
+
+    async def _confirm(self, acked: object, result: BidResult) -> None:
+        needed = self._needed()
+        if not isinstance(acked, int) or acked < needed:
+            # A replica may have gone: count again before refusing.
+            needed = max(self._replicas, await self._count_replicas())
+        if not isinstance(acked, int) or acked < needed:
+            metrics.REPLICATION_UNCONFIRMED.inc()
+            raise NotReplicatedError(f"{acked} of {needed} replicas confirmed")
+        if result.duplicate:
+            # A repeat writes nothing, and its first decision may have been written on another
+            # connection: a write of our own moves this connection's offset past it, and the
+            # WAIT after it covers everything before.
+            _, acked = await self.pipe.call(("INCR", keys.WAIT_FENCE), replicate=True)
+            if not isinstance(acked, int) or acked < needed:
+                metrics.REPLICATION_UNCONFIRMED.inc()
+                raise NotReplicatedError(f"{acked} of {needed} replicas confirmed a repeat")
+
+    def _refusal(self, message: str) -> Exception:
+        if message.startswith("READONLY"):
+            self.pipe.reset()  # a former primary: the next call asks the Sentinels again
+        if message.startswith(_UNAVAILABLE_REPLIES):
+            return NotReplicatedError(message)
+        return RedisReplyError(message)
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        while not self._queue.empty():
-            _, future = self._queue.get_nowait()
-            _fail(future, NotReplicatedError("the gateway is shutting down"))
-
-    async def _lane(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._decide(batch)
-            except Exception as exc:  # noqa: BLE001 - every waiter gets the error, the lane lives
-                for _, future in batch:
-                    _fail(future, exc)
-
-    async def _decide(self, batch: list[_Pending]) -> None:
-        metrics.REPLICATION_BATCH.observe(len(batch))
-        needed = self._needed(await self._connected_replicas())
-        results, acked = await bidding.place_bids_replicated(
-            self._client,
-            [call for call, _ in batch],
-            replicas=needed,
-            timeout_ms=self._timeout_ms,
-        )
-        if acked < needed:  # a replica may have gone: count again before refusing
-            needed = self._needed(await self._connected_replicas(fresh=True))
-        confirmed = acked >= needed
-        if confirmed and any(isinstance(r, BidResult) and r.duplicate for r in results):
-            # A repeat's first decision may have been written on another connection.
-            acked = await bidding.confirm_replicated(
-                self._client, replicas=needed, timeout_ms=self._timeout_ms
-            )
-            confirmed = acked >= needed
-        if not confirmed:
-            metrics.REPLICATION_UNCONFIRMED.inc(len(batch))
-        for (_, future), result in zip(batch, results, strict=True):
-            if isinstance(result, redis_errors.ResponseError):
-                if "NOREPLICAS" in str(result):
-                    _fail(future, NotReplicatedError(str(result)))
-                else:
-                    _fail(future, result)
-            elif not confirmed:
-                _fail(future, NotReplicatedError(f"{acked} of {needed} replicas confirmed"))
-            elif not future.done():
-                future.set_result(result)
-
-
-def _fail(future: asyncio.Future[BidResult], exc: BaseException) -> None:
-    if not future.done():  # the request may have gone (client disconnected)
-        future.set_exception(exc)
+        await self.pipe.close()
+        await self._locator.aclose()

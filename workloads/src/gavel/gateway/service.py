@@ -93,14 +93,16 @@ class BidService:
         }
         if settings.region not in self.redis:
             raise ValueError(f"no Redis URL for the gateway's own region {settings.region!r}")
-        self.replicated = {
+        # Bids go out on a pipelined connection of their own per home region (automatic
+        # pipelining, docs/decisions.md 99); the redis-py clients above serve everything else.
+        self.bids = {
             region: ReplicatedBids(
-                client,
+                url,
                 replicas=settings.wait_replicas_for(region),
                 timeout_ms=settings.wait_timeout_ms,
+                redis_timeout_s=settings.redis_timeout_s,
             )
-            for region, client in self.redis.items()
-            if settings.wait_replicas_for(region) > 0
+            for region, url in settings.redis_urls.items()
         }
         self.directory = Directory(self.redis[settings.region], settings.home_cache_ttl_s)
         self.outbox = OutboxWriter(settings.outbox_dir, f"gateway-{settings.region}")
@@ -108,8 +110,8 @@ class BidService:
 
     async def close(self) -> None:
         await self.flush_outbox()
-        for replicated in self.replicated.values():
-            await replicated.close()
+        for bids in self.bids.values():
+            await bids.close()
         for client in self.redis.values():
             await client.aclose()
 
@@ -119,8 +121,8 @@ class BidService:
             home = await self.directory.home_of(attempt.drop_id)
             if home is None:
                 return await self._edge(attempt, Reason.UNKNOWN_DROP)
-            client = self.redis.get(home)
-            if client is None:
+            bids = self.bids.get(home)
+            if bids is None:
                 return await self._edge(attempt, Reason.UNAVAILABLE)
             call = bidding.bid_call(
                 attempt.drop_id,
@@ -132,11 +134,7 @@ class BidService:
                 region=self.settings.region,
                 limit=self.settings.rate_limit,
             )
-            replicated = self.replicated.get(home)
-            if replicated is not None:
-                result = await replicated.place(call)
-            else:
-                result = await bidding.place_bid(client, call)
+            result = await bids.place(call)
         except (UnavailableError, NotReplicatedError, *_UNREACHABLE):
             return await self._edge(attempt, Reason.UNAVAILABLE)
         if result.decision.reason is Reason.UNKNOWN_DROP:
