@@ -82,9 +82,7 @@ async def test_a_connection_killed_mid_batch_fails_every_caller(
 
         await wait_for(blocked, 5, "the batch blocked in Redis")
         assert await admin.execute_command("CLIENT", "KILL", "ID", ids[0]) == 1
-        outcomes = await asyncio.wait_for(
-            asyncio.gather(*calls, return_exceptions=True), timeout=5
-        )
+        outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout=5)
         assert all(isinstance(o, PipeBrokenError) for o in outcomes), outcomes
         await admin.execute_command("CLIENT", "UNPAUSE")
         # The next call connects again.
