@@ -2,11 +2,12 @@
 
 Pure. :func:`parse_bid` is as strict as :class:`gavel.gateway.models.BidRequest` (unknown
 fields, wrong types such as ``"100"``, ``10.5`` or ``true``, amounts outside 1..10^15, bad
-``bid_id``) and about twice as fast; when it refuses, the pydantic model is asked once more to
-list every wrong field for the 422 (refusals are rare and not on the hot path). The pydantic
-models stay the documentation of the API (OpenAPI); ``tests/unit/gateway/test_wire.py`` checks
-that both agree on every body. Encoding answers with msgspec costs a microsecond where building
-a pydantic model and ``json.dumps`` cost tens (docs/performance.md).
+``bid_id``) and about twice as fast. When it refuses, the pydantic model is asked once more:
+it lists every wrong field for the 422 and has the last word on 400 or 422 (refusals are rare
+and off the hot path). The pydantic models stay the API's documentation (OpenAPI);
+``tests/unit/gateway/test_wire.py`` checks that both agree on every body. Encoding an answer
+with msgspec costs a microsecond where a pydantic model and ``json.dumps`` cost tens
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def _invalid(raw: bytes | str, first: str) -> Exception:
         BidRequest.model_validate_json(raw)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        if any(e["type"] == "json_invalid" for e in errors):  # e.g. a number, then garbage
+            return problem("malformed_json", errors[0]["msg"])
         fields = [{"field": ".".join(str(x) for x in e["loc"]), "error": e["msg"]} for e in errors]
         return problem("invalid_request", "see errors", errors=fields)
     # Both validators are meant to agree (tested); if they ever do not, refuse with msgspec's word.
