@@ -23,6 +23,19 @@ def bearer(token: str) -> str:
     return f"Bearer {token}"
 
 
+def spy_on_verification(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens verified (not answered from the cache) from now on."""
+    verified: list[str] = []
+    real = auth.verify_claims
+
+    def spy(secret: str, token: str) -> tuple[str, int]:
+        verified.append(token)
+        return real(secret, token)
+
+    monkeypatch.setattr(auth, "verify_claims", spy)
+    return verified
+
+
 def test_a_cached_token_is_answered_without_verifying_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -30,9 +43,7 @@ def test_a_cached_token_is_answered_without_verifying_again(
     cache = auth.TokenCache(SECRET, clock=clock)
     header = bearer(auth.mint(SECRET, "alice", ttl_s=60, now=clock.now))
     assert cache.bidder_from_header(header) == "alice"
-    verified: list[str] = []
-    real = auth.verify_claims
-    monkeypatch.setattr(auth, "verify_claims", lambda s, t: verified.append(t) or real(s, t))
+    verified = spy_on_verification(monkeypatch)
     assert cache.bidder_from_header(header) == "alice"
     assert verified == []
 
@@ -44,9 +55,7 @@ def test_a_cached_token_expires_with_its_exp_and_the_leeway(
     cache = auth.TokenCache(SECRET, clock=clock)
     header = bearer(auth.mint(SECRET, "alice", ttl_s=60, now=clock.now))
     assert cache.bidder_from_header(header) == "alice"
-    verified: list[str] = []
-    real = auth.verify_claims
-    monkeypatch.setattr(auth, "verify_claims", lambda s, t: verified.append(t) or real(s, t))
+    verified = spy_on_verification(monkeypatch)
     clock.now += 60 + auth.LEEWAY_S - 1
     assert cache.bidder_from_header(header) == "alice"
     assert verified == []
