@@ -58,6 +58,7 @@ class Directory:
         self._local = local
         self._ttl_s = ttl_s
         self._cache: dict[str, tuple[float, str | None]] = {}
+        self._lookups: dict[str, asyncio.Future[str | None]] = {}
 
     async def home_of(self, drop_id: str) -> str | None:
         """The home region of ``drop_id``, or None if this region knows no such drop."""
@@ -66,6 +67,16 @@ class Directory:
             return hit[1]
         if not keys.DROP_ID_PATTERN.match(drop_id):
             return None
+        # One lookup per drop at a time: when the entry expires under load, the bids in flight
+        # wait for the same HGET instead of each opening a connection for its own.
+        lookup = self._lookups.get(drop_id)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._lookup(drop_id, hit))
+            self._lookups[drop_id] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(drop_id, None))
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, drop_id: str, hit: tuple[float, str | None] | None) -> str | None:
         try:
             raw = await self._local.hget(keys.for_drop(drop_id).rules, "home_region")
         except _UNREACHABLE as exc:
