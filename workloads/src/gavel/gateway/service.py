@@ -1,7 +1,8 @@
 """One bid attempt, from an authenticated request to a decision.
 
-Called by the gateway's routes (REST and WebSocket). The decision is made by
-``lua/place_bid.lua`` in the drop's home-region Redis (:func:`gavel.bidding.place_bid`); when
+Called by the gateway's bid handling (REST and WebSocket). The decision is made by
+``lua/place_bid.lua`` in the drop's home-region Redis, sent on that region's pipelined
+connection (:class:`gavel.gateway.replicated.ReplicatedBids`); when
 that Redis cannot be reached, or the drop is unknown, the gateway decides at the edge and writes
 the event to its disk outbox (:mod:`gavel.outbox`) before answering, so every attempt of an
 authenticated bidder is audited.
