@@ -11,7 +11,7 @@ For each connection count in ``--connections`` (default 4, 16, 64):
 3. **REST xN** — ``gavel gateway --workers N`` for each N in ``--workers``, loaded by ``wrk``
    with that many keep-alive connections (closed loop, 200 bidders, one hot drop);
 4. **WS xN** — the same gateway, loaded through that many bidder sockets, each keeping
-   ``--window`` bids in flight (``bench/gateway_client.py``, one client process per worker);
+   ``--window`` bids in flight (``bench/gateway_client.py``, in two client processes);
 5. **REST x1 at 70 %** (with ``--paced``) — one process driven open-loop at 70 % of the peak
    its REST row measured, at 16 connections: the "p99 at a sustained rate" figure.
 
@@ -57,6 +57,8 @@ ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=150)
 UNLIMITED = auction.RateLimit(burst=10**9, per_second=10**9)
 Row = dict[str, float]
+WS_CLIENT_PROCESSES = 2
+"""Like wrk's two threads: one Python client process saturates before one gateway does."""
 
 
 async def open_bench_drop(redis: Redis) -> str:
@@ -362,7 +364,7 @@ async def main() -> None:
                         gw,
                         drop,
                         tokens,
-                        workers,
+                        WS_CLIENT_PROCESSES,
                         connections=conns,
                         window=args.window,
                         seconds=args.seconds,
