@@ -103,35 +103,6 @@ async def place_bid(redis: Redis, call: BidCall) -> BidResult:
     return _result(await luascripts.script("place_bid")(redis, call.keys, call.args))
 
 
-async def place_bids_replicated(
-    redis: Redis, calls: list[BidCall], *, replicas: int, timeout_ms: int
-) -> tuple[list[BidResult | redis_errors.ResponseError], int]:
-    """Decide ``calls`` in one pipeline on one connection, ending with one ``WAIT``.
-
-    ``WAIT`` covers every write the connection sent before it, so one round trip decides the
-    whole batch and confirms its replication. Returns each call's result (or the error Redis
-    answered for it, e.g. ``NOREPLICAS`` from a primary without enough replicas) and the number
-    of replicas that acknowledged. Connection errors raise: the fate of the batch is unknown.
-    """
-    script = luascripts.script("place_bid")
-    for _ in range(2):
-        async with redis.pipeline(transaction=False) as pipe:
-            for call in calls:
-                pipe.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
-            pipe.execute_command("WAIT", replicas, timeout_ms)
-            raw = await pipe.execute(raise_on_error=False)
-        if not any(isinstance(r, redis_errors.NoScriptError) for r in raw[:-1]):
-            break
-        # A restarted or new primary lacks the script: nothing of this batch ran (EVALSHA of a
-        # missing script writes nothing), so load it and send the batch again.
-        await redis.script_load(script.source)
-    results: list[BidResult | redis_errors.ResponseError] = [
-        r if isinstance(r, redis_errors.ResponseError) else _result(r) for r in raw[:-1]
-    ]
-    acked = raw[-1]
-    return results, acked if isinstance(acked, int) else -1
-
-
 async def confirm_replicated(redis: Redis, *, replicas: int, timeout_ms: int) -> int:
     """Wait until every write the primary made so far reached ``replicas`` replicas.
 
