@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from gavel import events, keys, luascripts
