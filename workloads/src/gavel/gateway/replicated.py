@@ -44,8 +44,11 @@ _CONNECTED_TTL_S = 1.0
 the next count on (it copies the whole data set meanwhile); one that goes away is noticed at
 the first ``WAIT`` it fails."""
 
-_UNAVAILABLE_REPLIES = ("NOREPLICAS", "READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "BUSY")
-"""Error replies that mean "this Redis cannot decide now", not "the script is wrong"."""
+_UNAVAILABLE_REPLIES = (
+    "NOREPLICAS", "READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "BUSY", "NOAUTH", "WRONGPASS",
+)  # fmt: skip
+"""Error replies that mean "this Redis cannot decide now (or not for us)", not "the script is
+wrong": the attempt goes to the disk outbox as ``unavailable``, as when Redis is unreachable."""
 
 
 class NotReplicatedError(Exception):
@@ -79,6 +82,8 @@ class ReplicatedBids:
     def _wait_command(self) -> Sequence[Arg]:
         if time.monotonic() - self._connected_at > _CONNECTED_TTL_S and self._counting is None:
             self._counting = asyncio.get_running_loop().create_task(self._count_replicas())
+            # A broken pipe fails the bids themselves; the count just tries again next time.
+            self._counting.add_done_callback(lambda t: t.cancelled() or t.exception())
         return ("WAIT", self._needed(), self._timeout_ms)
 
     def _needed(self) -> int:

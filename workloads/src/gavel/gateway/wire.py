@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from gavel.auction import MAX_AMOUNT
 from gavel.gateway.models import BID_ID_PATTERN, BidRequest
-from gavel.gateway.problems import problem
+from gavel.gateway.problems import Problem, problem
 
 
 class Bid(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -37,18 +37,16 @@ def parse_bid(raw: bytes | str) -> Bid:
     """A strict bid, or a Problem: 400 ``malformed_json``, 422 ``invalid_request``."""
     try:
         return _decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise _invalid(raw, str(exc)) from exc
-    except msgspec.DecodeError as exc:
-        raise problem("malformed_json", str(exc)) from exc
+    except msgspec.MsgspecError as exc:  # a DecodeError or a ValidationError: pydantic decides
+        raise _refusal(raw, str(exc)) from exc
 
 
-def _invalid(raw: bytes | str, first: str) -> Exception:
+def _refusal(raw: bytes | str, first: str) -> Problem:
     try:
         BidRequest.model_validate_json(raw)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        if any(e["type"] == "json_invalid" for e in errors):  # e.g. a number, then garbage
+        if any(e["type"] == "json_invalid" for e in errors):
             return problem("malformed_json", errors[0]["msg"])
         fields = [{"field": ".".join(str(x) for x in e["loc"]), "error": e["msg"]} for e in errors]
         return problem("invalid_request", "see errors", errors=fields)
