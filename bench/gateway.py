@@ -233,7 +233,7 @@ def running_gateway(env: dict[str, str], workers: int, wait_replicas: int | None
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # start-up on a crowded machine
         while True:
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
