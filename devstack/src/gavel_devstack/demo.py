@@ -119,7 +119,7 @@ async def run(run_dir: Path) -> None:
     manifest = yaml.safe_load((install.repo_root() / "examples" / "drop.yaml").read_text())
     rules = drop_rules.rules_from_manifest(manifest)
     urls = {r: env[endpoints.redis_url_var(r)] for r in regions}
-    opened = await drops.open_everywhere(rules, urls)
+    opened = await drops.open_everywhere(rules, urls, drop_rules.listing_from_manifest(manifest))
     console.print(
         f"drop [bold]{rules.drop_id}[/]: " + ", ".join(f"{r} {o}" for r, o in opened.items())
     )
