@@ -32,7 +32,7 @@ from gavel.fanout.catalog import Catalog, CatalogUnavailable
 from gavel.fanout.hub import Hub
 from gavel.fanout.settings import FanoutSettings
 
-PAGE_PATH = re.compile(r"^/drops/([^/]{1,200})/?$")
+PAGE_PATH = re.compile(r"^/drops/([^/]+)/?$")
 STATIC_PREFIX = "/static/"
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",

@@ -151,7 +151,7 @@
   let amountTouched = false;
   function setMinNext(minNext) {
     $("min-next").textContent = display(minNext);
-    if (!amountTouched && document.activeElement !== amountInput) {
+    if (!amountTouched) {
       amountInput.value = plain(minNext);
     }
   }
@@ -212,6 +212,7 @@
         const notice = $("outbid");
         notice.textContent = `You were outbid: the high bid is now ${display(m.high_bid)}. Minimum next bid: ${display(m.min_next)}.`;
         notice.hidden = false;
+        say("", "");
         setMinNext(m.min_next);
       }
     };
@@ -239,6 +240,7 @@
   function refusal(problem) {
     const title = problem.title || "The bid was refused";
     if (problem.code === "below_minimum" && problem.min_next) {
+      amountTouched = false; // offer the amount that would have been accepted
       setMinNext(problem.min_next);
       return `${title}: the minimum next bid is ${display(problem.min_next)}.`;
     }
