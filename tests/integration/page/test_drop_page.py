@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
+import websockets.sync.client
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -213,3 +215,26 @@ def test_assets_are_served_from_the_wheel_with_the_policy(page_stack: PageStack)
         assert response.headers["x-content-type-options"] == "nosniff"
     assert httpx.get(page_stack.fanout + "/static/../settings.py", timeout=5).status_code == 404
     assert httpx.get(page_stack.fanout + "/static/drop.html", timeout=5).status_code == 404
+
+
+def test_the_gateway_lets_only_the_pages_origin_bid_from_a_browser(page_stack: PageStack) -> None:
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    url = f"{page_stack.gateway}/v1/drops/any/bids"
+    ours = httpx.options(url, headers={"Origin": page_stack.fanout, **preflight}, timeout=5)
+    assert ours.status_code == 200
+    assert ours.headers["access-control-allow-origin"] == page_stack.fanout
+    assert "access-control-allow-credentials" not in ours.headers
+    theirs = httpx.options(url, headers={"Origin": "https://evil.example", **preflight}, timeout=5)
+    assert "access-control-allow-origin" not in theirs.headers
+    with (
+        pytest.raises(websockets.InvalidStatus),
+        websockets.sync.client.connect(
+            f"{page_stack.gateway.replace('http', 'ws')}/v1/drops/any/bidder",
+            origin=websockets.typing.Origin("https://evil.example"),
+            open_timeout=5,
+        ),
+    ):
+        pass
