@@ -3,7 +3,11 @@ a relay and a fan-out on the local stack's Redis and Kafka."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import httpx
 import pytest
 import websockets
 import websockets.sync.client
+import yaml
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -238,3 +243,53 @@ def test_the_gateway_lets_only_the_pages_origin_bid_from_a_browser(page_stack: P
         ),
     ):
         pass
+
+
+def test_gavel_drops_open_gives_the_page_its_title_and_a_changed_title_shows(
+    page_stack: PageStack, tmp_path: Path
+) -> None:
+    name = f"page-cli-{uuid.uuid4().hex[:6]}"
+
+    def open_with(title: str) -> None:
+        manifest = tmp_path / f"{name}.yaml"
+        manifest.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "gavel.dev/v1alpha1",
+                    "kind": "Drop",
+                    "metadata": {"name": name},
+                    "spec": {
+                        "product": {"sku": "PP-5711", "title": title},
+                        "homeRegion": page_stack.region,
+                        "startsAt": "2026-01-01T00:00:00Z",
+                        "endsAt": "2031-01-01T00:00:00Z",
+                        "auction": {
+                            "currency": "JPY",
+                            "startPrice": 5_000_000,
+                            "increments": [{"from": 0, "step": 10_000}],
+                        },
+                    },
+                }
+            )
+        )
+        subprocess.run(
+            [sys.executable, "-m", "gavel", "drops", "open", str(manifest)],
+            env={**os.environ, **page_stack.env},
+            check=True,
+            capture_output=True,
+        )
+
+    open_with("Patek Philippe <5711>")
+    html = httpx.get(page_stack.page(name), timeout=5).text
+    assert '<h1 id="title">Patek Philippe &lt;5711&gt;</h1>' in html
+    assert "PP-5711" in html
+    assert "JPY 5,000,000" in html  # no minor digits in yen
+    open_with("Patek Philippe Nautilus 5711")  # after opening: the rules are frozen, not the title
+
+    def retitled() -> bool:
+        return "Nautilus 5711" in httpx.get(page_stack.page(name), timeout=5).text
+
+    deadline = time.monotonic() + 10  # the fan-out caches a drop's details for 5 s
+    while not retitled():
+        assert time.monotonic() < deadline, "the new title never showed"
+        time.sleep(0.2)
