@@ -203,6 +203,8 @@ def test_an_unknown_drop_gets_a_not_found_page(page_stack: PageStack, browser: C
         assert "default-src 'none'" in response.headers["content-security-policy"]
         assert "No such drop" in response.text
         assert "Traceback" not in response.text
+    metrics = httpx.get(f"{page_stack.fanout}/metrics", timeout=5).text
+    assert 'gavel_fanout_pages_total{status="404"} ' in metrics
     browser.get(page_stack.page("no-such-drop"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "No such drop"
     assert "no-such-drop" in browser.find_element(By.TAG_NAME, "main").text

@@ -27,7 +27,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from gavel import keys
-from gavel.fanout import csp, page
+from gavel.fanout import csp, metrics, page
 from gavel.fanout.catalog import Catalog, CatalogUnavailable
 from gavel.fanout.hub import Hub
 from gavel.fanout.settings import FanoutSettings
@@ -80,6 +80,7 @@ def _response(
 
 
 def _html(status: int, text: str, policy: str) -> Response:
+    metrics.PAGES.labels(str(status)).inc()
     return _response(status, text.encode(), "text/html; charset=utf-8", policy)
 
 
