@@ -15,7 +15,9 @@ primary:
 - ``old_side``: never cut. A client given :attr:`old_side_url` stays with the primary on its
   side of the partition, as a gateway in the primary's zone would.
 
-The proxies run in the caller's event loop: never block that loop while the region runs.
+The proxies run in an event loop of their own, in a thread: a test's loop busy with bidders
+(or blocked a moment) must not stall the region's replication, or the Sentinels see a
+partition the test did not make.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 import redis
@@ -54,6 +57,12 @@ class PartitionedRegion:
         self.region_link = TcpProxy(free_port(), "127.0.0.1", self.primary_port)
         self.old_side = TcpProxy(free_port(), "127.0.0.1", self.primary_port)
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    async def _in_proxy_loop(self, coro: Coroutine[object, object, None]) -> None:
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        await asyncio.wrap_future(future)
 
     @property
     def sentinel_url(self) -> str:
@@ -84,8 +93,9 @@ class PartitionedRegion:
 
     async def start(self) -> None:
         """Start every process and wait until the Sentinels could fail the primary over."""
-        await self.region_link.start()
-        await self.old_side.start()
+        self._thread.start()
+        await self._in_proxy_loop(self.region_link.start())
+        await self._in_proxy_loop(self.old_side.start())
         self._node("primary", self.primary_port)
         for i, port in enumerate(self.replica_ports):
             self._node(f"replica-{i}", port, "--replicaof", "127.0.0.1", str(self.region_link.port))
@@ -124,10 +134,10 @@ class PartitionedRegion:
 
     def cut(self) -> None:
         """Partition the primary from its replicas, the Sentinels and their clients."""
-        self.region_link.partition()
+        self._loop.call_soon_threadsafe(self.region_link.partition)
 
     def heal(self) -> None:
-        self.region_link.heal()
+        self._loop.call_soon_threadsafe(self.region_link.heal)
 
     async def named_primary(self) -> int | None:
         """The port the Sentinels name as the primary now (the link's port before a failover)."""
@@ -149,5 +159,9 @@ class PartitionedRegion:
     async def close(self) -> None:
         for proc in self._procs:
             await asyncio.to_thread(stop_process, proc, timeout_s=10)
-        await self.region_link.stop()
-        await self.old_side.stop()
+        if self._thread.is_alive():
+            await self._in_proxy_loop(self.region_link.stop())
+            await self._in_proxy_loop(self.old_side.stop())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join, 10)
+        self._loop.close()

@@ -58,8 +58,7 @@ async def _gateways(
 ) -> AsyncIterator[tuple[str, str]]:
     """An old-side and a new-side gateway; their base URLs."""
     variable = endpoints.redis_url_var(HOME)
-    # Started from threads: the proxies run in this event loop, which must keep serving
-    # while a gateway waits for its Redis.
+    # Started from threads, so this event loop stays free while a gateway starts.
     gateways = (contextlib.ExitStack(), contextlib.ExitStack())
     try:
         # The old side names the primary itself (no Sentinels on its side), so it must be told
@@ -73,11 +72,12 @@ async def _gateways(
         new = running_gateway(
             {**stack.env, variable: region.sentinel_url}, HOME, outboxes[1], UNLIMITED
         )
-        bases = await asyncio.gather(
-            asyncio.to_thread(gateways[0].enter_context, old),
-            asyncio.to_thread(gateways[1].enter_context, new),
+        # One after the other: two Python processes starting at once on a busy machine take
+        # longer than both in turn.
+        yield (
+            await asyncio.to_thread(gateways[0].enter_context, old),
+            await asyncio.to_thread(gateways[1].enter_context, new),
         )
-        yield bases[0], bases[1]
     finally:
         await asyncio.gather(*(asyncio.to_thread(g.close) for g in gateways))
 
