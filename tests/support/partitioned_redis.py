@@ -139,6 +139,22 @@ class PartitionedRegion:
     def heal(self) -> None:
         self._loop.call_soon_threadsafe(self.region_link.heal)
 
+    async def failover_started(self) -> bool:
+        """Whether a Sentinel has begun to fail the primary over."""
+
+        def started() -> bool:
+            for port in self.sentinel_ports:
+                with redis.Redis(port=port, socket_timeout=1, decode_responses=True) as s:
+                    try:
+                        flags = str(s.sentinel_master(SERVICE).get("flags", ""))
+                    except redis.RedisError:
+                        continue
+                if "failover_in_progress" in flags:
+                    return True
+            return False
+
+        return await asyncio.to_thread(started)
+
     async def named_primary(self) -> int | None:
         """The port the Sentinels name as the primary now (the link's port before a failover)."""
         return await asyncio.to_thread(redis_nodes.primary_port, self.sentinel_url)
