@@ -135,7 +135,8 @@ if limited then
 end
 
 -- 3. The auction rules, in the order of gavel.auction._rejection.
-local amount = tonumber(amount_arg)
+-- Only a canonical decimal is an amount: the row must hold the amount that was decided.
+local amount = amount_text == amount_arg and tonumber(amount_arg) or nil
 local reason = nil
 if cancelled then reason = 'cancelled'
 elseif now < opens_at then reason = 'not_open'

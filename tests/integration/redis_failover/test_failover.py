@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from gavel import keys, outbox, redis_client
+from gavel import keys, outbox, redis_client, state_hash
 from gavel.auction import IncrementStep, Outcome
+from gavel.audit import chain_check
 from gavel.events import BidEvent
 from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness.drops import open_test_drop
@@ -131,6 +132,12 @@ async def _check_history(redis: Redis, drop: str, crowd: Crowd, outbox_dir: Path
     )
     amounts = [e.amount for e in accepted]
     assert all(a < b for a, b in itertools.pairwise(amounts)), "accepted amounts must rise"
+    # The audit chain's head is replicated with the entries it links: the surviving history is
+    # one unbroken chain ending at the surviving head.
+    head = state_hash.chain_head(await redis.hgetall(k.state))
+    assert head is not None
+    report = chain_check.check(drop, events, chain_check.Anchor(*head, "promoted primary"))
+    assert report.ok, report.findings[:5]
     decided: list[Answer] = [a for a in crowd.answers if a.status in {201, 409}]
     for a in decided:
         event = by_event.get(str(a.body["event_id"]))

@@ -42,7 +42,10 @@ def parse_anchor(text: str) -> Anchor:
 
 
 def _time(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%H:%M:%S.") + f"{ms % 1000:03d}"
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.")
+        + f"{ms % 1000:03d}"
+    )
 
 
 def _row(e: BidEvent | None) -> tuple[str, str, str, str]:
