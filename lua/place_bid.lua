@@ -32,6 +32,13 @@ local rl_capacity, rl_rate, live_channel = tonumber(ARGV[8]), tonumber(ARGV[9]),
 
 local function n(x) return string.format('%d', x) end
 
+-- No text this script records may hold a newline: the idempotency key joins bidder and bid_id
+-- with one, and the audit chain's encoding ends every value with one (gavel/chain.py). The
+-- gateway's patterns never let one through; any other caller gets an error and nothing changes.
+if string.find(bidder .. bid_id .. event_id .. region .. received_ms, '\n', 1, true) then
+  return redis.error_reply('ERR invalid_argument: a newline in bidder, bid_id, event_id or region')
+end
+
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -57,7 +64,7 @@ local soft_window, soft_ext = tonumber(r[6]), tonumber(r[7])
 local cancelled = r[8] == '1'
 
 local s = redis.call('HMGET', KEYS[2], 'seq', 'high_bid', 'leader', 'ends_at_ms', 'chain_n',
-  'chain')
+  'chain', 'attempts')
 if not s[4] then
   -- Rules without state: a copy in a region that is not the drop's home. Never decide here.
   return cjson.encode({outcome = 'rejected', reason = 'unknown_drop', event_id = event_id,
@@ -102,19 +109,21 @@ local function record(o)
     'min_next', o.min_next, 'ends_at_ms', o.ends_at_ms, 'reserve_met', o.reserve_met,
     'received_ms', received_ms, 'decided_ms', o.decided_ms, 'region', region,
   }
+  local counts = {'attempts', n((tonumber(s[7]) or 0) + 1)}
   -- chain: begin (bench/chain.py cuts from here to "chain: end" to measure what it costs)
   local link_n, prev = (tonumber(s[5]) or 0) + 1, s[6] or GENESIS
   local parts = {CHAIN_TAG, prev, n(link_n)}
-  for i = 2, #f, 2 do parts[#parts + 1] = #f[i] .. ':' .. f[i] end
-  local hash = redis.sha1hex(table.concat(parts, '\n') .. '\n')
+  for i = 2, #f, 2 do parts[#parts + 1] = f[i] end
+  parts[#parts + 1] = ''
+  local hash = redis.sha1hex(table.concat(parts, '\n'))
   o.chain_n, o.chain_prev, o.chain_hash = n(link_n), prev, hash
   local k = #f
   f[k + 1], f[k + 2], f[k + 3], f[k + 4], f[k + 5], f[k + 6] =
     'chain_n', o.chain_n, 'chain_prev', prev, 'chain_hash', hash
-  redis.call('HSET', KEYS[2], 'chain_n', o.chain_n, 'chain', hash)
+  counts[3], counts[4], counts[5], counts[6] = 'chain_n', o.chain_n, 'chain', hash
   -- chain: end
   redis.call('XADD', KEYS[4], '*', unpack(f))
-  redis.call('HINCRBY', KEYS[2], 'attempts', 1)
+  redis.call('HSET', KEYS[2], unpack(counts))
 end
 
 -- 2. Per-bidder token bucket in milli-tokens on the server clock. A limited attempt is audited

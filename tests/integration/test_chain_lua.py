@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from gavel import auction, bidding, chain, keys, redis_client, state_hash
 from gavel.auction import Outcome, Reason
@@ -78,7 +79,7 @@ async def test_python_recomputes_every_link_the_script_made(redis: Redis) -> Non
         await bidding.place_bid(redis, c)
         for c in (
             call(drop, "ann", "1", 1_000),  # accepted, first: no high bid before
-            call(drop, "bob", "ünï€ødé\nid:1", 1_100),  # accepted, displaces ann; odd bid id
+            call(drop, "bob", "ünï€ødé id:1 \t", 1_100),  # accepted, displaces ann; odd id
             call(drop, "ann", "2", 1_150),  # below_minimum
             call(drop, "cy", "3", 0, raw_amount="12.5"),  # invalid_amount, hashed as 0
             call(drop, "cy", "4", 0, raw_amount="-7"),  # invalid_amount, kept as -7
@@ -154,3 +155,13 @@ async def test_a_drop_opened_before_the_chain_starts_its_chain_at_the_next_decis
     assert event.chain is not None
     assert (event.chain.n, event.chain.prev) == (1, chain.GENESIS)
     assert await redis.hget(k.state, "attempts") == b"58"
+
+
+async def test_a_newline_in_any_text_is_refused_and_changes_nothing(redis: Redis) -> None:
+    """The chain's encoding ends each value with a newline; the script keeps them out."""
+    rules = await open_test_drop(redis)
+    for bidder, bid_id in (("ann", "1\n2"), ("ann\n", "1")):
+        with pytest.raises(ResponseError, match="invalid_argument"):
+            await bidding.place_bid(redis, call(rules.drop_id, bidder, bid_id, 1_000))
+    assert await entries(redis, rules.drop_id) == []
+    assert await head(redis, rules.drop_id) is None
