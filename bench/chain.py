@@ -179,6 +179,11 @@ async def main() -> None:
             f"{m['rps'] / base['rps']:.2f}",
         )
     console.print(table)
+    ratios = sorted(
+        w["median_us"] / wo["median_us"]
+        for w, wo in zip(results["with chain"], results["without chain"], strict=True)
+    )
+    console.print("per round, median µs with / without: " + ", ".join(f"{r:.2f}" for r in ratios))
     chained = mean["with chain"]
     console.print(
         f"the chain adds {chained['median_us'] - base['median_us']:.1f} µs (median) / "
