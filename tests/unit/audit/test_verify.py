@@ -7,8 +7,8 @@ from rich.console import Console
 
 from gavel.audit.chain_check import Anchor, Report, check
 from gavel.audit.verify import parse_anchor, render
+from tests.support.chain_rows import DROP, edge, head_of, linked
 from tests.support.records import changed
-from tests.unit.audit.test_chain_check import DROP, edge, head_of, linked
 
 
 def text(report: Report) -> str:
