@@ -53,9 +53,17 @@ def _stop_previous(run_dir: Path) -> None:
         pids.unlink()
 
 
-def _start(run_dir: Path, name: str, args: list[str], env: dict[str, str], probe: str) -> None:
+def _start(
+    run_dir: Path,
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    probe: str,
+    *,
+    module: str = "gavel",
+) -> None:
     pid, started = process.spawn(
-        [sys.executable, "-m", "gavel", *args],
+        [sys.executable, "-m", module, *args],
         run_dir / "logs" / f"demo-{name}.log",
         cwd=run_dir,
         env=env,
@@ -119,19 +127,30 @@ async def run(run_dir: Path) -> None:
     manifest = yaml.safe_load((install.repo_root() / "examples" / "drop.yaml").read_text())
     rules = drop_rules.rules_from_manifest(manifest)
     urls = {r: env[endpoints.redis_url_var(r)] for r in regions}
-    opened = await drops.open_everywhere(rules, urls)
+    opened = await drops.open_everywhere(rules, urls, drop_rules.listing_from_manifest(manifest))
     console.print(
         f"drop [bold]{rules.drop_id}[/]: " + ", ".join(f"{r} {o}" for r, o in opened.items())
     )
     home = rules.home_region
-    gw, relay = _free_port(), _free_port()
+    gw, relay, login = _free_port(), _free_port(), _free_port()
+    fanouts = {region: _free_port() for region in regions}
+    # Every region's drop page may bid at the gateway and sign in at the demo login.
+    pages = [a for port in fanouts.values() for a in ("--allow-origin", f"http://127.0.0.1:{port}")]
     outbox = run_dir / f"outbox-{home}"
     _start(
         run_dir,
         f"gateway-{home}",
-        ["gateway", "--region", home, "--port", str(gw), "--outbox-dir", str(outbox)],
+        ["gateway", "--region", home, "--port", str(gw), "--outbox-dir", str(outbox), *pages],
         env,
         f"http://127.0.0.1:{gw}/readyz",
+    )
+    _start(
+        run_dir,
+        "demo-login",
+        ["--port", str(login), *pages],
+        env,
+        f"http://127.0.0.1:{login}/healthz",
+        module="gavel_devstack.demo_login",
     )
     _start(
         run_dir,
@@ -149,14 +168,16 @@ async def run(run_dir: Path) -> None:
             env,
             f"http://127.0.0.1:{port}/readyz",
         )
-    fanouts = {}
-    for region in regions:
-        port = _free_port()
-        fanouts[region] = port
+    for region, port in fanouts.items():
         _start(
             run_dir,
             f"fanout-{region}",
-            ["fanout", "--region", region, "--port", str(port)],
+            [
+                "fanout",
+                *("--region", region, "--port", str(port)),
+                *("--gateway-url", f"{home}=http://127.0.0.1:{gw}"),
+                *("--demo-login-url", f"http://127.0.0.1:{login}/token"),
+            ],
             env,
             f"http://127.0.0.1:{port}/readyz",
         )
@@ -206,6 +227,9 @@ async def run(run_dir: Path) -> None:
         '$TOKEN" -H \'Content-Type: application/json\' -d \'{"bid_id":"1","amount":...}\''
         f"\nLogs: {run_dir}/logs/demo-*.log. Stop everything with: scripts/stack down"
     )
+    console.print("\n[bold]The live drop page[/] (open it in a browser; sign in with any name):")
+    for region, port in fanouts.items():
+        console.print(f"  {region}: http://127.0.0.1:{port}/drops/{rules.drop_id}")
 
 
 def _audit(env: dict[str, str], drop: str, at_least: int) -> str:

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from gavel import drops, events, keys, redis_client, state_hash
 from gavel.auction import Rules
+from gavel.drop_rules import Listing
 
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 2.0, 5.0
 
@@ -41,9 +42,12 @@ class RedisPool:
         self._clients.clear()
 
 
-async def publish(redis: Redis, rules: Rules, *, home: bool) -> str:
-    """Open the drop (home) or copy its rules (elsewhere); raises RulesFrozenError when the
-    home Redis refuses a change to a drop that has opened."""
+async def publish(redis: Redis, rules: Rules, *, home: bool, listing: Listing | None = None) -> str:
+    """Open the drop (home) or copy its rules (elsewhere), with its listing (what the region's
+    drop page shows) when given; raises RulesFrozenError when the home Redis refuses a change
+    to a drop that has opened."""
+    if listing is not None:
+        await drops.write_listing(redis, rules.drop_id, listing)
     if home:
         return await drops.open_drop(redis, rules)
     await drops.write_rules_copy(redis, rules)
@@ -98,9 +102,9 @@ async def remove(redis: Redis, drop_id: str, *, home: bool) -> None:
     """Remove the drop from this Redis (home: its whole state; elsewhere: the rules copy)."""
     k = keys.for_drop(drop_id)
     if not home:
-        await redis.delete(k.rules)
+        await redis.delete(k.rules, k.listing)
         return
     # Out of the index first: a relay that finds the stream gone re-reads the index before it
     # would create the stream again (gavel.relay.streams.DropStreams.regroup).
     await redis.srem(keys.DROP_INDEX, drop_id)
-    await redis.delete(k.rules, k.state, k.bids, k.events)
+    await redis.delete(k.rules, k.listing, k.state, k.bids, k.events)
