@@ -5,7 +5,8 @@
 -- by gavel/events.py (BidEvent.from_stream).
 --
 -- KEYS[1] rules   hash  (written by open_drop.lua)
--- KEYS[2] state   hash  seq, high_bid, leader, leader_bid_id, ends_at_ms, bids, attempts
+-- KEYS[2] state   hash  seq, high_bid, leader, leader_bid_id, ends_at_ms, bids, attempts,
+--                       refused:<reason> (rejections by reason, for `gavel drops watch`)
 -- KEYS[3] bids    hash  "<bidder>\n<bid_id>" -> first outcome (JSON): the idempotency record
 -- KEYS[4] events  stream, the transactional outbox the relay drains into Kafka
 -- KEYS[5] bucket  hash  this bidder's token bucket on this drop
@@ -87,6 +88,8 @@ local function record(o)
     'min_next', o.min_next, 'ends_at_ms', o.ends_at_ms, 'reserve_met', o.reserve_met,
     'received_ms', received_ms, 'decided_ms', o.decided_ms, 'region', region)
   redis.call('HINCRBY', KEYS[2], 'attempts', 1)
+  -- Counted with the decision, so the console reads refusals live and exactly, in O(1).
+  if o.outcome == 'rejected' then redis.call('HINCRBY', KEYS[2], 'refused:' .. o.reason, 1) end
 end
 
 -- 2. Per-bidder token bucket in milli-tokens on the server clock. A limited attempt is audited
