@@ -37,7 +37,7 @@ def run_gavel(
         [sys.executable, "-m", "gavel", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "COLUMNS": "140", **env},
+        env={**os.environ, "COLUMNS": "200", **env},
         check=False,
         timeout=timeout_s,
     )

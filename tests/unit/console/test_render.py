@@ -43,7 +43,7 @@ def test_a_watch_frame_shows_every_figure_a_merch_team_watches() -> None:
         "d1",
         "A watch",
         "Live",
-        "(from Redis: no operator status)",
+        "(no operator: from Redis)",
         "ends in 01:30",
         "EUR 620.00",
         "bidder-1a2b3c4d",

@@ -45,7 +45,7 @@ def _overview(f: Frame) -> Table:
     t.add_column()
     phase = Text(f.phase, style=PHASE_STYLE.get(f.phase, ""))
     if f.phase_source == "redis":
-        phase.append("  (from Redis: no operator status)", style="dim")
+        phase.append("  (no operator: from Redis)", style="dim")
     t.add_row("phase", phase)
     if f.readings.hub_error:
         t.add_row("hub", Text(f.readings.hub_error, style="red"))
@@ -87,18 +87,18 @@ def _observers(observers: Mapping[str, Scrape], regions: Iterable[str]) -> Table
 
 
 def _pipeline(f: Frame) -> Table:
-    t = Table(title="pipeline", title_justify="left", expand=True)
-    t.add_column("stage")
+    t = Table(title="pipeline (outbox → Kafka → Cassandra)", title_justify="left", expand=True)
+    t.add_column("stage", no_wrap=True)
     t.add_column("waiting", justify="right")
     r = f.readings.redis
     if r is not None:
         age = ""
         if r.oldest_backlog_ms is not None:
             age = f", oldest {duration(r.now_ms - r.oldest_backlog_ms)}"
-        t.add_row("relay backlog (outbox → Kafka)", f"{r.backlog:,} entries{age}")
+        t.add_row("relay backlog", f"{r.backlog:,} entries{age}")
     lag = f.readings.audit_lag
     if not lag:
-        t.add_row("audit lag (Kafka → Cassandra)", Text("not given", style="dim"))
+        t.add_row("audit lag", Text("not given", style="dim"))
     for name, scrape in sorted(lag.items()):
         t.add_row(f"audit lag {name}", _scraped(scrape, " records"))
     return t
@@ -115,8 +115,10 @@ def watch_view(f: Frame) -> RenderableType:
     body.add_column(ratio=1)
     body.add_column(ratio=1)
     regions = d.regions or tuple(f.readings.observers)
-    body.add_row(_overview(f), Group(_observers(f.readings.observers, regions), _pipeline(f)))
-    body.add_row(_refusals(f), "")
+    body.add_row(
+        Group(_overview(f), Text(""), _refusals(f)),
+        Group(_observers(f.readings.observers, regions), _pipeline(f)),
+    )
     footer = f"read {clock(r.now_ms)} UTC (home Redis clock)" if r is not None else ""
     return Panel(body, title=title, subtitle=footer, border_style="blue")
 
