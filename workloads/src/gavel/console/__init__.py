@@ -9,6 +9,7 @@ Mounted by :mod:`gavel.cli.drops_commands`. Pure parts decide and draw; thin ada
   phase);
 * :mod:`.render` (pure): snapshots and drop lists as rich renderables;
 * :mod:`.gather` (adapter): the readings from the home Redis and the workloads' ``/metrics``;
+* :mod:`.live` (adapter): watch's loop on the terminal, and ``--once`` with its SVG picture;
 * :mod:`.results` (pure): a closed drop's result from its audit trail, checked against the
   final Redis state, as a table, CSV or JSON;
 * :mod:`.trail` (adapter): the audit trail and the final state read for :mod:`.results`.
