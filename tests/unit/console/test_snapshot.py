@@ -125,7 +125,7 @@ def test_a_list_row_prefers_the_live_end_and_says_where_the_phase_came_from() ->
     missing = list_row({**DROP, "status": {"phase": "Scheduled"}}, None, None)
     assert (missing.phase, missing.ends, missing.high_bid) == (
         "Scheduled",
-        "2026-01-02T00:00:00Z",
+        "2026-01-02 00:00:00Z",
         "not opened",
     )
     assert list_row(DROP, None, "Redis unreachable").high_bid == "(Redis unreachable)"

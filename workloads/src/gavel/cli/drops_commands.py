@@ -24,7 +24,11 @@ from gavel.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from gavel.console.hub import Hub
+
+PIPE_WIDTH = 160
 
 app = typer.Typer(no_args_is_help=True, help="Drops: schedule, list, watch, results; open.")
 
@@ -44,6 +48,14 @@ def _hub(kubeconfig: str | None) -> Hub:
         _fail(str(exc), 2)
     except HubError as exc:
         _fail(str(exc))
+
+
+def _console() -> Console:
+    """A terminal's own width; piped or redirected, wide enough for a table not to be cut."""
+    from rich.console import Console  # noqa: PLC0415
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, PIPE_WIDTH))
 
 
 def _pairs(values: list[str], flag: str) -> dict[str, str]:
@@ -117,9 +129,12 @@ def drops_schedule(
         applied = hub.apply_drop(drop, ns)
     except HubRefusedError as exc:
         typer.secho(f"error: the hub refused {file}:", err=True, fg=typer.colors.RED)
-        typer.echo(f"  {exc.message}", err=True)
-        for cause in exc.causes if len(exc.causes) > 1 else ():
-            typer.echo(f"  - {cause}", err=True)
+        if len(exc.causes) > 1:  # the message lists them all on one line; one a line instead
+            typer.echo(f"  {exc.message.split(': ', 1)[0]}:", err=True)
+            for cause in exc.causes:
+                typer.echo(f"  - {cause}", err=True)
+        else:
+            typer.echo(f"  {exc.message}", err=True)
         raise typer.Exit(1) from exc
     except HubError as exc:
         _fail(str(exc))
@@ -141,8 +156,6 @@ def drops_list(
     and regions ready, the end and high bid as their home Redis has them now."""
     import asyncio  # noqa: PLC0415
 
-    from rich.console import Console  # noqa: PLC0415
-
     from gavel.console import gather, render, snapshot  # noqa: PLC0415
     from gavel.console.hub import HubError  # noqa: PLC0415
 
@@ -158,7 +171,7 @@ def drops_list(
         typer.echo("no drops on the hub" + (f" in namespace {namespace}" if namespace else ""))
         return
     rows = [snapshot.list_row(d, r, e) for d, (r, e) in zip(drops, readings, strict=True)]
-    Console().print(render.drops_table(rows))
+    _console().print(render.drops_table(rows))
 
 
 @app.command("watch")
@@ -203,7 +216,7 @@ def drops_watch(
         )
         try:
             if once:
-                frame = await live.once(gatherer, interval, Console())
+                frame = await live.once(gatherer, interval, _console())
                 if svg is not None:
                     live.save_svg(frame, svg, f"gavel drops watch {drop}")
             else:
@@ -242,8 +255,6 @@ def drops_results(
     where, when they disagree."""
     import asyncio  # noqa: PLC0415
 
-    from rich.console import Console  # noqa: PLC0415
-
     from gavel import endpoints  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
     from gavel.audit.store import StoreErrors  # noqa: PLC0415
@@ -276,7 +287,7 @@ def drops_results(
     elif output is Format.CSV:
         typer.echo(results.as_csv(result), nl=False)
     else:
-        Console().print(results.as_table(result))
+        _console().print(results.as_table(result))
     problems = results.disagreements(result, final)
     if problems:
         typer.secho(

@@ -164,7 +164,7 @@ class Hub:
             before: Obj | None = self.get_drop(name, namespace)
         except DropNotFoundError:
             before = None
-        after = self._call(
+        after: Obj | None = self._call(
             "applying the drop",
             self.api.patch_namespaced_custom_object,
             GROUP,
@@ -177,6 +177,8 @@ class Hub:
             force=True,
             _content_type="application/apply-patch+yaml",
         )
+        if after is None:  # the client decodes only a 200; a 201 Created comes back empty
+            after = self.get_drop(name, namespace)
         if before is None:
             outcome = "created"
         elif before["metadata"].get("generation") == after["metadata"].get("generation"):

@@ -213,6 +213,15 @@ def _stamp(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def _spec_time(value: object) -> str:
+    """A spec timestamp (RFC 3339) in :func:`_stamp`'s form; as given if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    return _stamp(int(parsed.timestamp() * 1000))
+
+
 def list_row(obj: Mapping[str, Any], reading: Reading | None, redis_error: str | None) -> ListRow:
     """A Drop from the hub with its home Redis' state: the end is the live one where Redis has
     it (soft close moves it), the phase the operator's or else what Redis implies."""
@@ -222,14 +231,14 @@ def list_row(obj: Mapping[str, Any], reading: Reading | None, redis_error: str |
         ends, high = _stamp(reading.ends_at_ms), money(reading.high_bid, reading.currency)
     else:
         phase = info.phase or "unknown"
-        ends = str(spec.get("endsAt", ""))
+        ends = _spec_time(spec.get("endsAt", ""))
         high = f"({redis_error})" if redis_error else "not opened"
     participating = len(info.regions) or "all"
     return ListRow(
         name=info.name,
         namespace=info.namespace,
         phase=phase,
-        starts=str(spec.get("startsAt", "")),
+        starts=_spec_time(spec.get("startsAt", "")),
         ends=ends,
         home=info.home,
         high_bid=high,
