@@ -154,9 +154,9 @@ def as_table(result: Result) -> RenderableType:
     reasons.add_column("attempts", justify="right")
     for reason, n in result.by_reason.items():
         reasons.add_row(reason, f"{n:,}")
-    regions = Table(title="by region (where the bid was received)", title_justify="left")
-    for name in ("region", "bidders", "attempts"):
-        regions.add_column(name, justify="left" if name == "region" else "right")
+    regions = Table(title="by region", title_justify="left")
+    for name in ("region (gateway)", "bidders", "attempts"):
+        regions.add_column(name, justify="right" if name != "region (gateway)" else "left")
     for r in result.regions:
         regions.add_row(r.region, f"{r.bidders:,}", f"{r.attempts:,}")
     return Group(head, reasons, regions)
