@@ -53,9 +53,17 @@ def _stop_previous(run_dir: Path) -> None:
         pids.unlink()
 
 
-def _start(run_dir: Path, name: str, args: list[str], env: dict[str, str], probe: str) -> None:
+def _start(
+    run_dir: Path,
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    probe: str,
+    *,
+    module: str = "gavel",
+) -> None:
     pid, started = process.spawn(
-        [sys.executable, "-m", "gavel", *args],
+        [sys.executable, "-m", module, *args],
         run_dir / "logs" / f"demo-{name}.log",
         cwd=run_dir,
         env=env,
@@ -119,19 +127,31 @@ async def run(run_dir: Path) -> None:
     manifest = yaml.safe_load((install.repo_root() / "examples" / "drop.yaml").read_text())
     rules = drop_rules.rules_from_manifest(manifest)
     urls = {r: env[endpoints.redis_url_var(r)] for r in regions}
-    opened = await drops.open_everywhere(rules, urls)
+    opened = await drops.open_everywhere(rules, urls, drop_rules.listing_from_manifest(manifest))
     console.print(
         f"drop [bold]{rules.drop_id}[/]: " + ", ".join(f"{r} {o}" for r, o in opened.items())
     )
+    console.print(_schedule_on_hub(env))
     home = rules.home_region
-    gw, relay = _free_port(), _free_port()
+    gw, relay, login = _free_port(), _free_port(), _free_port()
+    fanouts = {region: _free_port() for region in regions}
+    # Every region's drop page may bid at the gateway and sign in at the demo login.
+    pages = [a for port in fanouts.values() for a in ("--allow-origin", f"http://127.0.0.1:{port}")]
     outbox = run_dir / f"outbox-{home}"
     _start(
         run_dir,
         f"gateway-{home}",
-        ["gateway", "--region", home, "--port", str(gw), "--outbox-dir", str(outbox)],
+        ["gateway", "--region", home, "--port", str(gw), "--outbox-dir", str(outbox), *pages],
         env,
         f"http://127.0.0.1:{gw}/readyz",
+    )
+    _start(
+        run_dir,
+        "demo-login",
+        ["--port", str(login), *pages],
+        env,
+        f"http://127.0.0.1:{login}/healthz",
+        module="gavel_devstack.demo_login",
     )
     _start(
         run_dir,
@@ -140,8 +160,9 @@ async def run(run_dir: Path) -> None:
         env,
         f"http://127.0.0.1:{relay}/readyz",
     )
+    writers = {}
     for region in regions:  # every region audits the attempts its own gateways took
-        port = _free_port()
+        port = writers[region] = _free_port()
         _start(
             run_dir,
             f"audit-writer-{region}",
@@ -149,14 +170,16 @@ async def run(run_dir: Path) -> None:
             env,
             f"http://127.0.0.1:{port}/readyz",
         )
-    fanouts = {}
-    for region in regions:
-        port = _free_port()
-        fanouts[region] = port
+    for region, port in fanouts.items():
         _start(
             run_dir,
             f"fanout-{region}",
-            ["fanout", "--region", region, "--port", str(port)],
+            [
+                "fanout",
+                *("--region", region, "--port", str(port)),
+                *("--gateway-url", f"{home}=http://127.0.0.1:{gw}"),
+                *("--demo-login-url", f"http://127.0.0.1:{login}/token"),
+            ],
             env,
             f"http://127.0.0.1:{port}/readyz",
         )
@@ -206,6 +229,41 @@ async def run(run_dir: Path) -> None:
         '$TOKEN" -H \'Content-Type: application/json\' -d \'{"bid_id":"1","amount":...}\''
         f"\nLogs: {run_dir}/logs/demo-*.log. Stop everything with: scripts/stack down"
     )
+    console.print("\n[bold]The live drop page[/] (open it in a browser; sign in with any name):")
+    for region, port in fanouts.items():
+        console.print(f"  {region}: http://127.0.0.1:{port}/drops/{rules.drop_id}")
+    console.print(
+        '\n[bold]Watch the drop live[/] (Ctrl-C to leave; after eval "$(scripts/stack env)"):',
+        soft_wrap=True,
+    )
+    console.print(_watch_command(rules.drop_id, fanouts, writers), soft_wrap=True, markup=False)
+    console.print(f"gavel drops results {rules.drop_id}", markup=False)
+
+
+def _watch_command(drop: str, fanouts: dict[str, int], writers: dict[str, int]) -> str:
+    flags = [f"--fanout {r}=http://127.0.0.1:{p}" for r, p in fanouts.items()]
+    flags += [f"--audit-writer {r}=http://127.0.0.1:{p}" for r, p in writers.items()]
+    return f"gavel drops watch {drop} " + " ".join(flags)
+
+
+def _schedule_on_hub(env: dict[str, str]) -> str:
+    """Install the CRDs in the hub and schedule examples/drop.yaml there; says how it went."""
+    if not env.get(endpoints.HUB_KUBECONFIG):
+        return "hub: not running (no KUBECONFIG_HUB), the drop is not scheduled there"
+    root = install.repo_root()
+    kubectl = [str(install.k8s_dir() / "bin" / "kubectl"), "--kubeconfig", env["KUBECONFIG_HUB"]]
+    for args in (
+        ["apply", "--server-side", "-f", str(root / "crds")],
+        ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"],
+    ):
+        done = subprocess.run([*kubectl, *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
+    schedule = [sys.executable, "-m", "gavel", "drops", "schedule", "examples/drop.yaml"]
+    done = subprocess.run(schedule, env=env, cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"gavel drops schedule: {done.stderr.strip()}")
+    return f"hub: {done.stdout.strip()}"
 
 
 def _audit(env: dict[str, str], drop: str, at_least: int) -> str:

@@ -1,13 +1,16 @@
 """A drop's Redis ``state`` hash: its field names and its one parser. Pure.
 
 ``lua/open_drop.lua`` creates the hash and ``lua/place_bid.lua`` updates it (a unit test holds
-the scripts to :data:`FIELDS`); the gateway (``GET /v1/drops/{id}``) and the operator (a Drop's
-status, :mod:`gavel_operator.auctions`) read it back through :func:`parse`.
+the scripts to :data:`FIELDS` and :data:`REFUSED_PREFIX`); the gateway (``GET /v1/drops/{id}``)
+and the operator (a Drop's status, :mod:`gavel_operator.auctions`) read it back through
+:func:`parse`, the merch console (:mod:`gavel.console`) its counters through :func:`counts`,
+``gavel audit verify`` the audit chain's head through :func:`chain_head`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from gavel.auction import State
 
@@ -21,8 +24,16 @@ ENDS_AT_MS = "ends_at_ms"
 """The live end (soft close moves it); a hash without it is not an opened drop."""
 BIDS = "bids"
 ATTEMPTS = "attempts"
+CHAIN_N = "chain_n"
+"""Position of the last link of the drop's audit chain (:mod:`gavel.chain`); absent before."""
+CHAIN = "chain"
+"""Hash of that link: the chain's head, the anchor ``gavel audit verify`` can check against."""
 
-FIELDS = (SEQ, HIGH_BID, LEADER, LEADER_BID_ID, ENDS_AT_MS, BIDS, ATTEMPTS)
+FIELDS = (SEQ, HIGH_BID, LEADER, LEADER_BID_ID, ENDS_AT_MS, BIDS, ATTEMPTS, CHAIN_N, CHAIN)
+
+REFUSED_PREFIX = "refused:"
+"""``refused:<reason>``: attempts place_bid.lua rejected for that reason (absent until one was);
+attempts refused at the edge (``unavailable``, ``unknown_drop``) never reach this hash."""
 
 
 def parse(raw: Mapping[bytes | str, bytes | str]) -> State | None:
@@ -41,5 +52,34 @@ def parse(raw: Mapping[bytes | str, bytes | str]) -> State | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The attempts Redis decided for a drop: all of them, the accepted ones, the refused ones
+    by reason code."""
+
+    attempts: int = 0
+    bids: int = 0
+    refused: Mapping[str, int] = field(default_factory=dict)
+
+
+def counts(raw: Mapping[bytes | str, bytes | str]) -> Counts:
+    """The decision counters of the hash (zeros for a hash without them)."""
+    f = {_text(k): _text(v) for k, v in raw.items()}
+    refused = {
+        k.removeprefix(REFUSED_PREFIX): int(v)
+        for k, v in sorted(f.items())
+        if k.startswith(REFUSED_PREFIX)
+    }
+    return Counts(int(f.get(ATTEMPTS) or 0), int(f.get(BIDS) or 0), refused)
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def chain_head(raw: Mapping[bytes | str, bytes | str]) -> tuple[int, str] | None:
+    """``(n, hash)`` of the drop's last chain link, or None before its first recorded decision."""
+    f = {_text(k): _text(v) for k, v in raw.items()}
+    if not f.get(CHAIN_N) or not f.get(CHAIN):
+        return None
+    return int(f[CHAIN_N]), f[CHAIN]

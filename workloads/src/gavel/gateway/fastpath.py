@@ -7,7 +7,8 @@ POST is answered here straight from the ASGI messages by
 two cannot answer differently; what the framework's routing, request object, dependency
 resolution and middleware chain cost per bid (about a third of a bid's CPU, docs/performance.md)
 is not paid. Body size limits stay with :class:`gavel.gateway.limits.BodySizeLimit`, which
-wraps this.
+wraps this. A request with an ``Origin`` header (a drop page in a browser) goes through the
+whole app, so the CORS middleware answers it as for every other route.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def bid_drop(scope: dict[str, Any]) -> str | None:
     return drop if drop and "/" not in drop else None
 
 
+def _from_a_browser(scope: dict[str, Any]) -> bool:
+    return any(name == b"origin" for name, _ in scope["headers"])
+
+
 class BidFastPath:
     """The gateway's outermost ASGI application: bid POSTs here, the rest to ``app``."""
 
@@ -41,7 +46,8 @@ class BidFastPath:
         self._limited = BodySizeLimit(self._bid, max_body_bytes)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if bid_drop(scope) is None:
+        if bid_drop(scope) is None or _from_a_browser(scope):
+            # A browser's bid (it sends Origin) takes the whole app: CORS answers it.
             await self.app(scope, receive, send)
         else:
             await self._limited(scope, receive, send)
