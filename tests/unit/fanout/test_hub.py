@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 
-from gavel.fanout import messages
 from gavel.events import PriceEvent
+from gavel.fanout import messages
 from gavel.fanout.hub import Hub
 from gavel_devstack.harness.fanout import price_event
 from tests.unit.fanout.test_feed import ev

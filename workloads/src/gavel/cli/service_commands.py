@@ -107,6 +107,13 @@ def fanout(
         list[str],
         typer.Option(help="CIDR exempt from per-address limits (repeat); default: loopback."),
     ] = [],  # noqa: B006
+    max_stale_ms: Annotated[
+        float,
+        typer.Option(
+            help="When behind, skip a price older than this if a newer one is in hand "
+            "(observers get a resync snapshot); inf: broadcast every price."
+        ),
+    ] = 500.0,
 ) -> None:
     """Serve live prices of every drop to observers of REGION over WebSockets."""
 
@@ -133,6 +140,7 @@ def fanout(
             allowed_origins=tuple(allow_origin),
             max_connections=max_connections,
             address_limits=limits,
+            max_stale_ms=max_stale_ms,
         )
     except (endpoints.MissingEndpointError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -38,3 +38,9 @@ class FanoutSettings:
     ping_interval_s: float = 20.0
     replay_ms: int = 24 * 3600 * 1000
     """How far back in Kafka a (re)starting fan-out reads to rebuild every drop's state."""
+
+    def __post_init__(self) -> None:
+        if not self.max_stale_ms >= 0:  # also refuses NaN
+            raise ValueError(
+                f"max_stale_ms must be >= 0 (inf: never skip), not {self.max_stale_ms}"
+            )
