@@ -33,6 +33,7 @@ from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.harness.workloads import Event, Supervisor, running_workloads
 
 console = Console()
+SVG_WIDTH = 100
 
 
 def target_of(stack: Stack, sup: Supervisor, regions: list[str]) -> Target:
@@ -209,11 +210,12 @@ def main(
     logs = Path(tempfile.mkdtemp(prefix="gavel-herd-"))
     done = herd_on_stack(sizes, chosen, seed, logs, faults)
     result = done.result
-    shown = Console(record=True, width=console.width) if svg_out else console
+    # With --svg the tables go through a recording console (it prints them too) of a fixed
+    # width, so the picture does not depend on the terminal it was taken in.
+    shown = Console(record=True, width=SVG_WIDTH) if svg_out else console
     summary.print_result(result, shown)
     shown.print(cpu_table(done))
     if svg_out is not None:
-        console.print(shown.export_text(clear=False, styles=True), end="")
         shown.save_svg(str(svg_out), title=f"scripts/herd (seed {seed})")
     for m in event_marks(done.sup.events, result.started_ms):
         console.print(f"  {m.t_s:7.1f} s  {m.label}")
