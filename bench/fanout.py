@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import resource
@@ -59,11 +60,12 @@ API_KEY = "bench-api-key"
 console = Console(width=150)
 
 
-def build_tools() -> tuple[Path, Path]:
-    """The Go client (rebuilt when its source changes) and Centrifugo (built once)."""
+def build_tools(*, centrifugo: bool) -> tuple[Path, Path]:
+    """The Go client (rebuilt when its source changes) and Centrifugo (built once, if asked)."""
     source = ROOT / "bench" / "fanout_client"
-    digest = abs(hash((source / "main.go").read_bytes() + (source / "go.mod").read_bytes()))
-    client = cache_dir() / "bench" / f"fanout-client-{digest:x}"
+    # A content digest (hash() of bytes changes with every interpreter's hash seed).
+    digest = hashlib.sha256((source / "main.go").read_bytes() + (source / "go.mod").read_bytes())
+    client = cache_dir() / "bench" / f"fanout-client-{digest.hexdigest()[:16]}"
     if not client.exists():
         subprocess.run(
             ["go", "build", "-o", str(client), "."],
@@ -72,15 +74,16 @@ def build_tools() -> tuple[Path, Path]:
             env={**os.environ, "GOFLAGS": "-mod=mod"},
         )
     centrifugo_dir = cache_dir() / f"centrifugo-{CENTRIFUGO_VERSION}"
-    subprocess.run(
-        [
-            "bash",
-            str(ROOT / "scripts" / "lib" / "build-centrifugo.sh"),
-            CENTRIFUGO_VERSION,
-            str(centrifugo_dir),
-        ],
-        check=True,
-    )
+    if centrifugo:
+        subprocess.run(
+            [
+                "bash",
+                str(ROOT / "scripts" / "lib" / "build-centrifugo.sh"),
+                CENTRIFUGO_VERSION,
+                str(centrifugo_dir),
+            ],
+            check=True,
+        )
     return client, centrifugo_dir / "bin" / "centrifugo"
 
 
@@ -245,7 +248,7 @@ def main() -> None:
     region = endpoints.regions(env)[0]
     bootstrap = env[endpoints.kafka_bootstrap_var(region)]
     with console.status("building the Go client and Centrifugo (first run only)"):
-        client, centrifugo = build_tools()
+        client, centrifugo = build_tools(centrifugo="centrifugo" in servers)
     rows: dict[str, dict[str, float]] = {}
 
     if "gavel" in servers:
