@@ -106,7 +106,8 @@ def aged(seq: int, decided_ms: int) -> PriceEvent:
 def test_a_batch_of_fresh_prices_is_broadcast_whole() -> None:
     hub, sock = Hub(16), Socket()
     hub.subscribe(sock, "d", None)
-    hub.publish_batch([aged(n, 9_900) for n in (1, 2, 3)], now_ms=10_000, max_stale_ms=500)
+    # Within 500 ms of each other: a burst, or a pipeline slow but not behind. However old.
+    hub.publish_batch([aged(n, 1_000 + 200 * n) for n in (1, 2, 3)], max_stale_ms=500)
     assert sock.seqs() == [("snapshot", 0), ("price", 1), ("price", 2), ("price", 3)]
 
 
@@ -114,9 +115,9 @@ def test_behind_it_skips_stale_prices_to_the_newest_by_a_resync() -> None:
     hub, sock = Hub(16), Socket()
     hub.publish(aged(1, 0))
     hub.subscribe(sock, "d", None)
-    # Seqs 2-4 were decided long ago (the process fell behind), 5 and 6 just now.
+    # 2-4 were superseded by 6 long before they reach the hub (it fell behind); 5 barely.
     batch = [aged(2, 1_000), aged(3, 1_100), aged(4, 1_200), aged(5, 9_800), aged(6, 9_900)]
-    hub.publish_batch(batch, now_ms=10_000, max_stale_ms=500)
+    hub.publish_batch(batch, max_stale_ms=500)
     assert sock.seqs() == [("snapshot", 1), ("snapshot", 5), ("price", 6)]
     resync = json.loads(sock.frames[1][sock.frames[1].index(b"{") :])
     assert (resync["resync"], resync["high_bid"]) == (True, aged(5, 0).decision.high_bid)
@@ -130,10 +131,10 @@ def test_the_newest_of_a_drop_goes_out_however_old_and_drops_are_judged_apart() 
     hub, a, b = Hub(16), Socket(), Socket()
     hub.subscribe(a, "d", None)
     hub.subscribe(b, "e", None)
-    old = [aged(1, 0), aged(2, 0), price_event("e", 1, decided_ms=0)]
-    hub.publish_batch(old, now_ms=10_000, max_stale_ms=500)
+    batch = [aged(1, 0), aged(2, 5_000), price_event("e", 1, decided_ms=0)]
+    hub.publish_batch(batch, max_stale_ms=500)
     assert a.seqs() == [("snapshot", 0), ("snapshot", 2)]
-    assert b.seqs() == [("snapshot", 0), ("price", 1)]
-    # Duplicates in a batch change nothing; the next fresh one follows on as a price.
-    hub.publish_batch([aged(2, 0), aged(3, 9_990)], now_ms=10_000, max_stale_ms=500)
+    assert b.seqs() == [("snapshot", 0), ("price", 1)]  # e's one price is its newest
+    # Duplicates in a batch change nothing; the next one follows on as a price.
+    hub.publish_batch([aged(2, 5_000), aged(3, 5_100)], max_stale_ms=500)
     assert a.seqs()[-1] == ("price", 3)

@@ -110,8 +110,8 @@ def fanout(
     max_stale_ms: Annotated[
         float,
         typer.Option(
-            help="When behind, skip a price older than this if a newer one is in hand "
-            "(observers get a resync snapshot); inf: broadcast every price."
+            help="When behind, skip a price that a newer one in hand superseded by more than "
+            "this (observers get a resync snapshot); inf: broadcast every price."
         ),
     ] = 500.0,
 ) -> None:

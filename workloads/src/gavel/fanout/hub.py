@@ -11,10 +11,12 @@ Fresh before complete: an observer wants the current price, not a queue of old o
   too long is disconnected by :meth:`Hub.sweep`.
 * A process that is behind (busy broadcasting while Kafka kept delivering) takes a whole batch
   of events at once (:meth:`Hub.publish_batch`): every event goes into its drop's feed (the
-  history still answers ``since``), but an event older than ``max_stale_ms`` is not broadcast
-  when a newer one of its drop is in the same batch. The next broadcast after a skip is a
-  resync snapshot, so clients never see a gap in ``price`` seqs, and the work skipped is what
-  lets the process catch up: staleness stays bounded instead of growing with the backlog.
+  history still answers ``since``), but an event that a newer one of its drop in the same batch
+  superseded more than ``max_stale_ms`` later (by their ``decided_ms``, both stamped by the
+  drop's home gateway) is not broadcast. The next broadcast after a skip is a resync snapshot,
+  so clients never see a gap in ``price`` seqs, and the work skipped is what lets the process
+  catch up: staleness stays bounded instead of growing with the backlog. A batch that spans
+  less (a burst of bids, a pipeline that is slow but steady) goes out whole.
 
 State stays bounded by what is real: a feed exists only for a drop whose prices came from Kafka,
 so subscribing to a name the fan-out has never seen creates nothing but the watcher entry, which
@@ -92,14 +94,12 @@ class Hub:
 
     def publish(self, event: PriceEvent) -> int:
         """Apply ``event`` and broadcast what it means; returns sockets written to."""
-        return self.publish_batch([event], time.time() * 1000, max_stale_ms=float("inf"))
+        return self.publish_batch([event], max_stale_ms=float("inf"))
 
-    def publish_batch(
-        self, events: Sequence[PriceEvent], now_ms: float, *, max_stale_ms: float
-    ) -> int:
+    def publish_batch(self, events: Sequence[PriceEvent], *, max_stale_ms: float) -> int:
         """Apply ``events`` (one batch from Kafka, in order) and broadcast, per drop, each new
-        one that is fresh (decided at most ``max_stale_ms`` before ``now_ms``) or the newest of
-        its drop in the batch; returns socket writes."""
+        one unless the drop's newest in the batch was decided more than ``max_stale_ms`` after
+        it; returns socket writes."""
         before: dict[str, int] = {}
         todo: dict[str, list[tuple[PriceEvent, bytes]]] = {}
         for event in events:
@@ -112,8 +112,9 @@ class Hub:
         sent = 0
         for new in todo.values():
             last = before[new[0][0].drop]
+            newest_ms = max(e.decision.decided_ms for e, _ in new)
             for event, message in new[:-1]:
-                if now_ms - event.decision.decided_ms > max_stale_ms:
+                if newest_ms - event.decision.decided_ms > max_stale_ms:
                     metrics.SKIPPED.inc()
                     continue
                 sent += self._broadcast(event, message, last)

@@ -65,7 +65,7 @@ async def _follow_once(settings: FanoutSettings, hub: Hub, ready: asyncio.Event)
             events = [e for records in batch.values() for r in records if (e := _event(r.value))]
             if events:
                 # One call per batch: the hub skips what a newer price of its drop makes stale.
-                hub.publish_batch(events, time.time() * 1000, max_stale_ms=settings.max_stale_ms)
+                hub.publish_batch(events, max_stale_ms=settings.max_stale_ms)
             if not ready.is_set() and await _caught_up(consumer, ends):
                 ready.set()
                 log.info("fan-out %s caught up: %d drops", settings.region, len(hub.feeds))

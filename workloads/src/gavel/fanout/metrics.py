@@ -16,7 +16,7 @@ CONFLATED = Counter(
 )
 SKIPPED = Counter(
     "gavel_fanout_skipped_total",
-    "Prices not broadcast: older than the staleness bound, with a newer one of the drop in hand",
+    "Prices not broadcast: superseded by a newer one in hand by more than the staleness bound",
 )
 SLOW_DISCONNECTS = Counter(
     "gavel_fanout_slow_disconnects_total", "Sockets closed for staying paused past the slow timeout"

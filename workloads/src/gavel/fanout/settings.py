@@ -31,7 +31,7 @@ class FanoutSettings:
     megabytes: what sits there is not conflated, so it bounds how many old prices a slow
     observer still has to read before its resync."""
     max_stale_ms: float = 500.0
-    """A price decided longer ago than this is not broadcast when a newer one of its drop is
+    """A price is not broadcast when a newer one of its drop, decided more than this later, is
     already in hand (the process is behind): observers skip to the newer one by a resync."""
     slow_timeout_s: float = 30.0
     """A socket paused that long is disconnected (1013 try again later)."""
