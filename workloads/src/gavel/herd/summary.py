@@ -21,7 +21,10 @@ def tables(result: Result) -> list[Table]:
     v = result.verdict
     title = "[green]PASS[/]" if v.ok else "[red]FAIL[/]"
     h = result.herd
-    run = Table(title=f"herd {h.drop_id} (seed {h.seed}, profile {h.profile.name}): {title}")
+    run = Table(
+        title=f"herd {h.drop_id}: {title}",
+        caption=f"seed {h.seed}, profile {h.profile.name}, regions {', '.join(h.sizes.regions)}",
+    )
     run.add_column("what")
     run.add_column("value", justify="right")
     for key, count in sorted(result.counts.items()):
