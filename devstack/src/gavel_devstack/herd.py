@@ -215,10 +215,10 @@ def main(
     shown = Console(record=True, width=SVG_WIDTH) if svg_out else console
     summary.print_result(result, shown)
     shown.print(cpu_table(done))
+    for m in event_marks(done.sup.events, result.started_ms):
+        shown.print(f"  {m.t_s:7.1f} s  {m.label}")
     if svg_out is not None:
         shown.save_svg(str(svg_out), title=f"scripts/herd (seed {seed})")
-    for m in event_marks(done.sup.events, result.started_ms):
-        console.print(f"  {m.t_s:7.1f} s  {m.label}")
     out = result_json(done, faults)
     (json_out or logs / "result.json").write_text(json.dumps(out, indent=2) + "\n")
     written = report.write(out, report_out or logs / "report.html")
