@@ -55,7 +55,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 mkdir -p "$out/bin.partial"
-go build -trimpath -ldflags "$ldflags" -o "$out/bin.partial/" "${targets[@]}"
+go build -v -trimpath -ldflags "$ldflags" -o "$out/bin.partial/" "${targets[@]}"
 rm -rf "$out/bin"
 mv "$out/bin.partial" "$out/bin"
 echo "kubernetes ${k8s_version} etcd ${etcd_version}" > "$out/.built"

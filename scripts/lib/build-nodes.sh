@@ -16,7 +16,7 @@ bash "$here/build-k8s.sh" "$k8s_version" "$out/k8s" \
   k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 
 mkdir -p "$out/bin"
-GOFLAGS=-mod=mod GOBIN="$out/kwok.partial" go install -trimpath -ldflags "-s -w" \
+GOFLAGS=-mod=mod GOBIN="$out/kwok.partial" go install -v -trimpath -ldflags "-s -w" \
   "sigs.k8s.io/kwok/cmd/kwok@${kwok_version}"
 mv "$out/k8s/bin/kube-controller-manager" "$out/k8s/bin/kube-scheduler" "$out/kwok.partial/kwok" "$out/bin/"
 rm -rf "$out/k8s" "$out/kwok.partial"

@@ -10,7 +10,8 @@ version=${2:?usage: fetch-jars.sh POM VERSION OUT_DIR}
 out=${3:?usage: fetch-jars.sh POM VERSION OUT_DIR}
 [ -f "$out/.fetched" ] && exit 0
 rm -rf "$out/lib.partial"
-mvn -B -q -f "$pom" -Dcomponent.version="$version" \
+# Not quiet: each "Downloaded from" line is the progress a first run shows (gavel_devstack.progress).
+mvn -B -f "$pom" -Dcomponent.version="$version" \
   org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
   -DincludeScope=runtime -DoutputDirectory="$out/lib.partial"
 rm -rf "$out/lib"

@@ -19,7 +19,7 @@ flock 9
 [ -f "$out/.built" ] && exit 0
 
 rm -rf "$out/bin.partial"
-GOBIN="$out/bin.partial" nice -n 10 go install -trimpath "$@" "$package"
+GOBIN="$out/bin.partial" nice -n 10 go install -v -trimpath "$@" "$package"
 rm -rf "$out/bin"
 mv "$out/bin.partial" "$out/bin"
 echo "$package" > "$out/.built"

@@ -12,10 +12,12 @@ import json
 import signal
 import time
 
+from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness.waiting import holds, poll
 from tests.support.clusters import DROPS_NS, REGIONS, Clusters, Operator, example_regions
 from tests.support.operator_checks import (
     BASELINE,
+    condition,
     drop_manifest,
     drop_status,
     every_region_ready_and_available,
@@ -78,6 +80,36 @@ def test_every_region_gets_its_workloads(world: tuple[Clusters, Operator]) -> No
             assert pods is not None
             nodes = {p["spec"]["nodeName"] for p in pods["items"]}
             assert len(nodes) == 3, (component, nodes)
+
+
+def test_every_region_shows_its_redis_primary_and_replication(
+    world: tuple[Clusters, Operator],
+) -> None:
+    """Each Region's status names the primary its Sentinels name (the stack's real Redis the
+    Regions point at) and counts both replicas in sync, with RedisReplicated true."""
+    clusters, operator = world
+
+    def shown(region: str) -> bool:
+        status = (clusters.get("hub", "region", region) or {}).get("status", {})
+        port = redis_nodes.primary_port(clusters.redis_url(region))
+        return (
+            status.get("redis", {})
+            == {
+                "primary": f"127.0.0.1:{port}",
+                "sentinels": "3/3",
+                "replicasWanted": 2,
+                "replicasConnected": 2,
+                "replicasInSync": 2,
+            }
+            and condition(status, "RedisReplicated").get("status") == "True"
+        )
+
+    for region in REGIONS:
+        poll(
+            lambda region=region: shown(region),  # type: ignore[misc]
+            timeout_s=60,
+            what=f"{region}'s Redis in its status; log:\n{operator.log_tail()}",
+        )
 
 
 def _baseline_patch(gateway: int) -> str:

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ROOT
 
 DEV_ONLY_PACKAGES = ("gavel_devstack", "tests", "bench")
-DEV_ONLY_REQUIREMENTS = ("cryptography", "httpx")
+DEV_ONLY_REQUIREMENTS = ("cryptography", "httpx", "selenium")
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,11 @@ def test_the_wheel_carries_only_the_product(wheel: zipfile.ZipFile) -> None:
     # The operator renders the Redis start scripts from its package.
     for script in ("redis-node.sh", "redis-sentinel.sh"):
         assert f"gavel_operator/scripts/{script}" in wheel.namelist()
+    # The drop page's template and assets: fan-outs serve them from the installed package.
+    for asset in ("drop.html", "message.html", "public/drop.js", "public/drop.css"):
+        assert f"gavel/fanout/assets/{asset}" in wheel.namelist()
+    # The demo login that mints tokens for anyone exists only in the dev stack.
+    assert not [n for n in wheel.namelist() if "demo_login" in n]
 
 
 def test_dev_tooling_is_no_runtime_dependency(wheel: zipfile.ZipFile) -> None:

@@ -30,27 +30,31 @@ class Answer:
 
 @dataclass
 class Crowd:
-    """``bidders`` concurrent bidders on ``drop``, each with its own connection."""
+    """``bidders`` concurrent bidders on ``drop``, each with its own connection.
+
+    Crowds that bid on one drop through different gateways take distinct ``names`` and share
+    one ``amounts`` counter, so their bidders and bids never collide."""
 
     base: str
     secret: str
     drop: str
     bidders: int = 8
+    name: str = "crowd"
+    amounts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     answers: list[Answer] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     """Requests that got no HTTP answer at all (the gateway never answered)."""
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _amounts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def _bidder(self, n: int) -> None:
-        name = f"crowd-{n}"
+        name = f"{self.name}-{n}"
         headers = {"Authorization": f"Bearer {auth.mint(self.secret, name)}"}
         async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
             for i in itertools.count():
                 if self._stop.is_set():
                     return
                 # Amounts rise with a shared counter: concurrent bids race, some lose.
-                amount = 1_000 + 100 * next(self._amounts)
+                amount = 1_000 + 100 * next(self.amounts)
                 bid_id = f"{n}-{i}"
                 sent = time.monotonic()
                 try:

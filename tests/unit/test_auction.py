@@ -130,3 +130,12 @@ def test_after_opening_only_later_ends_and_cancellation_are_allowed() -> None:
     assert auction.rule_change_errors(cancelled, RULES, now) == [
         "a cancelled drop cannot be reopened"
     ]
+
+
+def test_status_at_follows_the_live_end_and_a_cancellation() -> None:
+    opens, ends = RULES.opens_at_ms, RULES.ends_at_ms
+    assert auction.status_at(RULES, ends, opens - 1) == "scheduled"
+    assert auction.status_at(RULES, ends, opens) == "live"
+    assert auction.status_at(RULES, ends, ends) == "closed"
+    assert auction.status_at(RULES, ends + 60_000, ends) == "live"  # soft close moved the end
+    assert auction.status_at(replace(RULES, cancelled=True), ends, opens) == "cancelled"

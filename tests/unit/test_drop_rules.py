@@ -96,3 +96,19 @@ def test_yaml_timestamps_are_times_too() -> None:
     m = copy.deepcopy(MANIFEST)
     m["spec"]["startsAt"] = datetime(2026, 12, 1, 18, tzinfo=UTC)
     assert drop_rules.rules_from_manifest(m) == drop_rules.rules_from_manifest(MANIFEST)
+
+
+def test_the_listing_is_the_products_title_and_sku_and_round_trips_through_its_hash() -> None:
+    manifest = copy.deepcopy(MANIFEST)
+    manifest["spec"]["product"] = {"sku": "DAYTONA-6239", "title": "Rolex Daytona"}
+    listing = drop_rules.listing_from_manifest(manifest)
+    assert listing == drop_rules.Listing("Rolex Daytona", "DAYTONA-6239")
+    stored = {k.encode(): v.encode() for k, v in drop_rules.listing_fields(listing).items()}
+    assert drop_rules.listing_from_hash(stored) == listing
+
+
+def test_a_drop_without_a_product_is_shown_by_its_name() -> None:
+    listing = drop_rules.listing_from_manifest(MANIFEST)
+    assert listing == drop_rules.Listing()
+    assert drop_rules.listing_from_hash({}) == listing
+    assert listing.title_or("daytona-1963") == "daytona-1963"

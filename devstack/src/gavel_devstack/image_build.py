@@ -4,8 +4,8 @@ Thin adapter over :mod:`gavel_devstack.image`: installs podman, runc and mmdebst
 are missing, makes the base once per recipe key (kept as a tarball in
 ``$GAVEL_CACHE/image/base-<key>/`` and imported into podman's storage when absent), then runs
 ``podman build`` on the repository's ``Dockerfile``, whose layer cache makes a rebuild after a
-source edit take seconds. Long steps report progress on stderr: a live status line on a
-terminal, plain lines otherwise. Also called by the image's integration test.
+source edit take seconds. Long steps report progress on stderr
+(:mod:`gavel_devstack.progress`). Also called by the image's integration test.
 """
 
 from __future__ import annotations
@@ -14,19 +14,14 @@ import fcntl
 import os
 import shutil
 import subprocess
-import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from gavel_devstack import image
+from gavel_devstack import image, progress
 from gavel_devstack.install import repo_root
 from gavel_devstack.podman import image_dir, podman_env
-
-PLAIN_PROGRESS_EVERY_S = 30.0
-"""How often a step that is still running says so when stderr is not a terminal (CI logs)."""
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 app = typer.Typer(
@@ -40,41 +35,12 @@ class ImageError(RuntimeError):
     """A step of the build failed; the message names its log and carries the log's tail."""
 
 
-def _last_line(log: Path) -> str:
-    with log.open("rb") as f:
-        f.seek(max(0, log.stat().st_size - 4096))
-        lines = f.read().decode(errors="replace").strip().splitlines()
-    return lines[-1][:100] if lines else ""
-
-
 def _step(name: str, what: str, argv: list[str], env: dict[str, str] | None = None) -> None:
     """Run one long step with its output in ``logs/<name>.log`` and its progress on stderr."""
-    logs = image_dir() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{name}.log"
-    start = time.monotonic()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-        if err.is_terminal:
-            with err.status(what) as status:
-                while proc.poll() is None:
-                    elapsed = time.monotonic() - start
-                    status.update(f"{what} ({elapsed:.0f} s)  [dim]{_last_line(log)}[/]")
-                    time.sleep(0.5)
-        else:
-            err.print(f"image: {what} ...")
-            while True:
-                try:
-                    proc.wait(timeout=PLAIN_PROGRESS_EVERY_S)
-                    break
-                except subprocess.TimeoutExpired:
-                    elapsed = time.monotonic() - start
-                    err.print(f"image: {what}: {elapsed:.0f} s, {_last_line(log)}")
-    elapsed = time.monotonic() - start
-    if proc.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        raise ImageError(f"{what} failed (exit {proc.returncode}; log {log}):\n{tail}")
-    err.print(f"image: {what}: done in {elapsed:.0f} s")
+    try:
+        progress.run_step(argv, f"image: {what}", image_dir() / "logs" / f"{name}.log", env)
+    except progress.StepError as exc:
+        raise ImageError(str(exc)) from exc
 
 
 def ensure_host_packages() -> None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from gavel_devstack import versions
+from gavel_devstack import progress, versions
 
 
 class InstallError(RuntimeError):
@@ -62,19 +61,35 @@ class Installed:
     """kubelet and the pause binary (the ``kubelet`` component); empty when not asked for."""
 
 
+STAMPS = (".built", ".fetched")
+"""Files the build scripts write into a finished cache folder."""
+
+
 def _run(argv: list[str], what: str, out: Path) -> None:
     """Run one build script for the cache folder ``out``, holding a lock beside it.
 
     Two stacks may start at once on one machine (a test's throwaway clusters beside the shared
     stack, two clones): without the lock both build into the same ``.partial`` folder and one
-    deletes what the other is writing. The second waits, then finds the stamp and returns."""
+    deletes what the other is writing. The second waits, says so, then finds the stamp and
+    returns. The build's output goes to ``<cache>/logs/<folder>.log`` and its progress to
+    stderr (:mod:`gavel_devstack.progress`), since a first build takes minutes."""
+    if any((out / stamp).exists() for stamp in STAMPS):
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
     with (out.parent / f".{out.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
-        raise InstallError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress.err.print(
+                f"{what}: waiting for another process doing the same", markup=False, highlight=False
+            )
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if any((out / stamp).exists() for stamp in STAMPS):
+            return
+        try:
+            progress.run_step(argv, what, cache_dir() / "logs" / f"{out.name}.log")
+        except progress.StepError as exc:
+            raise InstallError(str(exc)) from exc
 
 
 def k8s_dir() -> Path:

@@ -101,7 +101,8 @@ async def _roll_out(
         k = await rt.blocking(rt.clusters.for_region, region.name, region.spec.cluster)
         await rt.blocking(k.apply, record, MANAGER)
         home = region.name == rules.home_region
-        await auctions.publish(rt.redis.get(_redis_url(region)), rules, home=home)
+        listing = drop_rules.listing_of(drop.spec)
+        await auctions.publish(rt.redis.get(_redis_url(region)), rules, home=home, listing=listing)
     except drop_rules.RulesFrozenError as exc:
         rollout.retry.failed(now, f"home Redis refused the change: {exc}", retrying.CONFIGURATION)
     except ClusterConfigError as exc:

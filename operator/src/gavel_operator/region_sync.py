@@ -4,9 +4,10 @@ Called every tick by the Region timer in :mod:`gavel_operator.handlers`. Level-t
 idempotent: it renders what the region should run now (the floors follow the drops being
 scaled for, :func:`gavel_operator.scheduling.region_minimums`), applies it when that differs
 from what it last applied (or a resync is due), then raises the gateway and fan-out
-Deployments to their floors. A restart, a missed tick or a region that was down all converge
-the same way. A failure is reported in the status and retried with backoff, for this region
-only.
+Deployments to their floors, and asks the region's Redis how it replicates (``status.redis``,
+condition ``RedisReplicated``, :mod:`gavel_operator.redis_health`). A restart, a missed tick or
+a region that was down all converge the same way. A failure is reported in the status and
+retried with backoff, for this region only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from gavel.backoff import Backoff
 from gavel.resources.region import Region, RegionSpec, RegionStatus
-from gavel_operator import conditions, kube, rendering, retrying
+from gavel_operator import auctions, conditions, kube, redis_health, rendering, retrying
 from gavel_operator.clusters import ClusterConfigError
 from gavel_operator.conditions import Observed
 from gavel_operator.rendering_parts import MANAGER
@@ -118,6 +119,18 @@ def _available(region: RegionInfo, workloads: list[Obj], now: float) -> Obj:
     }
 
 
+async def _with_redis(region: RegionInfo, rt: Runtime, patch: Obj, now: float) -> Obj:
+    """``patch`` plus the region's Redis: its status and the ``RedisReplicated`` condition."""
+    url = region.spec.endpoints.redis_url
+    replication = await auctions.replication(url, rt.redis.get(url))
+    status, observed = redis_health.assess(replication, region.spec.redis.replicas)
+    before = patch.get("conditions", region.status.conditions)
+    return patch | {
+        "redis": status,
+        "conditions": conditions.merge(before, [observed], now, region.generation),
+    }
+
+
 def _apply(k: kube.Kube, objects: list[Obj], floors: Replicas) -> None:
     # The namespace first: everything else lives in it.
     for obj in objects:
@@ -149,7 +162,7 @@ async def reconcile(
             # Nothing to apply; still look at the workloads, which also tells within a tick
             # that a stopped API server no longer answers.
             found = await rt.blocking(_workloads, k, namespace)
-            return _available(region, found, now)
+            return await _with_redis(region, rt, _available(region, found, now), now)
         await rt.blocking(_apply, k, objects, floors)
         found = await rt.blocking(_workloads, k, namespace)
     except kube.Unreachable as exc:
@@ -194,7 +207,7 @@ async def reconcile(
     m.region_floor.labels(region.name, "gateway").set(floors.gateway)
     m.region_floor.labels(region.name, "fanout").set(floors.fanout)
     available = _available(region, found, now)
-    return {
+    patch = {
         "reachable": True,
         "lastSync": conditions.stamp(now),
         "syncedGeneration": region.generation,
@@ -210,6 +223,7 @@ async def reconcile(
             region.generation,
         ),
     }
+    return await _with_redis(region, rt, patch, now)
 
 
 def _failed(  # noqa: PLR0917 - one call per failure kind

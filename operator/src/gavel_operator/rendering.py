@@ -75,6 +75,10 @@ class RegionView:
     """spec.redis.replicas: 0 is a single server, more a primary with Sentinels."""
     resources: Resources = field(default_factory=Resources)
     """spec.resources: per component, what overrides :data:`DEFAULT_RESOURCES`."""
+    gateway_url: str | None = None
+    """Public URL of its bid gateway: where drop pages send bids (spec.endpoints.gatewayUrl)."""
+    fanout_url: str | None = None
+    """Public ws(s) URL of its fan-out, which also serves the drop page at that origin."""
 
     @classmethod
     def of(cls, name: str, spec: RegionSpec, minimums: tuple[int, int] | None = None) -> RegionView:
@@ -91,6 +95,8 @@ class RegionView:
             cassandra.data_center or name,
             spec.redis.replicas,
             spec.resources,
+            spec.endpoints.gateway_url,
+            spec.endpoints.fanout_url,
         )
 
     def resources_of(self, component: str) -> Obj:
@@ -218,6 +224,27 @@ def _gavel(
     return container
 
 
+def _page_origins(regions: list[RegionView]) -> tuple[str, ...]:
+    """``--allow-origin`` for every region's drop page (its fan-out's public URL, as the page's
+    http(s) origin): a page may bid at any region's gateway."""
+    args: list[str] = []
+    for x in regions:
+        if x.fanout_url:
+            scheme, rest = x.fanout_url.split("://", 1)
+            host = rest.split("/", 1)[0]
+            args += ["--allow-origin", f"{'https' if scheme == 'wss' else 'http'}://{host}"]
+    return tuple(args)
+
+
+def _page_gateways(regions: list[RegionView]) -> tuple[str, ...]:
+    """``--gateway-url`` for every region that publishes one: a page bids at its drop's home."""
+    args: list[str] = []
+    for x in regions:
+        if x.gateway_url:
+            args += ["--gateway-url", f"{x.name}={x.gateway_url}"]
+    return tuple(args)
+
+
 def _gateway_pod(images: Images, r: RegionView, regions: list[RegionView]) -> Obj:
     """The gateway and its disk-outbox shipper, sharing the outbox folder.
 
@@ -225,7 +252,14 @@ def _gateway_pod(images: Images, r: RegionView, regions: list[RegionView]) -> Ob
     with ``--no-streams``) takes it to Kafka. The folder is an emptyDir: it outlives a crash of
     either container, not the loss of the pod's node (docs/operator.md)."""
     mount = {"name": "outbox", "mountPath": OUTBOX_DIR}
-    gateway = _gavel(images, r, regions, "gateway", GATEWAY_PORT, args=("--outbox-dir", OUTBOX_DIR))
+    gateway = _gavel(
+        images,
+        r,
+        regions,
+        "gateway",
+        GATEWAY_PORT,
+        args=(*_page_origins(regions), "--outbox-dir", OUTBOX_DIR),
+    )
     shipper = _gavel(
         images,
         r,
@@ -310,7 +344,12 @@ def render_region(
         objects += [
             _gateway_pod(images, r, regions)
             if component == "gateway"
-            else _deployment(r, component, None, _gavel(images, r, regions, component, port)),
+            else _deployment(
+                r,
+                component,
+                None,
+                _gavel(images, r, regions, component, port, args=_page_gateways(regions)),
+            ),
             _service(r, component, port),
             _hpa(r, component, minimum),
             pdb(r.name, r.namespace, component),

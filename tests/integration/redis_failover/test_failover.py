@@ -11,7 +11,6 @@ accepted bid sent after it (the issue's target: at most 5 s).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import shutil
 import signal
 import time
@@ -21,15 +20,15 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from gavel import keys, outbox, redis_client
-from gavel.auction import IncrementStep, Outcome
-from gavel.events import BidEvent
+from gavel import redis_client
+from gavel.auction import IncrementStep
 from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.harness.waiting import wait_for
-from tests.support.bid_crowd import Answer, Crowd
+from tests.support.bid_crowd import Crowd
+from tests.support.bid_history import check_history, report
 
 HOME = "us"
 Fault = Callable[[redis_nodes.Node], None]
@@ -111,46 +110,7 @@ async def _check_nothing_lost(
     # reach the old primary, which keeps its data until the Sentinels turn it into a replica.
     node = redis_nodes.primary(region[0], HOME, region[1])
     async with Redis.from_url(node.url) as redis:
-        await _check_history(redis, drop, crowd, outbox_dir)
-
-
-async def _check_history(redis: Redis, drop: str, crowd: Crowd, outbox_dir: Path) -> None:
-    assert not crowd.failures, crowd.failures[:5]
-    statuses = {a.status for a in crowd.answers}
-    assert statuses <= {201, 409, 503}, statuses  # never a 500
-    k = keys.for_drop(drop)
-    entries = await redis.xrange(k.events)
-    events = [BidEvent.from_stream(fields) for _, fields in entries]
-    by_event = {e.event_id: e for e in events}
-    assert len(by_event) == len(events), "an event was written twice"
-    seqs = [e.decision.seq for e in events if e.decision.outcome is Outcome.ACCEPTED]
-    assert len(seqs) == len(set(seqs)), "a seq was decided twice"
-    accepted = sorted(
-        (e for e in events if e.decision.outcome is Outcome.ACCEPTED),
-        key=lambda e: e.decision.seq or 0,
-    )
-    amounts = [e.amount for e in accepted]
-    assert all(a < b for a, b in itertools.pairwise(amounts)), "accepted amounts must rise"
-    decided: list[Answer] = [a for a in crowd.answers if a.status in {201, 409}]
-    for a in decided:
-        event = by_event.get(str(a.body["event_id"]))
-        assert event is not None, f"answered {a.status} but lost: {a.bid_id} {a.body}"
-        assert (event.bid_id, event.amount) == (a.bid_id, a.amount)
-        if a.status == 201:
-            assert event.decision.seq == a.body["seq"]
-    # Every 503 is in the disk outbox once (its own event id, decision "unavailable").
-    edge = [e for seg in outbox.iter_pending(outbox_dir) for e in seg.events]
-    edge_ids = [e.event_id for e in edge]
-    assert len(edge_ids) == len(set(edge_ids))
-    unavailable = sorted((a.bidder, a.bid_id) for a in crowd.answers if a.status == 503)
-    assert sorted((e.bidder, e.bid_id) for e in edge) == unavailable
-    state = await redis.hgetall(k.state)
-    assert int(state[b"high_bid"]) == amounts[-1]
-
-
-def _report(name: str, crowd: Crowd, resumed_s: float) -> None:
-    counts = {s: sum(a.status == s for a in crowd.answers) for s in (201, 409, 503)}
-    print(f"\n{name}: first accepted bid {resumed_s:.2f} s after the fault; answers {counts}")
+        await check_history(redis, drop, [(crowd, outbox_dir)])
 
 
 def _faults(run_dir: Path) -> dict[str, tuple[Fault, Fault]]:
@@ -192,6 +152,6 @@ async def test_the_primary_fails_and_no_acknowledged_bid_is_lost(
     drop, crowd, resumed_s = await _bid_through_fault(
         stack, region, primary_client, outbox_dir, fault=fault, heal=heal
     )
-    _report(scenario, crowd, resumed_s)
+    report(scenario, crowd, resumed_s)
     await _check_nothing_lost(region, drop, crowd, outbox_dir)
     assert resumed_s <= RESUME_TARGET_S

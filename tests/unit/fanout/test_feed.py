@@ -64,3 +64,11 @@ def test_snapshot_of_a_drop_without_bids() -> None:
         "reserve_met": False,
         "decided_ms": None,
     }
+
+
+def test_the_last_ten_accepted_bids_are_kept_for_the_page_newest_last() -> None:
+    f = Feed("d")
+    for n in range(1, 13):
+        f.apply(ev(n))
+    f.apply(ev(12))  # a duplicate is not a bid
+    assert [e.decision.seq for e in f.recent] == list(range(3, 13))

@@ -174,6 +174,19 @@ def _deployments(region: int = 0) -> dict[str, Any]:
     }
 
 
+def test_drop_pages_bid_at_every_regions_gateway_from_every_regions_fanout() -> None:
+    deployments = _deployments()
+    gateway_args = deployments["gavel-gateway"]["containers"][0]["args"]
+    fanout_args = deployments["gavel-fanout"]["containers"][0]["args"]
+    origins = [gateway_args[i + 1] for i, a in enumerate(gateway_args) if a == "--allow-origin"]
+    gateways = [fanout_args[i + 1] for i, a in enumerate(fanout_args) if a == "--gateway-url"]
+    names = [r.name for r in example_regions()]
+    # examples/regions.yaml: fan-outs at wss://live.<r>..., gateways at https://bid.<r>...
+    assert origins == [f"https://live.{n}.gavel.example" for n in names]
+    assert gateways == [f"{n}=https://bid.{n}.gavel.example" for n in names]
+    assert "--demo-login-url" not in fanout_args  # the demo login never reaches a cluster
+
+
 def test_each_gateway_pod_ships_its_own_disk_outbox() -> None:
     pod = _deployments()["gavel-gateway"]
     gateway, shipper = pod["containers"]

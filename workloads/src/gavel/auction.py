@@ -214,6 +214,16 @@ class Decision:
         )
 
 
+def status_at(rules: Rules, ends_at_ms: int, now_ms: int) -> str:
+    """What a drop is at ``now_ms`` given its live end (soft close moves it): ``cancelled``,
+    ``scheduled``, ``live`` or ``closed`` (the gateway's drop view and the drop page)."""
+    if rules.cancelled:
+        return "cancelled"
+    if now_ms < rules.opens_at_ms:
+        return "scheduled"
+    return "closed" if now_ms >= ends_at_ms else "live"
+
+
 def min_next_bid(rules: Rules, state: State) -> int:
     """The smallest amount the next bid may have."""
     if state.high_bid is None:

@@ -3,13 +3,15 @@
 ``rules_of`` (the operator, from a parsed :class:`gavel.resources.drop.DropSpec`) and
 ``rules_from_manifest`` (``gavel drops open``, from a manifest it parses with the same model)
 make :class:`gavel.auction.Rules`; ``rules_fields``/``rules_from_hash`` are the ``rules`` hash's
-layout, which :mod:`gavel.drops` writes with ``lua/open_drop.lua``. The manifest has the shape
-of the ``Drop`` resource (docs/drop-manifest.md lists the fields read).
+layout, which :mod:`gavel.drops` writes with ``lua/open_drop.lua``. :class:`Listing` (the
+product's title and sku) is what pages show and nothing decides; it has a hash of its own. The
+manifest has the shape of the ``Drop`` resource (docs/drop-manifest.md lists the fields read).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -128,6 +130,38 @@ def rules_from_hash(drop_id: str, fields: Mapping[bytes, bytes]) -> Rules:
         soft_extension_ms=int(f["soft_extension_ms"]),
         cancelled=f["cancelled"] == "1",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What people see of a drop beyond its rules: the product. Decides no bid, so unlike the
+    rules it may change at any time (a typo in a title is fixed while the drop runs)."""
+
+    title: str | None = None
+    sku: str | None = None
+
+    def title_or(self, drop_id: str) -> str:
+        return self.title or drop_id
+
+
+def listing_of(spec: DropSpec) -> Listing:
+    product = spec.product
+    return Listing(product.title, product.sku) if product else Listing()
+
+
+def listing_from_manifest(manifest: Mapping[str, Any]) -> Listing:
+    """The listing of a Drop manifest; raises ManifestError as :func:`rules_from_manifest`."""
+    return listing_of(parse_manifest(manifest).spec)
+
+
+def listing_fields(listing: Listing) -> dict[str, str]:
+    """The ``listing`` hash's fields; an absent value is an empty string (HSET needs one)."""
+    return {"title": listing.title or "", "sku": listing.sku or ""}
+
+
+def listing_from_hash(fields: Mapping[bytes, bytes]) -> Listing:
+    f = {k.decode(): v.decode() for k, v in fields.items()}
+    return Listing(f.get("title") or None, f.get("sku") or None)
 
 
 class RulesFrozenError(RuntimeError):

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from gavel import keys, luascripts, redis_client
 from gavel.auction import Rules
-from gavel.drop_rules import RulesFrozenError, rules_fields
+from gavel.drop_rules import Listing, RulesFrozenError, listing_fields, rules_fields
 
 
 async def open_drop(redis: Redis, rules: Rules) -> str:
@@ -47,12 +47,23 @@ async def write_rules_copy(redis: Redis, rules: Rules) -> None:
     )
 
 
-async def open_everywhere(rules: Rules, redis_urls: Mapping[str, str]) -> dict[str, str]:
-    """Open the drop in its home region and copy its rules to every other region given."""
+async def write_listing(redis: Redis, drop_id: str, listing: Listing) -> None:
+    """Write what the drop page shows of ``drop_id`` (title, sku) into this Redis; every
+    participating region gets it, as its fan-outs serve the page."""
+    await redis.hset(keys.for_drop(drop_id).listing, mapping=dict(listing_fields(listing).items()))
+
+
+async def open_everywhere(
+    rules: Rules, redis_urls: Mapping[str, str], listing: Listing | None = None
+) -> dict[str, str]:
+    """Open the drop in its home region and copy its rules to every other region given; write
+    its listing everywhere when given."""
     results: dict[str, str] = {}
     for region, url in redis_urls.items():
         client = redis_client.connect(url)
         try:
+            if listing is not None:
+                await write_listing(client, rules.drop_id, listing)
             if region == rules.home_region:
                 results[region] = await open_drop(client, rules)
             else:

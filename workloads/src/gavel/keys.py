@@ -44,6 +44,12 @@ class DropKeys:
         return f"{self.tag}:rules"
 
     @property
+    def listing(self) -> str:
+        """Hash: what a page shows of the drop that decides nothing (title, sku), see
+        :func:`gavel.drop_rules.listing_fields`; may change at any time."""
+        return f"{self.tag}:listing"
+
+    @property
     def state(self) -> str:
         """Hash: the drop's live figures (fields and parser: :mod:`gavel.state_hash`)."""
         return f"{self.tag}:state"

@@ -30,7 +30,9 @@ def drops_open(
     from gavel import drop_rules, drops, endpoints  # noqa: PLC0415
 
     try:
-        rules = drop_rules.rules_from_manifest(yaml.safe_load(manifest.read_text()))
+        parsed = yaml.safe_load(manifest.read_text())
+        rules = drop_rules.rules_from_manifest(parsed)
+        listing = drop_rules.listing_from_manifest(parsed)
         targets = region or endpoints.regions(flag="--region")
         urls = {r: endpoints.redis_url(r) for r in targets}
     except (
@@ -42,7 +44,7 @@ def drops_open(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     try:
-        results = asyncio.run(drops.open_everywhere(rules, urls))
+        results = asyncio.run(drops.open_everywhere(rules, urls, listing))
     except drop_rules.RulesFrozenError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -38,6 +38,13 @@ def gateway(
     wait_timeout_ms: Annotated[
         int, typer.Option(help="Longest WAIT before answering 503 unavailable.", min=1)
     ] = 500,
+    allow_origin: Annotated[
+        list[str],
+        typer.Option(
+            help="Origin of a drop page allowed to bid from a browser (repeat; CORS and bidder "
+            "sockets); default: none."
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Run the bid gateway (REST + bidder WebSocket) for REGION."""
     import os  # noqa: PLC0415
@@ -63,6 +70,7 @@ def gateway(
         rate_limit=RateLimit(rate_burst, rate_per_second),
         wait_replicas=wait_replicas,
         wait_timeout_ms=wait_timeout_ms,
+        allowed_origins=tuple(o.rstrip("/") for o in allow_origin),
     )
     serve = {
         "host": host,
@@ -114,15 +122,31 @@ def fanout(
             "this (observers get a resync snapshot); inf: broadcast every price."
         ),
     ] = 500.0,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            help="REGION's Redis, for the drop page's rules and titles (default: "
+            "$REDIS_URL_<REGION>; neither: no drop pages)."
+        ),
+    ] = None,
+    gateway_url: Annotated[
+        list[str],
+        typer.Option(help="REGION=URL of a bid gateway the drop page sends bids to (repeat)."),
+    ] = [],  # noqa: B006
+    demo_login_url: Annotated[
+        str | None,
+        typer.Option(help="Local stack only: the demo login the drop page offers bidders."),
+    ] = None,
 ) -> None:
-    """Serve live prices of every drop to observers of REGION over WebSockets."""
+    """Serve live prices of every drop to observers of REGION over WebSockets, and the live
+    drop page at /drops/{drop}."""
 
     import uvloop  # noqa: PLC0415
 
     from gavel import endpoints  # noqa: PLC0415
     from gavel.fanout.admission import AddressLimits  # noqa: PLC0415
     from gavel.fanout.server import run  # noqa: PLC0415
-    from gavel.fanout.settings import FanoutSettings  # noqa: PLC0415
+    from gavel.fanout.settings import FanoutSettings, parse_gateway_urls  # noqa: PLC0415
 
     try:
         limits = AddressLimits(
@@ -141,10 +165,23 @@ def fanout(
             max_connections=max_connections,
             address_limits=limits,
             max_stale_ms=max_stale_ms,
+            redis_url=redis_url or _page_redis(region),
+            gateway_urls=parse_gateway_urls(gateway_url),
+            demo_login_url=demo_login_url,
         )
     except (endpoints.MissingEndpointError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     uvloop.run(run(settings))
+
+
+def _page_redis(region: str) -> str | None:
+    """The fan-out's Redis for drop pages; without one it serves prices only."""
+    from gavel import endpoints  # noqa: PLC0415
+
+    try:
+        return endpoints.redis_url(region)
+    except endpoints.MissingEndpointError:
+        return None
 
 
 def relay(

@@ -6,6 +6,8 @@ this class only moves bytes and routes the handshake:
 
 * ``GET /v1/drops/{drop}/live[?since=SEQ]`` -> WebSocket, subscribed to the drop's feed;
 * ``GET /healthz``, ``/readyz``, ``/metrics`` -> plain HTTP answers on the same port;
+* ``GET /drops/{drop}``, ``/static/...`` -> the live drop page and its assets
+  (:mod:`gavel.fanout.web`);
 * anything else -> 404.
 
 Price frames bypass the protocol object: the hub writes pre-encoded frames straight to the
@@ -15,6 +17,7 @@ transport (no compression is ever negotiated, so one frame is valid on every soc
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 import time
@@ -23,17 +26,19 @@ from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import generate_latest
 from websockets.frames import Frame, Opcode
-from websockets.http11 import Request
+from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.typing import Origin
 
 from gavel import keys
-from gavel.fanout import metrics
+from gavel.fanout import metrics, web
 from gavel.fanout.admission import Admission
+from gavel.fanout.catalog import Catalog
 from gavel.fanout.hub import Hub
 from gavel.fanout.settings import FanoutSettings
 
+log = logging.getLogger(__name__)
 LIVE_PATH = re.compile(r"^/v1/drops/([^/]+)/live$")
 HANDSHAKE_TIMEOUT_S = 10.0
 
@@ -47,6 +52,8 @@ class Host(Protocol):
     sockets: set[ObserverConnection]
     origins: list[Origin | None] | None
     admission: Admission
+    catalog: Catalog
+    policy: str
 
 
 class ObserverConnection(asyncio.Protocol):
@@ -140,6 +147,13 @@ class ObserverConnection(asyncio.Protocol):
         if url.path == "/metrics":
             self._answer(200, generate_latest().decode())
             return
+        if url.path.startswith(web.STATIC_PREFIX):
+            self.proto.send_response(web.asset(url.path, self.server.policy))
+            return
+        page = web.PAGE_PATH.match(url.path)
+        if page is not None:
+            self._page(page.group(1))
+            return
         match = LIVE_PATH.match(url.path)
         if match is None or not keys.DROP_ID_PATTERN.match(match.group(1)):
             self._answer(404, "no such path; observers connect to /v1/drops/{drop}/live\n")
@@ -171,6 +185,27 @@ class ObserverConnection(asyncio.Protocol):
         self.drop = match.group(1)
         self._flush()  # the 101 must precede the first frame
         self.server.hub.subscribe(self, self.drop, since)
+
+    def _page(self, drop: str) -> None:
+        # A page may read Redis: it spends one of the address's handshake tokens, so one client
+        # cannot make the fan-out read names at will.
+        refusal = self.server.admission.admit(self.address, time.monotonic())
+        if refusal is not None:
+            self._refuse(429, "too many requests from your address; retry later\n", refusal.value)
+            return
+        task = asyncio.ensure_future(web.drop_page(self.server, drop))
+        task.add_done_callback(self._send_page)
+
+    def _send_page(self, task: asyncio.Future[Response]) -> None:
+        if task.cancelled() or self.transport is None or self.transport.is_closing():
+            return
+        error = task.exception()
+        if error is not None:  # a bug: say so plainly, keep the process serving
+            log.error("drop page failed", exc_info=error)
+            self._answer(500, "the page could not be built\n")
+        else:
+            self.proto.send_response(task.result())
+        self._flush()
 
     def _answer(self, status: int, text: str) -> None:
         self.proto.send_response(self.proto.reject(status, text))

@@ -16,6 +16,9 @@ from enum import Enum
 from gavel.events import PriceEvent
 from gavel.fanout import messages
 
+RECENT = 10
+"""Accepted bids a feed keeps as events, for the drop page's "last bids"."""
+
 
 class Applied(Enum):
     IGNORED = "ignored"
@@ -32,6 +35,7 @@ class Feed:
     history_size: int = 512
     latest: PriceEvent | None = None
     _history: deque[tuple[int, bytes]] = field(default_factory=deque)
+    _recent: deque[PriceEvent] = field(default_factory=lambda: deque(maxlen=RECENT))
 
     @property
     def seq(self) -> int:
@@ -44,6 +48,7 @@ class Feed:
             return Applied.IGNORED, b""
         gap = seq != self.seq + 1
         self.latest = event
+        self._recent.append(event)
         message = messages.price(event)
         if gap:
             self._history.clear()  # the history must stay gap-free to answer `since`
@@ -61,6 +66,11 @@ class Feed:
         if not self._history or self._history[0][0] > since + 1:
             return None
         return [message for seq, message in self._history if seq > since]
+
+    @property
+    def recent(self) -> list[PriceEvent]:
+        """The last :data:`RECENT` accepted bids, newest last."""
+        return list(self._recent)
 
     def snapshot(self, *, resync: bool) -> bytes:
         return messages.snapshot(self.drop, self.latest, resync=resync)

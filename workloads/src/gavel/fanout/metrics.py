@@ -26,3 +26,6 @@ DROPS = Gauge("gavel_fanout_drops", "Drops with a feed (a price came from Kafka)
 WATCHED_DROPS = Gauge("gavel_fanout_watched_drops", "Drop names with at least one open socket")
 ADDRESSES = Gauge("gavel_fanout_limited_addresses", "Client addresses with per-address limit state")
 LAG_MS = Gauge("gavel_fanout_lag_ms", "Now minus decided time of the last price event applied")
+PAGES = Counter(
+    "gavel_fanout_pages_total", "Drop pages served, by HTTP status (200, 404, 503)", ["status"]
+)

@@ -1,4 +1,5 @@
-"""The fan-out process: Kafka ingest, the observer socket server and housekeeping.
+"""The fan-out process: Kafka ingest, the observer socket server (and the drop page) and
+housekeeping.
 
 Called by ``gavel fanout``. One event loop runs everything: the ingest task feeds the hub, the
 server accepts sockets (health and metrics share the port), and a housekeeping task pings
@@ -12,8 +13,9 @@ import time
 
 from websockets.typing import Origin
 
-from gavel.fanout import ingest, messages, metrics
+from gavel.fanout import ingest, messages, metrics, web
 from gavel.fanout.admission import Admission
+from gavel.fanout.catalog import Catalog
 from gavel.fanout.connection import HANDSHAKE_TIMEOUT_S, ObserverConnection
 from gavel.fanout.hub import Hub
 from gavel.fanout.settings import FanoutSettings
@@ -27,6 +29,8 @@ class FanoutServer:
         self.ready = asyncio.Event()
         self.sockets: set[ObserverConnection] = set()
         self.admission = Admission(settings.address_limits)
+        self.catalog = Catalog(settings.redis_url)
+        self.policy = web.page_policy(settings)
         # Clients that send no Origin (not browsers) may always connect.
         self.origins: list[Origin | None] | None = (
             [None, *(Origin(o) for o in settings.allowed_origins)]
@@ -55,6 +59,7 @@ class FanoutServer:
                 task.cancel()
             for sock in list(self.sockets):
                 sock.abort("shutdown")
+            await self.catalog.close()
 
     async def _housekeeping(self) -> None:
         next_ping = time.monotonic() + self.settings.ping_interval_s

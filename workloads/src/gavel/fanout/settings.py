@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gavel.fanout import csp
 from gavel.fanout.admission import AddressLimits
 
 
@@ -38,9 +39,34 @@ class FanoutSettings:
     ping_interval_s: float = 20.0
     replay_ms: int = 24 * 3600 * 1000
     """How far back in Kafka a (re)starting fan-out reads to rebuild every drop's state."""
+    redis_url: str | None = None
+    """This region's Redis, where the drop page reads a drop's rules and listing (every
+    participating region holds a copy); None: the fan-out serves no drop pages."""
+    gateway_urls: tuple[tuple[str, str], ...] = ()
+    """(region, public http(s) URL) of bid gateways: the drop page sends bids to its drop's
+    home region's gateway, else to this region's; none: the page offers no bidding."""
+    demo_login_url: str | None = None
+    """A development login that mints bidder tokens (``gavel_devstack.demo_login``, never in a
+    production image); the drop page offers it when set."""
 
     def __post_init__(self) -> None:
         if not self.max_stale_ms >= 0:  # also refuses NaN
             raise ValueError(
                 f"max_stale_ms must be >= 0 (inf: never skip), not {self.max_stale_ms}"
             )
+        for _, url in self.gateway_urls:
+            csp.origin_of(url)  # ValueError at start-up, not a broken page later
+        if self.demo_login_url:
+            csp.origin_of(self.demo_login_url)
+
+
+def parse_gateway_urls(pairs: list[str]) -> tuple[tuple[str, str], ...]:
+    """``REGION=URL`` flags as (region, URL) pairs; ValueError naming a malformed one."""
+    parsed = []
+    for pair in pairs:
+        region, sep, url = pair.partition("=")
+        if not sep or not region or not url:
+            raise ValueError(f"--gateway-url {pair!r}: expected REGION=URL")
+        csp.origin_of(url)
+        parsed.append((region, url.rstrip("/")))
+    return tuple(parsed)

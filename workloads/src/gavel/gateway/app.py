@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
@@ -150,6 +151,19 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.allowed_origins:
+        # Only the drop pages' origins, only what a page does: no cookies (the token travels
+        # in the Authorization header), so a listed origin gains nothing a script elsewhere
+        # could not do with the same token.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After"],
+            allow_credentials=False,
+            max_age=600,
+        )
     return app
 
 
@@ -185,19 +199,9 @@ def _bid_http_response(drop_id: str, bid: BidRequest, bidder: str, r: BidResult)
 
 
 def _drop_view(rules: auction.Rules, state: auction.State) -> DropView:
-    now = now_ms()
-    status = (
-        "cancelled"
-        if rules.cancelled
-        else "scheduled"
-        if now < rules.opens_at_ms
-        else "closed"
-        if now >= state.ends_at_ms
-        else "live"
-    )
     return DropView(
         drop=rules.drop_id,
-        status=status,
+        status=auction.status_at(rules, state.ends_at_ms, now_ms()),
         currency=rules.currency,
         home_region=rules.home_region,
         opens_at_ms=rules.opens_at_ms,
@@ -219,6 +223,11 @@ async def _serve_bidder(
     notifier: OutbidNotifier,
 ) -> None:
     """A bidder's socket: bids in, results and outbid pushes out, in one ordered queue."""
+    origin = ws.headers.get("origin")
+    if origin is not None and origin not in settings.allowed_origins:
+        # A browser page from elsewhere: refused like its REST calls are (CORS).
+        await ws.close(code=4403, reason="origin_not_allowed")
+        return
     token = ws.query_params.get("access_token")
     header = ws.headers.get("authorization") or (f"Bearer {token}" if token else None)
     # Accept first, then close with a code: a refused handshake would only say "403".

@@ -35,6 +35,9 @@ class GatewaySettings:
     wait_timeout_ms: int = 500
     """How long ``WAIT`` may take; past it the answer is 503 ``unavailable``. Below
     ``redis_timeout_s``, so a slow replica is told apart from an unreachable primary."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins (``https://host[:port]``) whose pages may call this gateway (CORS) and
+    open bidder sockets: the regions' drop pages. Empty: no browser page may."""
 
     def wait_replicas_for(self, region: str) -> int:
         """How many replicas a decision in ``region``'s Redis must reach before a 201."""
@@ -53,6 +56,7 @@ class GatewaySettings:
         raw = json.loads(os.environ[ENV_VAR])
         raw["outbox_dir"] = Path(raw["outbox_dir"])
         raw["rate_limit"] = RateLimit(**raw["rate_limit"])
+        raw["allowed_origins"] = tuple(raw["allowed_origins"])
         return cls(**raw)
 
 

@@ -226,6 +226,33 @@ class MinReplicas(Resource):
     )
 
 
+class RedisHealth(Resource):
+    primary: str | None = Field(
+        default=None,
+        max_length=300,
+        description="host:port of the primary a majority of the region's Sentinels name (the "
+        "server itself for a single-server URL).",
+    )
+    sentinels: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Sentinels that answered over those the URL lists, e.g. 3/3.",
+    )
+    replicas_wanted: Int | None = Field(
+        default=None, ge=0, le=REDIS_REPLICAS_MAX, description="spec.redis.replicas."
+    )
+    replicas_connected: Int | None = Field(
+        default=None, ge=0, le=1000, description="Replicas connected to the primary."
+    )
+    replicas_in_sync: Int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="Connected replicas that acknowledged within min-replicas-max-lag: the "
+        "ones the primary counts before a write and a bid's WAIT hears from.",
+    )
+
+
 class RegionStatus(Resource):
     reachable: bool | None = Field(default=None, description="The regional API server answered.")
     last_sync: Time | None = Field(
@@ -240,6 +267,11 @@ class RegionStatus(Resource):
     )
     workloads: dict[str, str] | None = Field(
         default=None, description="Ready over wanted replicas per component, e.g. gateway: 6/6."
+    )
+    redis: RedisHealth | None = Field(
+        default=None,
+        description="The region's Redis as its Sentinels and primary last described it "
+        "(condition RedisReplicated says whether enough replicas are in sync).",
     )
     conditions: Conditions = ()
 
