@@ -7,6 +7,7 @@
 -- KEYS[1] rules   hash  (written by open_drop.lua)
 -- KEYS[2] state   hash  seq, high_bid, leader, leader_bid_id, ends_at_ms, bids, attempts,
 --                       chain_n, chain (the head of the drop's audit hash chain)
+--                       refused:<reason> (rejections by reason, for `gavel drops watch`)
 -- KEYS[3] bids    hash  "<bidder>\n<bid_id>" -> first outcome (JSON): the idempotency record
 -- KEYS[4] events  stream, the transactional outbox the relay drains into Kafka
 -- KEYS[5] bucket  hash  this bidder's token bucket on this drop
@@ -124,6 +125,8 @@ local function record(o)
   -- chain: end
   redis.call('XADD', KEYS[4], '*', unpack(f))
   redis.call('HSET', KEYS[2], unpack(counts))
+  -- Counted with the decision, so the console reads refusals live and exactly, in O(1).
+  if o.outcome == 'rejected' then redis.call('HINCRBY', KEYS[2], 'refused:' .. o.reason, 1) end
 end
 
 -- 2. Per-bidder token bucket in milli-tokens on the server clock. A limited attempt is audited

@@ -12,6 +12,7 @@ ENV = {
     "CASSANDRA_CONTACT": "cass:9042",
     "CASSANDRA_DC": "us",
     "GAVEL_JWT_SECRET": "s3cret",
+    "KUBECONFIG_HUB": "/etc/hub.kubeconfig",
 }
 
 
@@ -22,6 +23,7 @@ def test_each_reader_reads_its_variable() -> None:
     assert endpoints.cassandra_contact(ENV) == "cass:9042"
     assert endpoints.cassandra_dc(ENV) == "us"
     assert endpoints.jwt_secret(ENV) == "s3cret"
+    assert endpoints.hub_kubeconfig(ENV) == "/etc/hub.kubeconfig"
 
 
 def test_per_region_names_are_upper_case_and_redis_urls_reads_them_back() -> None:

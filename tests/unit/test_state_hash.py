@@ -45,4 +45,12 @@ def test_the_scripts_touch_exactly_the_fields_named_here() -> None:
         for word in call.quoted
         if not word.isdigit()
     }
-    assert used == set(state_hash.FIELDS)
+    assert used == {*state_hash.FIELDS, state_hash.REFUSED_PREFIX}
+
+
+def test_counts_read_attempts_bids_and_refusals_by_reason() -> None:
+    raw = _hash(attempts="9", bids="4", **{"refused:below_minimum": "3", "refused:closed": "2"})
+    assert state_hash.counts(raw) == state_hash.Counts(
+        attempts=9, bids=4, refused={"below_minimum": 3, "closed": 2}
+    )
+    assert state_hash.counts({}) == state_hash.Counts()

@@ -131,6 +131,7 @@ async def run(run_dir: Path) -> None:
     console.print(
         f"drop [bold]{rules.drop_id}[/]: " + ", ".join(f"{r} {o}" for r, o in opened.items())
     )
+    console.print(_schedule_on_hub(env))
     home = rules.home_region
     gw, relay, login = _free_port(), _free_port(), _free_port()
     fanouts = {region: _free_port() for region in regions}
@@ -159,8 +160,9 @@ async def run(run_dir: Path) -> None:
         env,
         f"http://127.0.0.1:{relay}/readyz",
     )
+    writers = {}
     for region in regions:  # every region audits the attempts its own gateways took
-        port = _free_port()
+        port = writers[region] = _free_port()
         _start(
             run_dir,
             f"audit-writer-{region}",
@@ -230,6 +232,38 @@ async def run(run_dir: Path) -> None:
     console.print("\n[bold]The live drop page[/] (open it in a browser; sign in with any name):")
     for region, port in fanouts.items():
         console.print(f"  {region}: http://127.0.0.1:{port}/drops/{rules.drop_id}")
+    console.print(
+        '\n[bold]Watch the drop live[/] (Ctrl-C to leave; after eval "$(scripts/stack env)"):',
+        soft_wrap=True,
+    )
+    console.print(_watch_command(rules.drop_id, fanouts, writers), soft_wrap=True, markup=False)
+    console.print(f"gavel drops results {rules.drop_id}", markup=False)
+
+
+def _watch_command(drop: str, fanouts: dict[str, int], writers: dict[str, int]) -> str:
+    flags = [f"--fanout {r}=http://127.0.0.1:{p}" for r, p in fanouts.items()]
+    flags += [f"--audit-writer {r}=http://127.0.0.1:{p}" for r, p in writers.items()]
+    return f"gavel drops watch {drop} " + " ".join(flags)
+
+
+def _schedule_on_hub(env: dict[str, str]) -> str:
+    """Install the CRDs in the hub and schedule examples/drop.yaml there; says how it went."""
+    if not env.get(endpoints.HUB_KUBECONFIG):
+        return "hub: not running (no KUBECONFIG_HUB), the drop is not scheduled there"
+    root = install.repo_root()
+    kubectl = [str(install.k8s_dir() / "bin" / "kubectl"), "--kubeconfig", env["KUBECONFIG_HUB"]]
+    for args in (
+        ["apply", "--server-side", "-f", str(root / "crds")],
+        ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"],
+    ):
+        done = subprocess.run([*kubectl, *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
+    schedule = [sys.executable, "-m", "gavel", "drops", "schedule", "examples/drop.yaml"]
+    done = subprocess.run(schedule, env=env, cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"gavel drops schedule: {done.stderr.strip()}")
+    return f"hub: {done.stdout.strip()}"
 
 
 def _audit(env: dict[str, str], drop: str, at_least: int) -> str:

@@ -13,17 +13,17 @@ from typing import Any
 
 from gavel.resources.drop import Drop
 from gavel.resources.fields import Resource
+from gavel.resources.names import DROPS, GROUP, REGIONS, VERSION
 from gavel.resources.region import Region
 from gavel_operator.openapi import Schema, object_schema, property_of
 
-GROUP = "gavel.dev"
-VERSION = "v1alpha1"
+__all__ = ["GROUP", "VERSION", "all_crds", "drop_crd", "region_crd"]
 
 
 def region_crd() -> dict[str, Any]:
     return _crd(
         Region,
-        "regions",
+        REGIONS,
         "Cluster",
         ["rg"],
         columns=[
@@ -41,7 +41,7 @@ def region_crd() -> dict[str, Any]:
 def drop_crd() -> dict[str, Any]:
     return _crd(
         Drop,
-        "drops",
+        DROPS,
         "Namespaced",
         ["drp"],
         columns=[

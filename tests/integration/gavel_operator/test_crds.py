@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,8 +13,8 @@ import yaml
 from kubernetes import client, config
 
 from gavel_devstack.harness.stack_env import Stack
-from gavel_devstack.harness.waiting import poll
 from gavel_operator import crds
+from tests.support.hub import install_crds
 
 ROOT = Path(__file__).resolve().parents[3]
 NS = "default"
@@ -24,31 +23,8 @@ NS = "default"
 @pytest.fixture(scope="module")
 def api(stack: Stack) -> client.CustomObjectsApi:
     api_client = config.new_client_from_config(config_file=stack.kubeconfig("hub"))
-    ext = client.ApiextensionsV1Api(api_client)
-    for wanted in crds.all_crds().values():
-        name = wanted["metadata"]["name"]
-        try:
-            version = ext.read_custom_resource_definition(name).metadata.resource_version
-            meta = {**wanted["metadata"], "resourceVersion": version}
-            ext.replace_custom_resource_definition(name, {**wanted, "metadata": meta})
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
-            ext.create_custom_resource_definition(wanted)
-    for crd in crds.all_crds().values():
-        name = crd["metadata"]["name"]
-        poll(
-            partial(established, ext, name),
-            timeout_s=30,
-            what=f"CRD {name} established",
-            every_s=0.2,
-        )
+    install_crds(api_client)
     return client.CustomObjectsApi(api_client)
-
-
-def established(ext: client.ApiextensionsV1Api, name: str) -> bool:
-    conditions = ext.read_custom_resource_definition(name).status.conditions
-    return any(c.type == "Established" and c.status == "True" for c in conditions or [])
 
 
 def example_drop() -> dict[str, Any]:

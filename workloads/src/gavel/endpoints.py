@@ -28,6 +28,9 @@ CASSANDRA_DC = "CASSANDRA_DC"
 AUDIT_REPLICATION = "GAVEL_AUDIT_REPLICATION"
 """Replicas per DC for an audit keyspace created by a writer, ``DC=N,...``."""
 
+HUB_KUBECONFIG = "KUBECONFIG_HUB"
+"""Path of a kubeconfig for the hub cluster, where Drops and Regions live (the merch console's)."""
+
 _REDIS_URL_PREFIX = "REDIS_URL_"
 _KAFKA_BOOTSTRAP_PREFIX = "KAFKA_BOOTSTRAP_"
 
@@ -86,6 +89,12 @@ def cassandra_dc(
 ) -> str:
     """This region's Cassandra data centre: the driver's local DC and the audit keyspace's."""
     return _get(CASSANDRA_DC, env, flag)
+
+
+def hub_kubeconfig(
+    env: Mapping[str, str] | None = None, *, flag: str | None = "--kubeconfig"
+) -> str:
+    return _get(HUB_KUBECONFIG, env, flag)
 
 
 def redis_urls(env: Mapping[str, str] | None = None) -> dict[str, str]:

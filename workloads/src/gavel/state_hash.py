@@ -1,14 +1,16 @@
 """A drop's Redis ``state`` hash: its field names and its one parser. Pure.
 
 ``lua/open_drop.lua`` creates the hash and ``lua/place_bid.lua`` updates it (a unit test holds
-the scripts to :data:`FIELDS`); the gateway (``GET /v1/drops/{id}``) and the operator (a Drop's
-status, :mod:`gavel_operator.auctions`) read it back through :func:`parse`, ``gavel audit
-verify`` reads the audit chain's head through :func:`chain_head`.
+the scripts to :data:`FIELDS` and :data:`REFUSED_PREFIX`); the gateway (``GET /v1/drops/{id}``)
+and the operator (a Drop's status, :mod:`gavel_operator.auctions`) read it back through
+:func:`parse`, the merch console (:mod:`gavel.console`) its counters through :func:`counts`,
+``gavel audit verify`` the audit chain's head through :func:`chain_head`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from gavel.auction import State
 
@@ -29,6 +31,10 @@ CHAIN = "chain"
 
 FIELDS = (SEQ, HIGH_BID, LEADER, LEADER_BID_ID, ENDS_AT_MS, BIDS, ATTEMPTS, CHAIN_N, CHAIN)
 
+REFUSED_PREFIX = "refused:"
+"""``refused:<reason>``: attempts place_bid.lua rejected for that reason (absent until one was);
+attempts refused at the edge (``unavailable``, ``unknown_drop``) never reach this hash."""
+
 
 def parse(raw: Mapping[bytes | str, bytes | str]) -> State | None:
     """The drop's state from its hash (as ``HGETALL`` returns it), or None where the drop was
@@ -44,6 +50,27 @@ def parse(raw: Mapping[bytes | str, bytes | str]) -> State | None:
         leader=f.get(LEADER) or None,
         bids=int(f.get(BIDS) or 0),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The attempts Redis decided for a drop: all of them, the accepted ones, the refused ones
+    by reason code."""
+
+    attempts: int = 0
+    bids: int = 0
+    refused: Mapping[str, int] = field(default_factory=dict)
+
+
+def counts(raw: Mapping[bytes | str, bytes | str]) -> Counts:
+    """The decision counters of the hash (zeros for a hash without them)."""
+    f = {_text(k): _text(v) for k, v in raw.items()}
+    refused = {
+        k.removeprefix(REFUSED_PREFIX): int(v)
+        for k, v in sorted(f.items())
+        if k.startswith(REFUSED_PREFIX)
+    }
+    return Counts(int(f.get(ATTEMPTS) or 0), int(f.get(BIDS) or 0), refused)
 
 
 def _text(value: bytes | str) -> str:

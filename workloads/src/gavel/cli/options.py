@@ -1,7 +1,8 @@
-"""Options shared by several ``gavel`` commands: those that reach the audit keyspace.
+"""Options shared by several ``gavel`` commands: those that reach the audit keyspace or the hub.
 
-Used by :mod:`gavel.cli.service_commands` (``audit-writer``) and
-:mod:`gavel.cli.audit_commands`, so both spell the Cassandra flags and their help the same.
+Used by :mod:`gavel.cli.service_commands` (``audit-writer``), :mod:`gavel.cli.audit_commands`
+and :mod:`gavel.cli.drops_commands`, so they spell the Cassandra and hub flags and their help the
+same.
 """
 
 from __future__ import annotations
@@ -25,4 +26,11 @@ Replication = Annotated[
         envvar=endpoints.AUDIT_REPLICATION,
         help="Replicas per DC if the keyspace is created, DC=N,... (default: local DC=1).",
     ),
+]
+HubKubeconfig = Annotated[
+    str | None,
+    typer.Option("--kubeconfig", help="Kubeconfig of the hub cluster (default: $KUBECONFIG_HUB)."),
+]
+DropNamespace = Annotated[
+    str | None, typer.Option("--namespace", "-n", help="Namespace of the Drop (default: default).")
 ]
