@@ -62,7 +62,8 @@ def _yaml(obj: dict[str, Any]) -> str:
 
 
 # us has half the weight, eu a fifth, the rest a tenth each: 200k observers and 20k bids/s with
-# 20% headroom over the example Regions' 20k observers and 2k bids/s per pod.
+# 20% headroom over the example Regions' 20k observers and 2k bids/s per pod (at one price a
+# second, 40k deliveries/s per fan-out pod are never the tighter bound).
 EXPECTED = {"us": 6, "eu": 3, "in": 2, "ap": 2, "sa": 2}
 
 
