@@ -18,7 +18,8 @@ How many replicas: every replica connected to the primary, and at least ``replic
 for only one of two would let Sentinel promote the other, which may lack the decision: Sentinel
 compares replicas by the offsets it last read from them, up to seconds old, so it can pick the
 one behind. With every connected replica holding every acknowledged decision, whichever one
-Sentinel promotes has them all.
+Sentinel promotes has them all. A replica that goes away is still waited for during a hold
+(:mod:`gavel.gateway.replica_target`): it may be the one being promoted.
 
 A batch that Redis answered but whose ``WAIT`` saw fewer replicas than needed, or a bid that
 Redis refused with ``NOREPLICAS`` (a primary without enough live replicas), raises
@@ -38,13 +39,14 @@ from redis.asyncio import Redis
 from gavel import bidding
 from gavel.bidding import BidCall, BidResult
 from gavel.gateway import metrics
+from gavel.gateway.replica_target import ReplicaTarget
 
 _Pending = tuple[BidCall, "asyncio.Future[BidResult]"]
 
 _CONNECTED_TTL_S = 1.0
-"""How long the count of connected replicas is trusted. A replica that connects is waited for
-within a second (it is copying the whole data set meanwhile); one that goes away is noticed at
-the first ``WAIT`` it fails."""
+"""How often the count of connected replicas is read while bids flow. A replica that connects
+is waited for within a second (it is copying the whole data set meanwhile); one that goes away
+is noticed at the first ``WAIT`` it fails, and waited for until the hold ends."""
 
 
 class NotReplicatedError(Exception):
@@ -72,20 +74,18 @@ class ReplicatedBids:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._connected = replicas
-        self._connected_at = -1.0
+        self._target = ReplicaTarget(floor=replicas)
+        self._counted_at = -1.0
 
-    async def _connected_replicas(self, *, fresh: bool = False) -> int:
-        """Replicas connected to the primary now (cached for a second; ``fresh`` asks now)."""
+    async def _needed(self, *, fresh: bool = False) -> int:
+        """Replicas a ``WAIT`` must reach now; the count is read at most once a second unless
+        ``fresh``."""
         now = time.monotonic()
-        if fresh or now - self._connected_at > _CONNECTED_TTL_S:
+        if fresh or now - self._counted_at > _CONNECTED_TTL_S:
             info = await self._client.info("replication")
-            self._connected = int(info.get("connected_slaves", 0))
-            self._connected_at = now
-        return self._connected
-
-    def _needed(self, connected: int) -> int:
-        return max(self._replicas, connected)
+            self._target.observe(int(info.get("connected_slaves", 0)), now)
+            self._counted_at = now
+        return self._target.needed(now)
 
     async def place(self, call: BidCall) -> BidResult:
         """Decide ``call``; returns once ``replicas`` replicas hold the decision."""
@@ -119,15 +119,15 @@ class ReplicatedBids:
 
     async def _decide(self, batch: list[_Pending]) -> None:
         metrics.REPLICATION_BATCH.observe(len(batch))
-        needed = self._needed(await self._connected_replicas())
+        needed = await self._needed()
         results, acked = await bidding.place_bids_replicated(
             self._client,
             [call for call, _ in batch],
             replicas=needed,
             timeout_ms=self._timeout_ms,
         )
-        if acked < needed:  # a replica may have gone: count again before refusing
-            needed = self._needed(await self._connected_replicas(fresh=True))
+        if acked < needed:  # a replica may have gone: count again (the hold decides)
+            needed = await self._needed(fresh=True)
         confirmed = acked >= needed
         if confirmed and any(isinstance(r, BidResult) and r.duplicate for r in results):
             # A repeat's first decision may have been written on another connection.
