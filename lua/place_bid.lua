@@ -5,7 +5,8 @@
 -- by gavel/events.py (BidEvent.from_stream).
 --
 -- KEYS[1] rules   hash  (written by open_drop.lua)
--- KEYS[2] state   hash  seq, high_bid, leader, leader_bid_id, ends_at_ms, bids, attempts
+-- KEYS[2] state   hash  seq, high_bid, leader, leader_bid_id, ends_at_ms, bids, attempts,
+--                       chain_n, chain (the head of the drop's audit hash chain)
 -- KEYS[3] bids    hash  "<bidder>\n<bid_id>" -> first outcome (JSON): the idempotency record
 -- KEYS[4] events  stream, the transactional outbox the relay drains into Kafka
 -- KEYS[5] bucket  hash  this bidder's token bucket on this drop
@@ -14,15 +15,29 @@
 --
 -- Returns the outcome as a JSON object of strings (numbers are formatted with %d: cjson and
 -- tostring would print 1e+15): outcome, reason, event_id, seq, high_bid, leader, prev_leader,
--- min_next, ends_at_ms, reserve_met, decided_ms, duplicate, retry_after_ms.
+-- min_next, ends_at_ms, reserve_met, decided_ms, duplicate, retry_after_ms, chain_n, chain_prev,
+-- chain_hash.
+--
+-- Every outcome this script records (accepted, rejected, rate limited) is a link of the drop's
+-- audit hash chain, made here so the chain follows the order of decisions: the link's hash is
+-- sha1hex of the encoding spelled in gavel/chain.py (and docs/audit.md), over the outbox
+-- entry's values in their order. The head lives in the state hash, replicated with the entry.
 
 local MAX_AMOUNT = 1000000000000000  -- gavel.auction.MAX_AMOUNT; exact in a double
+local CHAIN_TAG, GENESIS = 'gavel-chain-1', '0000000000000000000000000000000000000000'  -- gavel.chain
 
 local drop_id, bidder, bid_id = ARGV[1], ARGV[2], ARGV[3]
 local amount_arg, event_id, received_ms, region = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local rl_capacity, rl_rate, live_channel = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
 
 local function n(x) return string.format('%d', x) end
+
+-- No text this script records may hold a newline: the idempotency key joins bidder and bid_id
+-- with one, and the audit chain's encoding ends every value with one (gavel/chain.py). The
+-- gateway's patterns never let one through; any other caller gets an error and nothing changes.
+if string.find(bidder .. bid_id .. event_id .. region .. received_ms, '\n', 1, true) then
+  return redis.error_reply('ERR invalid_argument: a newline in bidder, bid_id, event_id or region')
+end
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -48,7 +63,8 @@ local opens_at, hard_stop = tonumber(r[4]), tonumber(r[5])
 local soft_window, soft_ext = tonumber(r[6]), tonumber(r[7])
 local cancelled = r[8] == '1'
 
-local s = redis.call('HMGET', KEYS[2], 'seq', 'high_bid', 'leader', 'ends_at_ms')
+local s = redis.call('HMGET', KEYS[2], 'seq', 'high_bid', 'leader', 'ends_at_ms', 'chain_n',
+  'chain', 'attempts')
 if not s[4] then
   -- Rules without state: a copy in a region that is not the drop's home. Never decide here.
   return cjson.encode({outcome = 'rejected', reason = 'unknown_drop', event_id = event_id,
@@ -75,18 +91,39 @@ local function outcome(result, reason, prev_leader)
     min_next = n(min_next()), ends_at_ms = n(ends_at),
     reserve_met = (high ~= nil and high >= reserve) and '1' or '0',
     decided_ms = n(now), duplicate = '0', retry_after_ms = '0',
+    chain_n = '', chain_prev = '', chain_hash = '',
   }
 end
 
+-- The amount as the audit row will hold it (gavel.events._amount): a canonical decimal as is,
+-- anything else as 0, so the row's values encode to the bytes hashed here.
+local amount_text = '0'
+if string.match(amount_arg, '^%-?[1-9]%d*$') then amount_text = amount_arg end
+
 local function record(o)
   -- The outbox entry is written by the same script as the decision: neither exists alone.
-  redis.call('XADD', KEYS[4], '*',
+  local f = {
     'event_id', event_id, 'drop', drop_id, 'bidder', bidder, 'bid_id', bid_id,
-    'amount', amount_arg, 'outcome', o.outcome, 'reason', o.reason, 'seq', o.seq,
+    'amount', amount_text, 'outcome', o.outcome, 'reason', o.reason, 'seq', o.seq,
     'high_bid', o.high_bid, 'leader', o.leader, 'prev_leader', o.prev_leader,
     'min_next', o.min_next, 'ends_at_ms', o.ends_at_ms, 'reserve_met', o.reserve_met,
-    'received_ms', received_ms, 'decided_ms', o.decided_ms, 'region', region)
-  redis.call('HINCRBY', KEYS[2], 'attempts', 1)
+    'received_ms', received_ms, 'decided_ms', o.decided_ms, 'region', region,
+  }
+  local counts = {'attempts', n((tonumber(s[7]) or 0) + 1)}
+  -- chain: begin (bench/chain.py cuts from here to "chain: end" to measure what it costs)
+  local link_n, prev = (tonumber(s[5]) or 0) + 1, s[6] or GENESIS
+  local parts = {CHAIN_TAG, prev, n(link_n)}
+  for i = 2, #f, 2 do parts[#parts + 1] = f[i] end
+  parts[#parts + 1] = ''
+  local hash = redis.sha1hex(table.concat(parts, '\n'))
+  o.chain_n, o.chain_prev, o.chain_hash = n(link_n), prev, hash
+  local k = #f
+  f[k + 1], f[k + 2], f[k + 3], f[k + 4], f[k + 5], f[k + 6] =
+    'chain_n', o.chain_n, 'chain_prev', prev, 'chain_hash', hash
+  counts[3], counts[4], counts[5], counts[6] = 'chain_n', o.chain_n, 'chain', hash
+  -- chain: end
+  redis.call('XADD', KEYS[4], '*', unpack(f))
+  redis.call('HSET', KEYS[2], unpack(counts))
 end
 
 -- 2. Per-bidder token bucket in milli-tokens on the server clock. A limited attempt is audited
@@ -107,7 +144,8 @@ if limited then
 end
 
 -- 3. The auction rules, in the order of gavel.auction._rejection.
-local amount = tonumber(amount_arg)
+-- Only a canonical decimal is an amount: the row must hold the amount that was decided.
+local amount = amount_text == amount_arg and tonumber(amount_arg) or nil
 local reason = nil
 if cancelled then reason = 'cancelled'
 elseif now < opens_at then reason = 'not_open'

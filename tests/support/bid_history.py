@@ -15,8 +15,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from gavel import keys, outbox
+from gavel import keys, outbox, state_hash
 from gavel.auction import Outcome
+from gavel.audit import chain_check
 from gavel.events import BidEvent
 from tests.support.bid_crowd import Answer, Crowd
 
@@ -39,6 +40,12 @@ async def check_history(redis: Redis, drop: str, sides: Sequence[Side]) -> None:
     assert len(seqs) == len(set(seqs)), "a seq was decided twice"
     amounts = [e.amount for e in accepted]
     assert all(a < b for a, b in itertools.pairwise(amounts)), "accepted amounts must rise"
+    # The audit chain's head is replicated with the entries it links: the surviving history is
+    # one unbroken chain ending at the surviving head.
+    head = state_hash.chain_head(await redis.hgetall(k.state))
+    assert head is not None
+    chain = chain_check.check(drop, events, chain_check.Anchor(*head, "promoted primary"))
+    assert chain.ok, chain.findings[:5]
     for crowd, outbox_dir in sides:
         assert not crowd.failures, crowd.failures[:5]
         statuses = {a.status for a in crowd.answers}

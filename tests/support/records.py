@@ -1,5 +1,5 @@
 """The decision record's test material: one outbox entry as place_bid.lua writes it, and the
-field names of a record that nests a :class:`~gavel.auction.Decision`."""
+field names of a record that nests a :class:`~gavel.auction.Decision` (and a chain link)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import dataclasses
 from typing import Any
 
 from gavel.auction import Decision
-from gavel.events import BidEvent
+from gavel.events import CHAIN_FIELDS, BidEvent
 
-STREAM_ENTRY = {
+STREAM_ENTRY_V1 = {
     b"event_id": b"e-1",
     b"drop": b"d",
     b"bidder": b"alice",
@@ -28,13 +28,28 @@ STREAM_ENTRY = {
     b"decided_ms": b"11",
     b"region": b"us",
 }
+"""An entry as place_bid.lua wrote it before the chain: no link."""
+
+PREV = "ab" * 20
+LINK_HASH = "0123456789abcdef0123456789abcdef01234567"
+"""Not this entry's real hash: parsing does not check links (gavel.audit.chain_check does)."""
+
+STREAM_ENTRY = {
+    **STREAM_ENTRY_V1,
+    b"chain_n": b"4",
+    b"chain_prev": PREV.encode(),
+    b"chain_hash": LINK_HASH.encode(),
+}
 
 DECISION = tuple(f.name for f in dataclasses.fields(Decision))
 
 
 def flat_names(record: type, nested: str = "decision") -> set[str]:
-    """``record``'s field names with its nested decision's fields in place of ``nested``."""
+    """``record``'s field names with its nested decision's fields in place of ``nested``, and
+    the chain link's flat names in place of ``chain``."""
     names = {f.name for f in dataclasses.fields(record)} - {nested}
+    if "chain" in names:
+        names = (names - {"chain"}) | set(CHAIN_FIELDS)
     return names | set(DECISION)
 
 

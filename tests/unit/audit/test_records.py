@@ -31,7 +31,9 @@ def test_poison_records_say_why() -> None:
     cases = {
         b"hello": "not JSON",
         b"[1, 2]": "not a JSON object",
-        _event_with(v=2): "unknown schema version 2",
+        _event_with(v=3): "unknown schema version 3",
+        _event_with(v=1): "bid event: missing [], unknown ['chain_hash', 'chain_n', 'chain_prev']",
+        _event_with(chain_n=2): "chain fields must be all set or all null",
         _event_with(outcome="maybe"): "bid event",
         _event_with(surprise=1): "bid event",
         _event_with(amount="12"): "amount: expected an integer",

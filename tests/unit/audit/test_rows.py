@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ from gavel.audit.rows import (
     bucket_of,
 )
 from gavel.audit.schema import BUCKET_MS, COLUMN_NAMES
+from gavel.chain import ChainLink
 from gavel.events import BidEvent
 from tests.support.records import changed
 
@@ -62,13 +64,14 @@ def test_columns_and_the_readers_json_keep_their_order_and_text_values() -> None
     assert row.values() == (
         *("d1", 1_699_999_980_000, 1_700_000_000_003, "e-1", "alice", "7", 1500),
         *("accepted", "accepted", 3, 1500, "alice", None, 1600, 99_000, False),
-        *(1_700_000_000_000, "us", 1),
+        *(1_700_000_000_000, "us", 2, None, None, None),
     )
     assert [type(v) for v in row.values()[7:9]] == [str, str]  # text, not the enums
     assert list(row.to_json()) == [
         *("drop", "decided_ms", "event_id", "bidder", "bid_id", "amount", "outcome"),
         *("reason", "seq", "high_bid", "leader", "prev_leader", "min_next", "ends_at_ms"),
         *("reserve_met", "received_ms", "region", "schema_v"),
+        *("chain_n", "chain_prev", "chain_hash"),
     ]
 
 
@@ -76,6 +79,26 @@ def test_a_row_read_back_is_the_row_written() -> None:
     row = attempt_from_event(EVENT)
     driver_row = SimpleNamespace(**dict(zip(COLUMN_NAMES, row.values(), strict=True)))
     assert attempt_from_row(driver_row) == row
+
+
+def test_a_chained_row_keeps_its_link_and_an_old_row_reads_without_one() -> None:
+    link = ChainLink(4, "ab" * 20, "cd" * 20)
+    row = attempt_from_event(dataclasses.replace(EVENT, chain=link))
+    columns = row.columns()
+    assert (columns["chain_n"], columns["chain_prev"], columns["chain_hash"]) == (
+        4,
+        link.prev,
+        link.hash,
+    )
+    assert attempt_from_row(SimpleNamespace(**columns)).event.chain == link
+    # A row written before migration 2 reads its new columns as null: no link, schema v1.
+    old = {**attempt_from_event(EVENT).columns(), "schema_v": 1}
+    assert attempt_from_row(SimpleNamespace(**old)).event.chain is None
+    # A link whose columns were partly cleared is kept, malformed, for the verifier to flag.
+    cleared = attempt_from_row(SimpleNamespace(**{**columns, "chain_prev": None})).event.chain
+    assert cleared == ChainLink(4, "", "cd" * 20)
+    assert cleared is not None
+    assert not cleared.well_formed()
 
 
 def test_write_timestamp_is_the_decided_time_so_replays_write_identical_cells() -> None:

@@ -55,6 +55,9 @@ def test_migrations_are_idempotent_statements_with_rising_versions() -> None:
     assert versions[0] == 1
     for migration in schema.MIGRATIONS:
         for statement in migration.render("ks1"):
+            if statement.startswith("ALTER TABLE"):
+                assert statement.startswith("ALTER TABLE ks1.bid_attempts ADD IF NOT EXISTS ")
+                continue
             assert statement.startswith("CREATE TABLE IF NOT EXISTS ks1.")
             assert "{" not in statement.split("ks1.", 1)[1].split("(", 1)[0]
             assert f"ID = {schema.table_id('ks1', statement.split('ks1.')[1].split()[0])}" in (
@@ -66,9 +69,20 @@ def test_attempts_table_key_is_drop_bucket_then_time_and_event_id() -> None:
     (create_attempts, create_buckets) = schema.MIGRATIONS[0].render("k")
     assert "PRIMARY KEY ((drop_id, bucket), decided_ms, event_id)" in create_attempts
     assert "CLUSTERING ORDER BY (decided_ms ASC, event_id ASC)" in create_attempts
-    for column, kind in schema.ATTEMPT_COLUMNS:
+    for column, kind in schema.ATTEMPT_COLUMNS_V1:
         assert f"{column} {kind}" in create_attempts
+    assert "chain" not in create_attempts  # an applied migration never changes
     assert "PRIMARY KEY (drop_id, bucket)" in create_buckets
+
+
+def test_version_2_adds_the_chain_columns_to_an_existing_table() -> None:
+    statements = schema.MIGRATIONS[1].render("k")
+    assert statements == [
+        f"ALTER TABLE k.bid_attempts ADD IF NOT EXISTS {name} {kind}"
+        for name, kind in schema.CHAIN_COLUMNS
+    ]
+    assert schema.ATTEMPT_COLUMNS == schema.ATTEMPT_COLUMNS_V1 + schema.CHAIN_COLUMNS
+    assert schema.LATEST_VERSION == 2
 
 
 def test_every_event_field_has_a_column() -> None:

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from gavel import events, keys, luascripts
 from gavel.auction import Decision, RateLimit
+from gavel.chain import ChainLink
 
 DEFAULT_LIMIT = RateLimit()
 
@@ -29,6 +30,9 @@ class BidResult:
     """A repeated (bidder, bid_id): ``decision`` is the first attempt's, nothing changed."""
     retry_after_ms: int
     """How long a rate-limited bidder should wait; 0 otherwise."""
+    chain: ChainLink | None = None
+    """The decision's link in the drop's audit chain (the first attempt's for a duplicate);
+    None for a decision the script did not record (an unknown drop) or the gateway made."""
 
     @classmethod
     def from_script(cls, raw: bytes | str) -> BidResult:
@@ -39,6 +43,7 @@ class BidResult:
             decision=events.decision_from_lua(o),
             duplicate=o.get("duplicate") == "1",
             retry_after_ms=int(o.get("retry_after_ms") or 0),
+            chain=events.chain_from_lua(o),
         )
 
 

@@ -2,7 +2,8 @@
 
 ``lua/open_drop.lua`` creates the hash and ``lua/place_bid.lua`` updates it (a unit test holds
 the scripts to :data:`FIELDS`); the gateway (``GET /v1/drops/{id}``) and the operator (a Drop's
-status, :mod:`gavel_operator.auctions`) read it back through :func:`parse`.
+status, :mod:`gavel_operator.auctions`) read it back through :func:`parse`, ``gavel audit
+verify`` reads the audit chain's head through :func:`chain_head`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ ENDS_AT_MS = "ends_at_ms"
 """The live end (soft close moves it); a hash without it is not an opened drop."""
 BIDS = "bids"
 ATTEMPTS = "attempts"
+CHAIN_N = "chain_n"
+"""Position of the last link of the drop's audit chain (:mod:`gavel.chain`); absent before."""
+CHAIN = "chain"
+"""Hash of that link: the chain's head, the anchor ``gavel audit verify`` can check against."""
 
-FIELDS = (SEQ, HIGH_BID, LEADER, LEADER_BID_ID, ENDS_AT_MS, BIDS, ATTEMPTS)
+FIELDS = (SEQ, HIGH_BID, LEADER, LEADER_BID_ID, ENDS_AT_MS, BIDS, ATTEMPTS, CHAIN_N, CHAIN)
 
 
 def parse(raw: Mapping[bytes | str, bytes | str]) -> State | None:
@@ -43,3 +48,11 @@ def parse(raw: Mapping[bytes | str, bytes | str]) -> State | None:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def chain_head(raw: Mapping[bytes | str, bytes | str]) -> tuple[int, str] | None:
+    """``(n, hash)`` of the drop's last chain link, or None before its first recorded decision."""
+    f = {_text(k): _text(v) for k, v in raw.items()}
+    if not f.get(CHAIN_N) or not f.get(CHAIN):
+        return None
+    return int(f[CHAIN_N]), f[CHAIN]

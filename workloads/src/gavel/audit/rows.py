@@ -1,11 +1,12 @@
 """One audit row: a :class:`~gavel.events.BidEvent` as it is stored and read back. Pure.
 
-A row holds the event itself (and so its :class:`~gavel.auction.Decision`); the columns are the
-event's flat fields (:data:`~gavel.events.BID_KEYS`) under the table's names.
+A row holds the event itself (and so its :class:`~gavel.auction.Decision` and its chain link);
+the columns are the event's flat fields (:data:`~gavel.events.BID_KEYS`) under the table's names.
 
 Used by :mod:`gavel.audit.records` (event -> row, with the checks that keep a row Cassandra
 would refuse out of the pipeline), :mod:`gavel.audit.store` (binding and reading rows) and the
-readers (:mod:`gavel.audit.reading`, the HTTP API, ``gavel audit show``).
+readers (:mod:`gavel.audit.reading`, the HTTP API, ``gavel audit show``, ``gavel audit
+verify``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from gavel.auction import Decision, Outcome, Reason
 from gavel.audit.schema import BUCKET_MS, COLUMN_NAMES
+from gavel.chain import ChainLink
 from gavel.events import DECISION_FIELDS, BidEvent
 
 MAX_TEXT_BYTES = 1024
@@ -44,7 +46,11 @@ class Attempt:
         """The row by column, in :data:`~gavel.audit.schema.COLUMN_NAMES` order: the event's
         fields under their column names, outcome and reason as text."""
         flat = self.event.flat()
+        link = self.event.chain
         values = {
+            "chain_n": link.n if link else None,
+            "chain_prev": link.prev if link else None,
+            "chain_hash": link.hash if link else None,
             **flat,
             "drop_id": flat["drop"],
             "bucket": self.bucket,
@@ -78,7 +84,8 @@ def estimated_size(attempt: Attempt) -> int:
     e, d = attempt.event, attempt.event.decision
     texts = (e.event_id, e.bidder, e.bid_id, d.outcome, d.reason)
     more = (d.leader or "", d.prev_leader or "", e.region)
-    return 200 + sum(len(t) for t in texts + more)
+    link = (e.chain.prev + e.chain.hash) if e.chain else ""
+    return 200 + sum(len(t) for t in (*texts, *more, link))
 
 
 def bucket_of(decided_ms: int) -> int:
@@ -140,6 +147,12 @@ def attempt_from_event(event: BidEvent) -> Attempt:
         raise InvalidAttemptError(f"decided_ms: {d.decided_ms} is out of range")
     if type(d.reserve_met) is not bool:
         raise InvalidAttemptError("reserve_met: expected true or false")
+    if event.chain is not None:
+        # Kept even when malformed: `gavel audit verify` shows such a row as broken, which
+        # says more than a dead letter would.
+        _bigint("chain_n", event.chain.n)
+        _text("chain_prev", event.chain.prev)
+        _text("chain_hash", event.chain.hash)
     return Attempt(event, bucket_of(d.decided_ms))
 
 
@@ -156,6 +169,15 @@ def attempt_from_row(row: Any) -> Attempt:
         received_ms=c["received_ms"],
         region=c["region"],
         decision=Decision(**{name: c[name] for name in DECISION_FIELDS}),
+        chain=_link(c["chain_n"], c["chain_prev"], c["chain_hash"]),
         v=c["schema_v"],
     )
     return Attempt(event, c["bucket"])
+
+
+def _link(n: int | None, prev: str | None, hash_: str | None) -> ChainLink | None:
+    # A row whose link columns were partly cleared keeps what is left ('' for the missing
+    # text, 0 for a missing position): the verifier reports it as changed.
+    if n is None and prev is None and hash_ is None:
+        return None
+    return ChainLink(n if n is not None else 0, prev or "", hash_ or "")

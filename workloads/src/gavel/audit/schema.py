@@ -14,10 +14,13 @@ Tables (docs/audit.md says why):
   reader walks a drop's trail without guessing time ranges.
 * ``schema_migrations`` — which schema versions have been applied.
 
+Version 2 adds the audit hash chain's columns to an existing ``bid_attempts`` (``ALTER TABLE
+... ADD IF NOT EXISTS``: old rows read them as null).
+
 Running :func:`migrate` twice, or from several writers at once, is safe: every statement is
-``CREATE ... IF NOT EXISTS``, every table carries a deterministic id (``WITH ID``, derived from
-its name) so two coordinators creating it at once agree on it, and the driver waits for schema
-agreement after each change before the next one.
+``CREATE ... IF NOT EXISTS`` or ``ADD IF NOT EXISTS``, every table carries a deterministic id
+(``WITH ID``, derived from its name) so two coordinators creating it at once agree on it, and
+the driver waits for schema agreement after each change before the next one.
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ def table_id(keyspace: str, table: str) -> uuid.UUID:
     return uuid.uuid5(_TABLE_ID_NAMESPACE, f"{keyspace}.{table}")
 
 
-ATTEMPT_COLUMNS: tuple[tuple[str, str], ...] = (
+ATTEMPT_COLUMNS_V1: tuple[tuple[str, str], ...] = (
     ("drop_id", "text"),  # `drop` is a CQL keyword
     ("bucket", "bigint"),
     ("decided_ms", "bigint"),
@@ -132,6 +135,17 @@ ATTEMPT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("region", "text"),
     ("schema_v", "int"),
 )
+"""The columns ``bid_attempts`` was created with (migration 1; frozen)."""
+
+CHAIN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("chain_n", "bigint"),
+    ("chain_prev", "text"),
+    ("chain_hash", "text"),
+)
+"""The decision's link in its drop's audit hash chain (migration 2; null for edge decisions
+and rows written before it)."""
+
+ATTEMPT_COLUMNS = ATTEMPT_COLUMNS_V1 + CHAIN_COLUMNS
 """Every column of ``bid_attempts``, in the order the writer binds them."""
 
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in ATTEMPT_COLUMNS)
@@ -155,7 +169,7 @@ class Migration:
         return out
 
 
-_columns = ",\n    ".join(f"{name} {kind}" for name, kind in ATTEMPT_COLUMNS)
+_columns = ",\n    ".join(f"{name} {kind}" for name, kind in ATTEMPT_COLUMNS_V1)
 
 MIGRATIONS_TABLE_CQL = (
     "CREATE TABLE IF NOT EXISTS {ks}.schema_migrations (\n"
@@ -184,6 +198,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             ") WITH CLUSTERING ORDER BY (bucket ASC)\n"
             "  AND ID = {id:attempt_buckets}\n"
             "  AND comment = 'Buckets of bid_attempts that hold rows, per drop'",
+        ),
+    ),
+    Migration(
+        2,
+        "bid_attempts: the audit hash chain (chain_n, chain_prev, chain_hash)",
+        tuple(
+            f"ALTER TABLE {{ks}}.bid_attempts ADD IF NOT EXISTS {name} {kind}"
+            for name, kind in CHAIN_COLUMNS
         ),
     ),
 )

@@ -109,3 +109,59 @@ def audit_show(
     except StoreErrors as exc:
         typer.echo(f"error: reading the audit trail failed: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+@app.command("verify")
+def audit_verify(
+    drop: Annotated[str, typer.Argument(help="Drop id.")],
+    redis_region: Annotated[
+        str | None,
+        typer.Option(help="Check the head against the drop's state in this region's Redis."),
+    ] = None,
+    head: Annotated[
+        str | None, typer.Option(help="Check the head against N:HASH (e.g. from a receipt).")
+    ] = None,
+    cassandra_contact: CassandraContact = None,
+    cassandra_dc: CassandraDc = None,
+    keyspace: Keyspace = "gavel_audit",
+) -> None:
+    """Recompute DROP's audit hash chain from its rows; exit 1 at the first break."""
+    import asyncio  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from redis import exceptions as redis_errors  # noqa: PLC0415
+
+    from gavel import endpoints, keys  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors  # noqa: PLC0415
+    from gavel.audit.verify import parse_anchor, redis_anchor, verify  # noqa: PLC0415
+
+    if head and redis_region:
+        raise typer.BadParameter("give --head or --redis-region, not both")
+    try:
+        keys.for_drop(drop)
+        target = CassandraTarget(
+            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
+            local_dc=cassandra_dc or endpoints.cassandra_dc(),
+            keyspace=keyspace,
+        )
+        anchor = parse_anchor(head) if head else None
+        url = endpoints.redis_url(redis_region) if redis_region else None
+    except (endpoints.MissingEndpointError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if url is not None:
+        try:
+            anchor = asyncio.run(redis_anchor(url, drop))
+        except (redis_errors.RedisError, OSError) as exc:
+            typer.echo(f"error: cannot read the drop's head from Redis: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        if anchor is None:
+            typer.echo(f"error: {drop} has no chain head in {redis_region}'s Redis", err=True)
+            raise typer.Exit(1)
+    try:
+        report = verify(target, drop, anchor=anchor, out=sys.stdout)
+    except StoreErrors as exc:
+        typer.echo(f"error: reading the audit trail failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if not report.ok:
+        raise typer.Exit(1)
