@@ -98,7 +98,7 @@ async def place_bid(redis: Redis, call: BidCall) -> BidResult:
 
 async def place_bids_replicated(
     redis: Redis, calls: list[BidCall], *, replicas: int, timeout_ms: int
-) -> tuple[list[BidResult | redis_errors.ResponseError], int]:
+) -> tuple[list[BidResult | redis_errors.RedisError], int]:
     """Decide ``calls`` in one pipeline on one connection, ending with one ``WAIT``.
 
     ``WAIT`` covers every write the connection sent before it, so one round trip decides the
@@ -118,8 +118,8 @@ async def place_bids_replicated(
         # A restarted or new primary lacks the script: nothing of this batch ran (EVALSHA of a
         # missing script writes nothing), so load it and send the batch again.
         await redis.script_load(script.source)
-    results: list[BidResult | redis_errors.ResponseError] = [
-        r if isinstance(r, redis_errors.ResponseError) else _result(r) for r in raw[:-1]
+    results: list[BidResult | redis_errors.RedisError] = [
+        r if isinstance(r, redis_errors.RedisError) else _result(r) for r in raw[:-1]
     ]
     acked = raw[-1]
     return results, acked if isinstance(acked, int) else -1

@@ -22,8 +22,9 @@ Sentinel promotes has them all. A replica that goes away is still waited for dur
 (:mod:`gavel.gateway.replica_target`): it may be the one being promoted.
 
 A batch that Redis answered but whose ``WAIT`` saw fewer replicas than needed, or a bid that
-Redis refused with ``NOREPLICAS`` (a primary without enough live replicas), raises
-:class:`NotReplicatedError`; a connection error raises as is. The service turns both into a
+Redis refused as not writable now (``NOREPLICAS``, ``READONLY`` from an old primary turned
+replica: :func:`not_writable`), raises :class:`NotReplicatedError`; a connection error raises
+as is. The service turns both into a
 503 ``unavailable``.
 """
 
@@ -51,6 +52,21 @@ is noticed at the first ``WAIT`` it fails, and waited for until the hold ends.""
 
 class NotReplicatedError(Exception):
     """Redis may have decided the attempt, but not enough replicas confirmed it in time."""
+
+
+NOT_WRITABLE_CODES = ("NOREPLICAS", "MASTERDOWN")
+"""Error codes redis-py leaves in the message (it has no class for them)."""
+
+
+def not_writable(error: redis_errors.RedisError) -> bool:
+    """Whether ``error`` is a node saying it cannot take writes now: a primary without enough
+    replicas (``NOREPLICAS``), a node demoted to replica (``READONLY``: a pooled connection
+    still on the old primary after a failover), one loading its data (``LOADING``), a replica
+    whose primary is down (``MASTERDOWN``). Each means "try again", never a 500."""
+    if isinstance(error, redis_errors.ReadOnlyError | redis_errors.BusyLoadingError):
+        return True
+    code = str(error).split(" ", 1)[0]
+    return isinstance(error, redis_errors.ResponseError) and code in NOT_WRITABLE_CODES
 
 
 class ReplicatedBids:
@@ -131,18 +147,20 @@ class ReplicatedBids:
         confirmed = acked >= needed
         if confirmed and any(isinstance(r, BidResult) and r.duplicate for r in results):
             # A repeat's first decision may have been written on another connection.
-            acked = await bidding.confirm_replicated(
-                self._client, replicas=needed, timeout_ms=self._timeout_ms
-            )
+            try:
+                acked = await bidding.confirm_replicated(
+                    self._client, replicas=needed, timeout_ms=self._timeout_ms
+                )
+            except (redis_errors.ResponseError, redis_errors.BusyLoadingError) as exc:
+                if not not_writable(exc):
+                    raise
+                acked = -1
             confirmed = acked >= needed
         if not confirmed:
             metrics.REPLICATION_UNCONFIRMED.inc(len(batch))
         for (_, future), result in zip(batch, results, strict=True):
-            if isinstance(result, redis_errors.ResponseError):
-                if "NOREPLICAS" in str(result):
-                    _fail(future, NotReplicatedError(str(result)))
-                else:
-                    _fail(future, result)
+            if isinstance(result, redis_errors.RedisError):
+                _fail(future, NotReplicatedError(str(result)) if not_writable(result) else result)
             elif not confirmed:
                 _fail(future, NotReplicatedError(f"{acked} of {needed} replicas confirmed"))
             elif not future.done():
