@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gavel.gateway.replica_target import HOLD_S, ReplicaTarget
+from gavel.gateway.replica_target import HOLD_S, ReplicaTarget, ReplicaTargets
 
 
 def test_before_any_count_the_floor_is_waited_for() -> None:
@@ -63,3 +63,24 @@ def test_the_newest_count_always_counts_even_long_after() -> None:
 
 def test_the_default_hold_is_sentinels_failover_timeout() -> None:
     assert HOLD_S == 5.0
+
+
+def test_each_primary_keeps_its_own_history() -> None:
+    # A crash: the old primary had two replicas; the new one has the survivor. Holding the new
+    # primary to the old count would refuse every bid for the whole hold after a failover.
+    targets = ReplicaTargets(floor=1, hold_s=5.0)
+    targets.observe("old", 2, now=0.0)
+    targets.observe("new", 1, now=2.5)
+    assert targets.needed("new", 2.5) == 1
+    assert targets.last_node == "new"
+    # The healed partition: the old primary, reached again, is still held to two.
+    targets.observe("old", 1, now=3.0)
+    assert targets.needed("old", 3.0) == 2
+    assert targets.needed("never-seen", 3.0) == 1
+
+
+def test_a_node_not_seen_for_the_hold_is_forgotten() -> None:
+    targets = ReplicaTargets(floor=1, hold_s=5.0)
+    targets.observe("old", 2, now=0.0)
+    targets.observe("new", 1, now=5.5)
+    assert targets.needed("old", 5.5) == 1

@@ -16,6 +16,10 @@ count down only once the lower count has lasted ``hold_s``: by then Sentinel has
 remaining replicas to the new primary (the old one, left with none, refuses writes) or the
 replica really is gone. The price: a replica that dies costs up to ``hold_s`` of retryable 503s.
 A replica that connects is waited for at once.
+
+The history is kept per primary (:class:`ReplicaTargets`, keyed by the node's replication id):
+the new primary a failover made has a replica set of its own, and holding it to the count the
+old primary had would keep bids refused for ``hold_s`` after every failover.
 """
 
 from __future__ import annotations
@@ -52,3 +56,28 @@ class ReplicaTarget:
         while len(self._seen) > 1 and now - self._seen[0][0] > self.hold_s:
             self._seen.popleft()
         return max(self.floor, self._seen[0][1]) if self._seen else self.floor
+
+
+@dataclass(slots=True)
+class ReplicaTargets:
+    """One :class:`ReplicaTarget` per primary, keyed by its replication id (``master_replid``,
+    which a promotion changes). Nodes not seen for ``hold_s`` are forgotten."""
+
+    floor: int
+    hold_s: float = HOLD_S
+    _nodes: dict[str, tuple[float, ReplicaTarget]] = field(default_factory=dict)
+    last_node: str = ""
+    """The node of the latest observation: the best guess for where the next batch goes."""
+
+    def observe(self, node: str, connected: int, now: float) -> None:
+        for stale in [n for n, (seen, _) in self._nodes.items() if now - seen > self.hold_s]:
+            del self._nodes[stale]
+        _, target = self._nodes.get(node, (now, ReplicaTarget(self.floor, self.hold_s)))
+        target.observe(connected, now)
+        self._nodes[node] = (now, target)
+        self.last_node = node
+
+    def needed(self, node: str, now: float) -> int:
+        """What a ``WAIT`` on ``node`` must reach at ``now`` (the floor for a node never seen)."""
+        entry = self._nodes.get(node)
+        return entry[1].needed(now) if entry else self.floor

@@ -19,7 +19,12 @@ for only one of two would let Sentinel promote the other, which may lack the dec
 compares replicas by the offsets it last read from them, up to seconds old, so it can pick the
 one behind. With every connected replica holding every acknowledged decision, whichever one
 Sentinel promotes has them all. A replica that goes away is still waited for during a hold
-(:mod:`gavel.gateway.replica_target`): it may be the one being promoted.
+(:mod:`gavel.gateway.replica_target`): it may be the one being promoted. Each batch's pipeline
+starts with ``INFO replication``, so the count and the hold belong to the node that decided
+the batch, even while a pool still holds connections to an old primary after a failover. The
+``WAIT`` target is the previous batch's node's; when the batch reached a node that needs more,
+a second ``WAIT`` for that count follows (after a fence write, so it covers the batch) and
+counts only if it ran on the same node.
 
 A batch that Redis answered but whose ``WAIT`` saw fewer replicas than needed, or a bid that
 Redis refused as not writable now (``NOREPLICAS``, ``READONLY`` from an old primary turned
@@ -40,14 +45,9 @@ from redis.asyncio import Redis
 from gavel import bidding
 from gavel.bidding import BidCall, BidResult
 from gavel.gateway import metrics
-from gavel.gateway.replica_target import ReplicaTarget
+from gavel.gateway.replica_target import ReplicaTargets
 
 _Pending = tuple[BidCall, "asyncio.Future[BidResult]"]
-
-_CONNECTED_TTL_S = 1.0
-"""How often the count of connected replicas is read while bids flow. A replica that connects
-is waited for within a second (it is copying the whole data set meanwhile); one that goes away
-is noticed at the first ``WAIT`` it fails, and waited for until the hold ends."""
 
 
 class NotReplicatedError(Exception):
@@ -90,18 +90,7 @@ class ReplicatedBids:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._target = ReplicaTarget(floor=replicas)
-        self._counted_at = -1.0
-
-    async def _needed(self, *, fresh: bool = False) -> int:
-        """Replicas a ``WAIT`` must reach now; the count is read at most once a second unless
-        ``fresh``."""
-        now = time.monotonic()
-        if fresh or now - self._counted_at > _CONNECTED_TTL_S:
-            info = await self._client.info("replication")
-            self._target.observe(int(info.get("connected_slaves", 0)), now)
-            self._counted_at = now
-        return self._target.needed(now)
+        self._targets = ReplicaTargets(floor=replicas)
 
     async def place(self, call: BidCall) -> BidResult:
         """Decide ``call``; returns once ``replicas`` replicas hold the decision."""
@@ -135,27 +124,35 @@ class ReplicatedBids:
 
     async def _decide(self, batch: list[_Pending]) -> None:
         metrics.REPLICATION_BATCH.observe(len(batch))
-        needed = await self._needed()
-        results, acked = await bidding.place_bids_replicated(
+        # WAIT for what the node of the previous batch needs: almost always the same node. The
+        # batch's own INFO then tells which node it reached and what that one needs.
+        guess = self._targets.needed(self._targets.last_node, time.monotonic())
+        results, acked, seen = await bidding.place_bids_replicated(
             self._client,
             [call for call, _ in batch],
-            replicas=needed,
+            replicas=guess,
             timeout_ms=self._timeout_ms,
         )
-        if acked < needed:  # a replica may have gone: count again (the hold decides)
-            needed = await self._needed(fresh=True)
-        confirmed = acked >= needed
-        if confirmed and any(isinstance(r, BidResult) and r.duplicate for r in results):
-            # A repeat's first decision may have been written on another connection.
+        now = time.monotonic()
+        self._targets.observe(seen.node, seen.connected, now)
+        needed = self._targets.needed(seen.node, now)
+        confirmed = seen.role == "master" and acked >= needed
+        repeat = any(isinstance(r, BidResult) and r.duplicate for r in results)
+        short = seen.role == "master" and acked < needed and guess < needed
+        if (confirmed and repeat) or short:
+            # A repeat's first decision may have been written on another connection; or the
+            # batch reached a node that needs more replicas than the WAIT asked for (a gateway
+            # that just started, a replica that just connected). A fence write and a WAIT for
+            # the node's count cover both, if they reach the same node.
             try:
-                acked = await bidding.confirm_replicated(
+                acked, again = await bidding.confirm_replicated(
                     self._client, replicas=needed, timeout_ms=self._timeout_ms
                 )
             except (redis_errors.ResponseError, redis_errors.BusyLoadingError) as exc:
                 if not not_writable(exc):
                     raise
-                acked = -1
-            confirmed = acked >= needed
+                acked, again = -1, seen
+            confirmed = again.node == seen.node and again.role == "master" and acked >= needed
         if not confirmed:
             metrics.REPLICATION_UNCONFIRMED.inc(len(batch))
         for (_, future), result in zip(batch, results, strict=True):
