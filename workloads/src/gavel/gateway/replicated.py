@@ -18,11 +18,18 @@ How many replicas: every replica connected to the primary, and at least ``replic
 for only one of two would let Sentinel promote the other, which may lack the decision: Sentinel
 compares replicas by the offsets it last read from them, up to seconds old, so it can pick the
 one behind. With every connected replica holding every acknowledged decision, whichever one
-Sentinel promotes has them all.
+Sentinel promotes has them all. A replica that goes away is still waited for during a hold
+(:mod:`gavel.gateway.replica_target`): it may be the one being promoted. Each batch's pipeline
+starts with ``INFO replication``, so the count and the hold belong to the node that decided
+the batch, even while a pool still holds connections to an old primary after a failover. The
+``WAIT`` target is the previous batch's node's; when the batch reached a node that needs more,
+a second ``WAIT`` for that count follows (after a fence write, so it covers the batch) and
+counts only if it ran on the same node.
 
 A batch that Redis answered but whose ``WAIT`` saw fewer replicas than needed, or a bid that
-Redis refused with ``NOREPLICAS`` (a primary without enough live replicas), raises
-:class:`NotReplicatedError`; a connection error raises as is. The service turns both into a
+Redis refused as not writable now (``NOREPLICAS``, ``READONLY`` from an old primary turned
+replica: :func:`not_writable`), raises :class:`NotReplicatedError`; a connection error raises
+as is. The service turns both into a
 503 ``unavailable``.
 """
 
@@ -38,17 +45,28 @@ from redis.asyncio import Redis
 from gavel import bidding
 from gavel.bidding import BidCall, BidResult
 from gavel.gateway import metrics
+from gavel.gateway.replica_target import ReplicaTargets
 
 _Pending = tuple[BidCall, "asyncio.Future[BidResult]"]
-
-_CONNECTED_TTL_S = 1.0
-"""How long the count of connected replicas is trusted. A replica that connects is waited for
-within a second (it is copying the whole data set meanwhile); one that goes away is noticed at
-the first ``WAIT`` it fails."""
 
 
 class NotReplicatedError(Exception):
     """Redis may have decided the attempt, but not enough replicas confirmed it in time."""
+
+
+NOT_WRITABLE_CODES = ("NOREPLICAS", "MASTERDOWN")
+"""Error codes redis-py leaves in the message (it has no class for them)."""
+
+
+def not_writable(error: redis_errors.RedisError) -> bool:
+    """Whether ``error`` is a node saying it cannot take writes now: a primary without enough
+    replicas (``NOREPLICAS``), a node demoted to replica (``READONLY``: a pooled connection
+    still on the old primary after a failover), one loading its data (``LOADING``), a replica
+    whose primary is down (``MASTERDOWN``). Each means "try again", never a 500."""
+    if isinstance(error, redis_errors.ReadOnlyError | redis_errors.BusyLoadingError):
+        return True
+    code = str(error).split(" ", 1)[0]
+    return isinstance(error, redis_errors.ResponseError) and code in NOT_WRITABLE_CODES
 
 
 class ReplicatedBids:
@@ -72,20 +90,7 @@ class ReplicatedBids:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._connected = replicas
-        self._connected_at = -1.0
-
-    async def _connected_replicas(self, *, fresh: bool = False) -> int:
-        """Replicas connected to the primary now (cached for a second; ``fresh`` asks now)."""
-        now = time.monotonic()
-        if fresh or now - self._connected_at > _CONNECTED_TTL_S:
-            info = await self._client.info("replication")
-            self._connected = int(info.get("connected_slaves", 0))
-            self._connected_at = now
-        return self._connected
-
-    def _needed(self, connected: int) -> int:
-        return max(self._replicas, connected)
+        self._targets = ReplicaTargets(floor=replicas)
 
     async def place(self, call: BidCall) -> BidResult:
         """Decide ``call``; returns once ``replicas`` replicas hold the decision."""
@@ -119,30 +124,40 @@ class ReplicatedBids:
 
     async def _decide(self, batch: list[_Pending]) -> None:
         metrics.REPLICATION_BATCH.observe(len(batch))
-        needed = self._needed(await self._connected_replicas())
-        results, acked = await bidding.place_bids_replicated(
+        # WAIT for what the node of the previous batch needs: almost always the same node. The
+        # batch's own INFO then tells which node it reached and what that one needs.
+        guess = self._targets.needed(self._targets.last_node, time.monotonic())
+        results, acked, seen = await bidding.place_bids_replicated(
             self._client,
             [call for call, _ in batch],
-            replicas=needed,
+            replicas=guess,
             timeout_ms=self._timeout_ms,
         )
-        if acked < needed:  # a replica may have gone: count again before refusing
-            needed = self._needed(await self._connected_replicas(fresh=True))
-        confirmed = acked >= needed
-        if confirmed and any(isinstance(r, BidResult) and r.duplicate for r in results):
-            # A repeat's first decision may have been written on another connection.
-            acked = await bidding.confirm_replicated(
-                self._client, replicas=needed, timeout_ms=self._timeout_ms
-            )
-            confirmed = acked >= needed
+        now = time.monotonic()
+        self._targets.observe(seen.node, seen.connected, now)
+        needed = self._targets.needed(seen.node, now)
+        confirmed = seen.role == "master" and acked >= needed
+        repeat = any(isinstance(r, BidResult) and r.duplicate for r in results)
+        short = seen.role == "master" and acked < needed and guess < needed
+        if (confirmed and repeat) or short:
+            # A repeat's first decision may have been written on another connection; or the
+            # batch reached a node that needs more replicas than the WAIT asked for (a gateway
+            # that just started, a replica that just connected). A fence write and a WAIT for
+            # the node's count cover both, if they reach the same node.
+            try:
+                acked, again = await bidding.confirm_replicated(
+                    self._client, replicas=needed, timeout_ms=self._timeout_ms
+                )
+            except (redis_errors.ResponseError, redis_errors.BusyLoadingError) as exc:
+                if not not_writable(exc):
+                    raise
+                acked, again = -1, seen
+            confirmed = again.node == seen.node and again.role == "master" and acked >= needed
         if not confirmed:
             metrics.REPLICATION_UNCONFIRMED.inc(len(batch))
         for (_, future), result in zip(batch, results, strict=True):
-            if isinstance(result, redis_errors.ResponseError):
-                if "NOREPLICAS" in str(result):
-                    _fail(future, NotReplicatedError(str(result)))
-                else:
-                    _fail(future, result)
+            if isinstance(result, redis_errors.RedisError):
+                _fail(future, NotReplicatedError(str(result)) if not_writable(result) else result)
             elif not confirmed:
                 _fail(future, NotReplicatedError(f"{acked} of {needed} replicas confirmed"))
             elif not future.done():

@@ -31,6 +31,10 @@ from gavel.gateway.settings import GatewaySettings
 from gavel.outbox import OutboxWriter
 
 _UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError, OSError)
+_NOT_WRITABLE = (redis_errors.ReadOnlyError,)
+"""A node that cannot decide now (demoted to replica by a failover; one loading its data raises
+BusyLoadingError, a ConnectionError): the attempt is unavailable, as when Redis is
+unreachable."""
 
 
 class UnavailableError(Exception):
@@ -137,7 +141,7 @@ class BidService:
                 result = await replicated.place(call)
             else:
                 result = await bidding.place_bid(client, call)
-        except (UnavailableError, NotReplicatedError, *_UNREACHABLE):
+        except (UnavailableError, NotReplicatedError, *_UNREACHABLE, *_NOT_WRITABLE):
             return await self._edge(attempt, Reason.UNAVAILABLE)
         if result.decision.reason is Reason.UNKNOWN_DROP:
             return await self._edge(attempt, Reason.UNKNOWN_DROP)
