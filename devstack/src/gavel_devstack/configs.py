@@ -124,24 +124,26 @@ def token_auth_csv(admin_token: str) -> str:
     return f'{admin_token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n'
 
 
-def kubeconfig(cluster: str, apiserver_port: int, token: str, ca_file: Path) -> str:
+def kubeconfig(
+    cluster: str, apiserver_port: int, token: str, ca_file: Path, *, host: str = "127.0.0.1"
+) -> str:
     """A kubeconfig for one local API server.
 
     ``ca_file`` is the bundle kube-apiserver writes into its ``--cert-dir`` on first start (its
     self-signed CA and serving certificate for 127.0.0.1), so clients verify TLS for real.
+    ``host``: another address that leads to the API server (a real node's host address, which
+    forwards to loopback); the certificate is still checked for 127.0.0.1.
     """
+    server: dict[str, str] = {
+        "server": f"https://{host}:{apiserver_port}",
+        "certificate-authority": str(ca_file),
+    }
+    if host != "127.0.0.1":
+        server["tls-server-name"] = "127.0.0.1"
     conf = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [
-            {
-                "name": cluster,
-                "cluster": {
-                    "server": f"https://127.0.0.1:{apiserver_port}",
-                    "certificate-authority": str(ca_file),
-                },
-            }
-        ],
+        "clusters": [{"name": cluster, "cluster": server}],
         "users": [{"name": ADMIN_USER, "user": {"token": token}}],
         "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": ADMIN_USER}}],
         "current-context": cluster,

@@ -127,6 +127,14 @@ def ports_for_block(block: int) -> StackPorts:
     )
 
 
+def block_ports(block: int) -> tuple[int, int]:
+    """The first and last port of block ``block``."""
+    if not 0 <= block < BLOCKS:
+        raise ValueError(f"port block {block} outside 0..{BLOCKS - 1}")
+    first = FIRST_PORT + block * BLOCK_SIZE
+    return first, first + BLOCK_SIZE - 1
+
+
 def preferred_block(key: str) -> int:
     """A stable starting block for a run folder, so one clone tends to keep its ports."""
     h = 0
