@@ -226,7 +226,8 @@ def containerd_toml(home: Path, pause_image: str, net: NodeNet) -> str:
 
 
 def cni_conflist(net: NodeNet, ipam_dir: Path) -> str:
-    """A bridge network without masquerading: pods reach the node and each other, nothing else."""
+    """A bridge network without masquerading, routed through the node: pods reach each other,
+    the node's Services and the host (which forwards nothing further)."""
     return json.dumps(
         {
             "cniVersion": "1.0.0",
@@ -236,6 +237,9 @@ def cni_conflist(net: NodeNet, ipam_dir: Path) -> str:
                     "type": "bridge",
                     "bridge": net.bridge,
                     "isGateway": True,
+                    # The pods' default route: Services, the host's servers and other nodes
+                    # are all off the bridge's subnet.
+                    "isDefaultGateway": True,
                     "ipMasq": False,
                     # A pod reaching itself through its own Service.
                     "hairpinMode": True,

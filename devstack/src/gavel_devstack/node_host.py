@@ -117,7 +117,18 @@ def ensure_dns_service(net: NodeNet, apiserver_port: int, token: str) -> None:
     """Create the ``kube-dns`` Service (at the kubelet's ``clusterDNS`` address) if missing."""
     service = node_services.dns_service(net)
     path = f"/api/v1/namespaces/{node_services.DNS_NAMESPACE}/services"
+    # Asked first: creating it again fails on its address before its name.
+    if _api(apiserver_port, token, "GET", f"{path}/kube-dns").status_code == 200:
+        return
     r = _api(apiserver_port, token, "POST", path, service)
+    if r.status_code == 422 and "does not match" in r.text:
+        # The cluster's etcd was made with the range all clusters once shared (10.0.0.0/24):
+        # its default ServiceCIDR keeps that range whatever the API server's flag now says.
+        raise NodeError(
+            f"the cluster's Services still use the range of a stack made before real nodes "
+            f"had their own ({net.service_cidr} is not in it): run scripts/stack down --purge "
+            f"and up again"
+        )
     if r.status_code not in (201, 409):
         raise NodeError(f"creating the kube-dns Service failed ({r.status_code}): {r.text}")
 

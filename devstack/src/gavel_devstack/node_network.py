@@ -82,6 +82,9 @@ def _sysctl(path: Path, value: str) -> None:
 def set_up(net: NodeNet, block: int) -> None:
     """Make the node's namespace and link, route its pods and Services from the host, and let
     its pods reach the stack's loopback servers at the host's end of the link."""
+    if Path("/sys/class/net", net.bridge).exists():
+        # The node's bridge on the host: left by a stack from before nodes had a namespace.
+        _run(["ip", "link", "del", net.bridge], f"deleting the old host bridge {net.bridge}")
     if not netns_path(net).exists():
         _run(["ip", "netns", "add", net.netns], f"creating network namespace {net.netns}")
     if not Path("/sys/class/net", net.host_link).exists():

@@ -77,6 +77,7 @@ def test_the_pod_network_is_a_bridge_that_never_masquerades(tmp_path: Path) -> N
     bridge = conf["plugins"][0]
     assert (bridge["type"], bridge["bridge"], bridge["ipMasq"]) == ("bridge", net.bridge, False)
     assert bridge["hairpinMode"] is True
+    assert bridge["isDefaultGateway"] is True
     assert bridge["ipam"]["ranges"] == [[{"subnet": net.subnet, "gateway": net.gateway}]]
 
 
