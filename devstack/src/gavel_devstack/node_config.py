@@ -293,6 +293,9 @@ def kubelet_yaml(net: NodeNet, home: Path, *, taint: bool) -> str:
         "clusterDNS": [net.dns_ip],
         "clusterDomain": CLUSTER_DOMAIN,
         "staticPodPath": str(static_pods_dir(home)),
+        # Not the host's /var/log/pods: kubelets of several nodes would share (and clean up)
+        # one folder, and it would outlive the run folder.
+        "podLogsDir": str(home / "pod-logs"),
         "podPidsLimit": 4096,
         "serializeImagePulls": False,
         "registerWithTaints": [REAL_NODE_TAINT] if taint else [],

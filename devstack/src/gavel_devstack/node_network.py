@@ -41,34 +41,27 @@ def in_netns(net: NodeNet, argv: list[str]) -> list[str]:
     return ["nsenter", f"--net={netns_path(net)}", "--", *argv]
 
 
-def forward_rule(net: NodeNet, block: int) -> list[str]:
-    """The host's NAT rule (after the chain name): TCP from the node to the host's end of the
-    link, on a port of this stack's block, goes to the same port on loopback, where the stack's
-    servers listen. Only this block's ports: pods never reach another stack or a host service."""
+def forward_rules(net: NodeNet, block: int) -> list[tuple[str, list[str]]]:
+    """The host's NAT rules (chain, rule) that take TCP from the node to the host's end of the
+    link, on a port of this stack's block, to the same port on loopback, where the stack's
+    servers listen: the destination becomes 127.0.0.1 on the way in (``PREROUTING``) and so
+    does the source at delivery (``INPUT``), so a server sees a loopback client (Redis refuses
+    others while it has no password: its protected mode). Only this block's ports: pods never
+    reach another stack or a host service."""
     first, last = layout.block_ports(block)
+    ports = ["-p", "tcp", "--dport", f"{first}:{last}"]
+    comment = ["-m", "comment", "--comment", f"gavel stack block {block} node {net.name}"]
+    to_loopback = ["-i", net.host_link, "-d", f"{net.host_ip}/32", *ports, *comment]
+    from_loopback = ["-i", net.host_link, "-d", "127.0.0.1/32", *ports, *comment]
     return [
-        "-i",
-        net.host_link,
-        "-d",
-        f"{net.host_ip}/32",
-        "-p",
-        "tcp",
-        "--dport",
-        f"{first}:{last}",
-        "-m",
-        "comment",
-        "--comment",
-        f"gavel stack block {block} node {net.name}",
-        "-j",
-        "DNAT",
-        "--to-destination",
-        "127.0.0.1",
+        ("PREROUTING", [*to_loopback, "-j", "DNAT", "--to-destination", "127.0.0.1"]),
+        ("INPUT", [*from_loopback, "-j", "SNAT", "--to-source", "127.0.0.1"]),
     ]
 
 
-def _iptables(op: str, rule: list[str]) -> subprocess.CompletedProcess[str]:
+def _iptables(op: str, chain: str, rule: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["iptables", "-w", "5", "-t", "nat", op, "PREROUTING", *rule],
+        ["iptables", "-w", "5", "-t", "nat", op, chain, *rule],
         capture_output=True,
         text=True,
         check=False,
@@ -125,18 +118,19 @@ def set_up(net: NodeNet, block: int) -> None:
     # The forwarding rule rewrites to 127.0.0.1, which the kernel only routes for packets of an
     # interface with route_localnet.
     _sysctl(Path("/proc/sys/net/ipv4/conf", net.host_link, "route_localnet"), "1")
-    rule = forward_rule(net, block)
-    if _iptables("-C", rule).returncode != 0:
-        added = _iptables("-A", rule)
-        if added.returncode != 0:
-            raise NetworkError(f"adding the host's forwarding rule failed: {added.stderr.strip()}")
+    for chain, rule in forward_rules(net, block):
+        if _iptables("-C", chain, rule).returncode != 0:
+            added = _iptables("-A", chain, rule)
+            if added.returncode != 0:
+                raise NetworkError(f"adding the host's {chain} rule failed: {added.stderr.strip()}")
 
 
 def tear_down(net: NodeNet, block: int) -> list[str]:
     """Undo :func:`set_up` (after the node's processes are gone); returns what it removed."""
     done = []
-    while _iptables("-D", forward_rule(net, block)).returncode == 0:
-        done.append(f"forwarding rule of {net.name}")
+    for chain, rule in forward_rules(net, block):
+        while _iptables("-D", chain, rule).returncode == 0:
+            done.append(f"{chain} rule of {net.name}")
     if Path("/sys/class/net", net.host_link).exists():
         # Deleting one end deletes the pair and the host's route through it.
         subprocess.run(["ip", "link", "del", net.host_link], capture_output=True, check=False)

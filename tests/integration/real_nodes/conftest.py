@@ -61,7 +61,13 @@ class Node:
             timeout_s=timeout_s,
             what=f"pod {name} to finish",
         )
-        return str(phase), self.kubectl("logs", name)
+        return str(phase), self.logs(name)
+
+    def logs(self, name: str) -> str:
+        proc = Clusters(self.run_dir, self.env).kubectl(REGION, "logs", name, check=False)
+        if proc.returncode != 0:
+            raise AssertionError(f"kubectl logs {name}: {proc.stderr}")
+        return proc.stdout
 
     def ready(self, name: str, namespace: str = "default", timeout_s: float = 120) -> None:
         poll(
@@ -87,16 +93,13 @@ def _left_over(node: Node) -> list[str]:
     """What of the node outlived ``down``."""
     cgroup = Path("/sys/fs/cgroup/pids") / node.net.cgroup_root.lstrip("/")
     rules = subprocess.run(
-        ["iptables", "-w", "5", "-t", "nat", "-S", "PREROUTING"],
-        capture_output=True,
-        text=True,
-        check=False,
+        ["iptables", "-w", "5", "-t", "nat", "-S"], capture_output=True, text=True, check=False
     ).stdout
     left = {
         "cgroup": cgroup.exists(),
         "network namespace": node_network.netns_path(node.net).exists(),
         "host link": Path("/sys/class/net", node.net.host_link).exists(),
-        "forwarding rule": node.net.host_link in rules,
+        "forwarding rules": node.net.host_link in rules,
         "mounts": f" {node.run_dir}/" in Path("/proc/self/mountinfo").read_text(),
     }
     return [what for what, there in left.items() if there]

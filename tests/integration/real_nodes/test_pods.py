@@ -7,16 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from gavel import endpoints, keys, redis_client
-from gavel.gateway import auth
 from gavel_devstack import node_config
-from gavel_devstack.harness.drops import open_test_drop
-from gavel_devstack.harness.processes import free_port
 from gavel_devstack.harness.waiting import poll
-from gavel_operator.rendering import OUTBOX_DIR, Images
-from tests.integration.real_nodes.conftest import REGION, Node
+from tests.integration.real_nodes.conftest import Node
 
 
 def test_the_node_registers_ready_with_its_host_address(node: Node) -> None:
@@ -192,67 +185,3 @@ def test_a_container_over_its_memory_limit_is_oom_killed(node: Node, image: str)
     status = node.pod("hog")["status"]
     assert status["phase"] == "Failed"
     assert status["containerStatuses"][0]["state"]["terminated"]["reason"] == "OOMKilled"
-
-
-def _gateway_pod(node: Node, image: str, port: int) -> dict[str, Any]:
-    """The gateway as the operator renders it (uid 10001 from the image, outbox on an emptyDir,
-    probes on /readyz and /healthz), on the host network, so it reaches the stack's Redis on
-    loopback, listening on the node's address."""
-    env = {
-        endpoints.REGIONS: REGION,
-        endpoints.redis_url_var(REGION): node.env[endpoints.redis_url_var(REGION)],
-        endpoints.JWT_SECRET: node.env[endpoints.JWT_SECRET],
-    }
-    args = ["gateway", "--region", REGION, "--port", str(port), "--host", node.net.host_ip]
-
-    def probe(path: str) -> dict[str, Any]:
-        return {"httpGet": {"path": path, "port": port}, "periodSeconds": 2}
-
-    return {
-        "nodeName": node.net.name,
-        "hostNetwork": True,
-        "containers": [
-            {
-                "name": "gateway",
-                "image": image,
-                "args": [*args, "--outbox-dir", OUTBOX_DIR],
-                "env": [{"name": k, "value": v} for k, v in env.items()],
-                "readinessProbe": probe("/readyz"),
-                "livenessProbe": probe("/healthz"),
-                "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True},
-                "resources": {"limits": {"memory": "256Mi"}, "requests": {"cpu": "100m"}},
-                "volumeMounts": [{"name": "outbox", "mountPath": OUTBOX_DIR}],
-            }
-        ],
-        "volumes": [{"name": "outbox", "emptyDir": {}}],
-    }
-
-
-async def test_a_gateway_pod_turns_ready_and_accepts_a_bid_into_the_stacks_redis(
-    node: Node, image: str
-) -> None:
-    assert image == Images().gavel
-    port = free_port()
-    node.run_pod("gateway", _gateway_pod(node, image, port))
-    poll(
-        lambda: any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in node.pod("gateway")["status"].get("conditions", [])
-        ),
-        timeout_s=120,
-        what="the gateway pod to pass its readiness probe",
-    )
-    token = auth.mint(node.env[endpoints.JWT_SECRET], "alice")
-    async with redis_client.connect(node.env[endpoints.redis_url_var(REGION)]) as redis:
-        rules = await open_test_drop(redis)
-        async with httpx.AsyncClient(base_url=f"http://{node.net.host_ip}:{port}") as http:
-            r = await http.post(
-                f"/v1/drops/{rules.drop_id}/bids",
-                json={"bid_id": "b1", "amount": 1_000},
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=10,
-            )
-        assert r.status_code == 201, r.text
-        assert r.json()["outcome"] == "accepted"
-        assert await redis.hget(keys.for_drop(rules.drop_id).state, "high_bid") == b"1000"
-    assert node.pod("gateway")["status"]["containerStatuses"][0]["restartCount"] == 0

@@ -93,6 +93,7 @@ def test_the_kubelet_runs_on_cgroup_v1_in_its_own_cgroup_on_its_own_address(
     assert conf["oomScoreAdj"] == 0
     assert conf["readOnlyPort"] == 0
     assert conf["containerRuntimeEndpoint"].endswith(str(node_config.containerd_socket(tmp_path)))
+    assert conf["podLogsDir"].startswith(str(tmp_path))
 
 
 def test_beside_fake_nodes_the_real_node_is_tainted_so_only_pods_that_ask_land_there(

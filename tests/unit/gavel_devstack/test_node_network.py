@@ -6,13 +6,18 @@ NET = node_config.node_net(3, "us")
 
 
 def test_the_host_forwards_only_its_own_blocks_ports_from_the_node_to_loopback() -> None:
-    rule = node_network.forward_rule(NET, 3)
+    (pre, dnat), (inp, snat) = node_network.forward_rules(NET, 3)
     first, last = layout.block_ports(3)
-    assert rule[rule.index("--dport") + 1] == f"{first}:{last}"
-    assert rule[rule.index("-i") + 1] == NET.host_link
-    assert rule[rule.index("-d") + 1] == f"{NET.host_ip}/32"
-    assert rule[rule.index("--to-destination") + 1] == "127.0.0.1"
     assert (last - first + 1, first) == (layout.BLOCK_SIZE, layout.FIRST_PORT + 3 * 75)
+    assert (pre, inp) == ("PREROUTING", "INPUT")
+    for rule in (dnat, snat):
+        assert rule[rule.index("--dport") + 1] == f"{first}:{last}"
+        assert rule[rule.index("-i") + 1] == NET.host_link
+    assert dnat[dnat.index("-d") + 1] == f"{NET.host_ip}/32"
+    assert dnat[dnat.index("--to-destination") + 1] == "127.0.0.1"
+    # The server then sees a loopback client (Redis' protected mode refuses any other).
+    assert snat[snat.index("-d") + 1] == "127.0.0.1/32"
+    assert snat[snat.index("--to-source") + 1] == "127.0.0.1"
 
 
 def test_node_processes_enter_only_the_nodes_network_namespace() -> None:
