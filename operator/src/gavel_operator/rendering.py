@@ -113,6 +113,7 @@ STARTUP_PROBE_WINDOW_S = 120
 liveness probe (3 misses 5 s apart) only starts after that: on a busy node a Python start took
 longer than its 15 s, and the liveness probe killed pods that were still importing."""
 
+
 def security_context() -> Obj:
     """Every Gavel container's: the image's user 10001 (never root), nothing written outside
     its volumes (the gateway's outbox is an emptyDir), no capabilities. A new dict each time,
