@@ -145,7 +145,10 @@ def is_installed(component: str) -> bool:
         "cassandra": cassandra_dir() / ".fetched",
     }
     stamp = stamps.get(component)
-    if component == "kubelet" and not (coredns_dir() / ".built").exists():
+    if component == "kubelet" and not all(
+        (d / ".built").exists() for d in (coredns_dir(), nodes_dir())
+    ):
+        # A real node also runs CoreDNS and, without KWOK, the controllers and scheduler.
         return False
     return stamp is None or stamp.exists()
 
