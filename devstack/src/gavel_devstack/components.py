@@ -182,8 +182,13 @@ def _redis(
     return nodes + sentinels
 
 
-def _kafka(inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts) -> Component:
+def _kafka(
+    inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts, block: int
+) -> Component:
     home = run_dir / f"kafka-{region}"
+    pods = None
+    if ports.kafka_pods is not None:
+        pods = (node_config.node_net(block, region).host_ip, ports.kafka_pods)
     props, log4j = home / "server.properties", home / "log4j2.properties"
     classpath = f"{inst.kafka_lib}/*"
     log_flag = f"-Dlog4j2.configurationFile=file:{log4j}"
@@ -221,7 +226,7 @@ def _kafka(inst: Installed, run_dir: Path, region: str, ports: layout.RegionPort
         timeout_s=120,
         files={
             props: configs.kafka_server_properties(
-                ports.kafka, ports.kafka_controller, home / "data"
+                ports.kafka, ports.kafka_controller, home / "data", pods
             ),
             log4j: configs.log4j2_properties(),
         },
@@ -387,7 +392,7 @@ def plan(
         if "redis" in kinds:
             comps += _redis(inst, run_dir, region, rp)
         if "kafka" in kinds:
-            comps.append(_kafka(inst, run_dir, region, rp))
+            comps.append(_kafka(inst, run_dir, region, rp, ports.block))
     if "mirror" in kinds and len(regions) > 1:
         comps += [_mirror(inst, run_dir, r, regions, ports) for r in regions]
     if "cassandra" in kinds:

@@ -26,17 +26,34 @@ def kafka_cluster_id() -> str:
             return cid
 
 
-def kafka_server_properties(broker_port: int, controller_port: int, data_dir: Path) -> str:
-    """A single-node KRaft broker+controller on loopback, every internal topic at RF 1."""
+def kafka_server_properties(
+    broker_port: int,
+    controller_port: int,
+    data_dir: Path,
+    pods: tuple[str, int] | None = None,
+) -> str:
+    """A single-node KRaft broker+controller on loopback, every internal topic at RF 1.
+
+    ``pods``: (host address of the region's real node, port) of a second listener, also on
+    loopback but advertised at that address, for clients in pods (the host forwards the
+    address to loopback; a client told 127.0.0.1 would dial its own pod)."""
+    listeners = f"PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}"
+    advertised = f"PLAINTEXT://127.0.0.1:{broker_port}"
+    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    if pods is not None:
+        host, port = pods
+        listeners += f",PODS://127.0.0.1:{port}"
+        advertised += f",PODS://{host}:{port}"
+        protocols += ",PODS:PLAINTEXT"
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{broker_port}",
+        "listeners": listeners,
+        "advertised.listeners": advertised,
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": protocols,
         "log.dirs": str(data_dir),
         "num.partitions": "3",
         # Topics are created on purpose (gavel.topics), never by a typo in a producer.

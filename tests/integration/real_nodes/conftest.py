@@ -1,5 +1,5 @@
-"""One one-region stack with a real node (``scripts/stack up --only k8s,redis,kubelet``), shared
-by every test of this folder: pods, Services and DNS, and the operator's rendered workloads.
+"""One one-region stack with a real node (``scripts/stack up --only k8s,redis,kafka,kubelet``),
+shared by every test of this folder: pods, Services and DNS, the operator's rendered workloads.
 
 The stack lives in a short folder of its own (containerd's socket path must stay under 108
 bytes), so the session's stack is never touched. At the end it is taken down and checked: no
@@ -109,7 +109,7 @@ def _left_over(node: Node) -> list[str]:
 def node(image: str) -> Iterator[Node]:
     run_dir = Path(tempfile.mkdtemp(prefix="gavel-node-", dir="/tmp"))
     try:
-        run_stack(run_dir, "up", "--regions", "1", "--only", "k8s,redis,kubelet")
+        run_stack(run_dir, "up", "--regions", "1", "--only", "k8s,redis,kafka,kubelet")
         env = dict(
             line.split("=", 1) for line in run_stack(run_dir, "env").splitlines() if "=" in line
         )
