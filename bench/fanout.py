@@ -13,6 +13,13 @@ last column is Gavel / Centrifugo.
 Gavel's latency includes a Kafka hop that Centrifugo's does not (its publish is direct); the
 per-core figure counts only the serving process's CPU in both cases.
 
+Under overload the latency columns are **staleness**: the age of each price an observer was
+shown when it arrived, Gavel's resync snapshots included (a fan-out that is behind skips to the
+newest price, docs/fanout.md), and "skipped %" is the share of prices an observer never got as
+a price (skipped to the latest by Gavel, lost by the others). Gavel runs twice: as configured
+(``--max-stale-ms``, default 500) and broadcasting every price (``inf``), the same-run baseline
+of what skipping buys. ``--servers gavel`` leaves the other servers out.
+
 Run (needs the stack's Kafka; builds Centrifugo v6.9.1 once into ~/.cache/gavel)::
 
     scripts/stack up --only kafka --regions 1
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import resource
@@ -49,14 +57,15 @@ from gavel_devstack.install import cache_dir
 ROOT = Path(__file__).resolve().parents[1]
 CENTRIFUGO_VERSION = "v6.9.1"
 API_KEY = "bench-api-key"
-console = Console(width=150)
+console = Console(width=170)
 
 
-def build_tools() -> tuple[Path, Path]:
-    """The Go client (rebuilt when its source changes) and Centrifugo (built once)."""
+def build_tools(*, centrifugo: bool) -> tuple[Path, Path]:
+    """The Go client (rebuilt when its source changes) and Centrifugo (built once, if asked)."""
     source = ROOT / "bench" / "fanout_client"
-    digest = abs(hash((source / "main.go").read_bytes() + (source / "go.mod").read_bytes()))
-    client = cache_dir() / "bench" / f"fanout-client-{digest:x}"
+    # A content digest (hash() of bytes changes with every interpreter's hash seed).
+    digest = hashlib.sha256((source / "main.go").read_bytes() + (source / "go.mod").read_bytes())
+    client = cache_dir() / "bench" / f"fanout-client-{digest.hexdigest()[:16]}"
     if not client.exists():
         subprocess.run(
             ["go", "build", "-o", str(client), "."],
@@ -65,15 +74,16 @@ def build_tools() -> tuple[Path, Path]:
             env={**os.environ, "GOFLAGS": "-mod=mod"},
         )
     centrifugo_dir = cache_dir() / f"centrifugo-{CENTRIFUGO_VERSION}"
-    subprocess.run(
-        [
-            "bash",
-            str(ROOT / "scripts" / "lib" / "build-centrifugo.sh"),
-            CENTRIFUGO_VERSION,
-            str(centrifugo_dir),
-        ],
-        check=True,
-    )
+    if centrifugo:
+        subprocess.run(
+            [
+                "bash",
+                str(ROOT / "scripts" / "lib" / "build-centrifugo.sh"),
+                CENTRIFUGO_VERSION,
+                str(centrifugo_dir),
+            ],
+            check=True,
+        )
     return client, centrifugo_dir / "bin" / "centrifugo"
 
 
@@ -195,9 +205,11 @@ def measure(
     rss_mib = _rss_mib(pid)
     proc.wait()
     received = result["received"]
+    expected = max(1, result["connected"] * args.messages)
     return {
         "conns": result["connected"],
         "deliveries": received,
+        "skipped_pct": 100 * (expected - received + result.get("resyncs", 0)) / expected,
         "per_s": received / seconds if seconds else 0.0,
         "cpu_s": cpu,
         "per_cpu_s": received / cpu if cpu else 0.0,
@@ -220,7 +232,14 @@ def main() -> None:
     parser.add_argument("--conns", type=int, default=10_000)
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0, help="messages per second")
+    parser.add_argument("--max-stale-ms", type=float, default=500.0, help="gavel fanout's bound")
+    parser.add_argument(
+        "--servers",
+        default="gavel,websockets,centrifugo",
+        help="comma-separated: gavel (twice: skipping, and every price), websockets, centrifugo",
+    )
     args = parser.parse_args()
+    servers = set(args.servers.split(","))
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers and client inherit it
     if hard < args.conns + 1000:
@@ -229,31 +248,41 @@ def main() -> None:
     region = endpoints.regions(env)[0]
     bootstrap = env[endpoints.kafka_bootstrap_var(region)]
     with console.status("building the Go client and Centrifugo (first run only)"):
-        client, centrifugo = build_tools()
+        client, centrifugo = build_tools(centrifugo="centrifugo" in servers)
     rows: dict[str, dict[str, float]] = {}
 
+    if "gavel" in servers:
+        for name, bound in (
+            (f"gavel, skips > {args.max_stale_ms:g} ms", args.max_stale_ms),
+            ("gavel, every price", float("inf")),
+        ):
+            rows[name] = measure_gavel(client, region, bootstrap, env, args, max_stale_ms=bound)
+
+    if "websockets" in servers:
+        rows["websockets broadcast()"] = measure_websockets(client, region, bootstrap, env, args)
+    if "centrifugo" in servers:
+        rows[f"centrifugo {CENTRIFUGO_VERSION}"] = measure_centrifugo(client, centrifugo, args)
+    print_table(rows, args)
+
+
+def measure_gavel(
+    client: Path,
+    region: str,
+    bootstrap: str,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    *,
+    max_stale_ms: float,
+) -> dict[str, float]:
     port = free_port()
     drop = f"bench-{uuid.uuid4().hex[:8]}"
+    argv = [sys.executable, "-m", "gavel", "fanout", "--region", region, "--port", str(port)]
+    argv += ["--max-connections", str(args.conns + 100), "--max-stale-ms", str(max_stale_ms)]
     with (
         console.status(f"Gavel fan-out: {args.conns} sockets, {args.messages} messages"),
-        server(
-            [
-                sys.executable,
-                "-m",
-                "gavel",
-                "fanout",
-                "--region",
-                region,
-                "--port",
-                str(port),
-                "--max-connections",
-                str(args.conns + 100),
-            ],
-            f"http://127.0.0.1:{port}/readyz",
-            env,
-        ) as pid,
+        server(argv, f"http://127.0.0.1:{port}/readyz", env) as pid,
     ):
-        rows["gavel fanout"] = measure(
+        return measure(
             client,
             pid,
             Target(f"ws://127.0.0.1:{port}/v1/drops/{drop}/live", "gavel", drop),
@@ -261,25 +290,18 @@ def main() -> None:
             lambda: asyncio.run(publish_kafka(bootstrap, drop, args.messages, args.rate)),
         )
 
+
+def measure_websockets(
+    client: Path, region: str, bootstrap: str, env: dict[str, str], args: argparse.Namespace
+) -> dict[str, float]:
     port = free_port()
     drop = f"bench-{uuid.uuid4().hex[:8]}"
+    argv = [sys.executable, "-m", "bench.fanout_websockets", "--region", region]
     with (
         console.status(f"websockets broadcast(): {args.conns} sockets, {args.messages} messages"),
-        server(
-            [
-                sys.executable,
-                "-m",
-                "bench.fanout_websockets",
-                "--region",
-                region,
-                "--port",
-                str(port),
-            ],
-            f"http://127.0.0.1:{port}/readyz",
-            env,
-        ) as pid,
+        server([*argv, "--port", str(port)], f"http://127.0.0.1:{port}/readyz", env) as pid,
     ):
-        rows["websockets broadcast()"] = measure(
+        return measure(
             client,
             pid,
             Target(f"ws://127.0.0.1:{port}/v1/drops/{drop}/live", "gavel", drop),
@@ -287,6 +309,10 @@ def main() -> None:
             lambda: asyncio.run(publish_kafka(bootstrap, drop, args.messages, args.rate)),
         )
 
+
+def measure_centrifugo(
+    client: Path, centrifugo: Path, args: argparse.Namespace
+) -> dict[str, float]:
     port = free_port()
     config = Path(tempfile.mkstemp(suffix=".json")[1])
     config.write_text(
@@ -307,25 +333,31 @@ def main() -> None:
         )
     )
     drop = f"bench-{uuid.uuid4().hex[:8]}"
-    with (
-        console.status(f"Centrifugo: {args.conns} sockets, {args.messages} messages"),
-        server(
-            [str(centrifugo), "--config", str(config)], f"http://127.0.0.1:{port}/health"
-        ) as pid,
-    ):
-        rows[f"centrifugo {CENTRIFUGO_VERSION}"] = measure(
-            client,
-            pid,
-            Target(f"ws://127.0.0.1:{port}/connection/websocket", "centrifugo", drop),
-            args,
-            lambda: publish_centrifugo(f"http://127.0.0.1:{port}", drop, args.messages, args.rate),
-        )
-    config.unlink()
+    try:
+        with (
+            console.status(f"Centrifugo: {args.conns} sockets, {args.messages} messages"),
+            server(
+                [str(centrifugo), "--config", str(config)], f"http://127.0.0.1:{port}/health"
+            ) as pid,
+        ):
+            return measure(
+                client,
+                pid,
+                Target(f"ws://127.0.0.1:{port}/connection/websocket", "centrifugo", drop),
+                args,
+                lambda: publish_centrifugo(
+                    f"http://127.0.0.1:{port}", drop, args.messages, args.rate
+                ),
+            )
+    finally:
+        config.unlink()
 
-    peer = rows[f"centrifugo {CENTRIFUGO_VERSION}"]
+
+def print_table(rows: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    peer = rows.get(f"centrifugo {CENTRIFUGO_VERSION}")
     table = Table(
         title=f"Fan-out: {args.conns} observers on one drop, {args.messages} messages "
-        f"at {args.rate:g}/s, {os.cpu_count()} cores"
+        f"at {args.rate:g}/s, {os.cpu_count()} cores (staleness: age of each price shown)"
     )
     for col in (
         "server",
@@ -335,8 +367,9 @@ def main() -> None:
         "deliveries/s",
         "server CPU s",
         "deliveries/CPU-s",
-        "p50 ms",
-        "p99 ms",
+        "skipped %",
+        "stale p50 ms",
+        "stale p99 ms",
         "per-core vs Centrifugo",
     ):
         table.add_column(col, justify="left" if col == "server" else "right")
@@ -349,9 +382,10 @@ def main() -> None:
             f"{r['per_s']:,.0f}",
             f"{r['cpu_s']:.2f}",
             f"{r['per_cpu_s']:,.0f}",
+            f"{r['skipped_pct']:.1f}",
             f"{r['p50']:.0f}",
             f"{r['p99']:.0f}",
-            f"{r['per_cpu_s'] / peer['per_cpu_s']:.2f}" if peer["per_cpu_s"] else "-",
+            f"{r['per_cpu_s'] / peer['per_cpu_s']:.2f}" if peer and peer["per_cpu_s"] else "-",
         )
     console.print(table)
 

@@ -4,7 +4,9 @@
 // Centrifugo), so both are measured the same way. It prints "READY <n>" once every socket is
 // connected (and, for Centrifugo, subscribed), then counts price messages and their latency
 // (receive time minus the "decided_ms" the publisher stamped in), and prints one JSON line of
-// results when every socket has seen -expect messages or -timeout passes.
+// results when every socket has seen -expect messages or -timeout passes. For Gavel, a resync
+// snapshot (the fan-out skipped to the latest price) counts as seeing its seq: its age is a
+// staleness sample like a price's, and the prices it jumped over are counted as skipped.
 package main
 
 import (
@@ -26,6 +28,8 @@ import (
 type result struct {
 	Connected int     `json:"connected"`
 	Received  int64   `json:"received"`
+	Resyncs   int64   `json:"resyncs"`
+	Skipped   int64   `json:"skipped"`
 	P50Ms     float64 `json:"p50_ms"`
 	P99Ms     float64 `json:"p99_ms"`
 	MaxMs     float64 `json:"max_ms"`
@@ -33,15 +37,20 @@ type result struct {
 }
 
 var decidedKey = []byte(`"decided_ms":`)
+var seqKey = []byte(`"seq":`)
 
 // decidedMs finds the publisher's timestamp without a full JSON parse: both servers deliver
 // the same price object, Centrifugo inside its push envelope.
 func decidedMs(msg []byte) (int64, bool) {
-	i := bytes.Index(msg, decidedKey)
+	return intAfter(msg, decidedKey)
+}
+
+func intAfter(msg []byte, key []byte) (int64, bool) {
+	i := bytes.Index(msg, key)
 	if i < 0 {
 		return 0, false
 	}
-	j := i + len(decidedKey)
+	j := i + len(key)
 	k := j
 	for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
 		k++
@@ -64,6 +73,8 @@ func main() {
 	}
 
 	var received atomic.Int64
+	var resyncs atomic.Int64
+	var skipped atomic.Int64
 	var connected atomic.Int64
 	var mu sync.Mutex
 	latencies := make([]float64, 0, *conns**expect)
@@ -116,6 +127,18 @@ func main() {
 						_ = ws.WriteMessage(websocket.TextMessage, []byte("{}"))
 						continue
 					}
+				} else if bytes.Contains(msg, []byte(`"resync":true`)) {
+					// Gavel skipped to the latest: it stands for every seq up to its own.
+					seq, ok := intAfter(msg, seqKey)
+					ms, fresh := decidedMs(msg)
+					if !ok || !fresh || int(seq) <= seen {
+						continue
+					}
+					local = append(local, float64(time.Now().UnixMilli()-ms))
+					resyncs.Add(1)
+					skipped.Add(seq - int64(seen) - 1)
+					seen = int(seq)
+					continue
 				} else if !bytes.Contains(msg, []byte(`"type":"price"`)) {
 					continue
 				}
@@ -152,6 +175,7 @@ func main() {
 	defer mu.Unlock()
 	sort.Float64s(latencies)
 	r := result{Connected: int(connected.Load()), Received: received.Load(),
+		Resyncs: resyncs.Load(), Skipped: skipped.Load(),
 		Seconds: time.Since(began).Seconds()}
 	if n := len(latencies); n > 0 {
 		r.P50Ms = latencies[n/2]

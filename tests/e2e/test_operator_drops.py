@@ -63,7 +63,8 @@ def _yaml(obj: dict[str, Any]) -> str:
 
 # us has half the weight, eu a fifth, the rest a tenth each: 200k observers and 20k bids/s with
 # 20% headroom over the example Regions' 20k observers and 3k bids/s per pod, never below the
-# baseline of 2.
+# baseline of 2 (at one price a second, 40k deliveries/s per fan-out pod are never the tighter
+# bound).
 FANOUTS = {"us": 6, "eu": 3, "in": 2, "ap": 2, "sa": 2}
 GATEWAYS = {"us": 4, "eu": 2, "in": 2, "ap": 2, "sa": 2}
 

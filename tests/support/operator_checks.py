@@ -43,6 +43,8 @@ def drop_manifest(
             "demand": {
                 "peakObservers": 200_000,
                 "peakBidders": 20_000,
+                # One price a second: the sockets, not the deliveries, set the fan-out floors.
+                "pricesPerSecond": 1,
                 "regionWeights": {"us": 5, "eu": 2, "in": 1, "ap": 1, "sa": 1},
             },
             "preScale": {

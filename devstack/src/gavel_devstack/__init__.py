@@ -13,5 +13,6 @@ Modules, lowest layer first: ``versions`` (pins), ``layout`` (regions and ports,
 clone), ``process`` (spawn, stop, log tails), ``probes`` (readiness checks against the real
 servers), ``component`` (one server process), ``clusters`` (the Kubernetes clusters' processes),
 ``components`` (what to run per component), ``stack`` (up/down/status orchestration),
-``cli``; beside it the two demos, ``demo`` and ``operator_demo``.
+``cli``; beside it the two demos, ``demo`` and ``operator_demo``, and above the harness
+``herd`` (``scripts/herd``; ``scripts/demo`` runs it before ``demo``).
 """

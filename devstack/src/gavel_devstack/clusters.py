@@ -16,6 +16,9 @@ from gavel_devstack import configs, layout, probes
 from gavel_devstack.component import NO_PORT, Component
 from gavel_devstack.install import Installed
 
+HUB_SERVICE_CIDR = "10.0.0.0/24"
+"""The hub's ClusterIP range; it has no real node, so nothing routes it."""
+
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
@@ -37,8 +40,10 @@ def control_plane(
     *,
     creds: Credentials,
     kubeconfig: Path,
+    service_cidr: str = HUB_SERVICE_CIDR,
 ) -> list[Component]:
-    """etcd and kube-apiserver of ``cluster`` (the hub or a region), with its admin kubeconfig."""
+    """etcd and kube-apiserver of ``cluster`` (the hub or a region), with its admin kubeconfig.
+    ``service_cidr``: its ClusterIP range (a region's is its own, routed to its real node)."""
     home = run_dir / "k8s" / cluster
     peer = f"http://127.0.0.1:{ports.etcd_peer}"
     client = f"http://127.0.0.1:{ports.etcd_client}"
@@ -85,7 +90,7 @@ def control_plane(
             f"--secure-port={ports.apiserver}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
-            "--service-cluster-ip-range=10.0.0.0/24",
+            f"--service-cluster-ip-range={service_cidr}",
             "--allow-privileged=true",
             # Real nodes' names do not resolve; their InternalIP is their bridge address.
             "--kubelet-preferred-address-types=InternalIP",
@@ -121,9 +126,46 @@ def nodes(
     creds: Credentials,
     kubeconfig: Path,
 ) -> list[Component]:
-    """What runs a region's pods without a kubelet: the controllers (Deployments make pods,
-    HPAs scale them), the scheduler (pods go to nodes) and KWOK (fake nodes report them
-    running)."""
+    """What runs a region's pods without a kubelet: the controllers and the scheduler
+    (:func:`control_loops`) and KWOK (fake nodes report the pods running)."""
+    home = run_dir / "k8s" / region
+    token = creds.admin_token
+    apiserver = f"apiserver/{region}"
+    kwok = Component(
+        "kwok",
+        region,
+        ports.kwok,
+        [
+            str(inst.nodes_bin / "kwok"),
+            f"--kubeconfig={kubeconfig}",
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            f"--server-address=127.0.0.1:{ports.kwok}",
+            "--cidr=10.244.0.0/16",
+            "--node-ip=127.0.0.1",
+            "--node-lease-duration-seconds=40",
+            f"--config={home / 'kwok.yaml'}",
+        ],
+        partial(probes.healthz, f"http://127.0.0.1:{ports.kwok}/healthz"),
+        timeout_s=60,
+        files={home / "kwok.yaml": configs.kwok_stages()},
+        after=(apiserver,),
+        when_ready=partial(probes.ensure_fake_nodes, ports.k8s.apiserver, token),
+    )
+    return [*control_loops(inst, run_dir, region, ports, creds=creds, kubeconfig=kubeconfig), kwok]
+
+
+def control_loops(
+    inst: Installed,
+    run_dir: Path,
+    region: str,
+    ports: layout.RegionPorts,
+    *,
+    creds: Credentials,
+    kubeconfig: Path,
+) -> list[Component]:
+    """The controllers (Deployments make pods, HPAs scale them, Services get EndpointSlices)
+    and the scheduler (pods go to nodes) of a region: with KWOK (``nodes``) or a real node."""
     home = run_dir / "k8s" / region
     token = creds.admin_token
     apiserver = f"apiserver/{region}"
@@ -168,25 +210,4 @@ def nodes(
         timeout_s=60,
         after=(apiserver,),
     )
-    kwok = Component(
-        "kwok",
-        region,
-        ports.kwok,
-        [
-            str(inst.nodes_bin / "kwok"),
-            f"--kubeconfig={kubeconfig}",
-            "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--server-address=127.0.0.1:{ports.kwok}",
-            "--cidr=10.244.0.0/16",
-            "--node-ip=127.0.0.1",
-            "--node-lease-duration-seconds=40",
-            f"--config={home / 'kwok.yaml'}",
-        ],
-        partial(probes.healthz, f"http://127.0.0.1:{ports.kwok}/healthz"),
-        timeout_s=60,
-        files={home / "kwok.yaml": configs.kwok_stages()},
-        after=(apiserver,),
-        when_ready=partial(probes.ensure_fake_nodes, ports.k8s.apiserver, token),
-    )
-    return [controllers, scheduler, kwok]
+    return [controllers, scheduler]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gavel import mirror, redis_replication
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
-from gavel_devstack import clusters, configs, layout, probes, real_nodes
+from gavel_devstack import clusters, configs, layout, node_config, probes, real_nodes
 from gavel_devstack.component import NO_PORT, SHARED, Component
 from gavel_devstack.install import Installed
 
@@ -182,8 +182,13 @@ def _redis(
     return nodes + sentinels
 
 
-def _kafka(inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts) -> Component:
+def _kafka(
+    inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts, block: int
+) -> Component:
     home = run_dir / f"kafka-{region}"
+    pods = None
+    if ports.kafka_pods is not None:
+        pods = (node_config.node_net(block, region).host_ip, ports.kafka_pods)
     props, log4j = home / "server.properties", home / "log4j2.properties"
     classpath = f"{inst.kafka_lib}/*"
     log_flag = f"-Dlog4j2.configurationFile=file:{log4j}"
@@ -221,7 +226,7 @@ def _kafka(inst: Installed, run_dir: Path, region: str, ports: layout.RegionPort
         timeout_s=120,
         files={
             props: configs.kafka_server_properties(
-                ports.kafka, ports.kafka_controller, home / "data"
+                ports.kafka, ports.kafka_controller, home / "data", pods
             ),
             log4j: configs.log4j2_properties(),
         },
@@ -356,6 +361,14 @@ _CASSANDRA_JPMS: tuple[str, ...] = (
 )
 
 
+def service_cidr(block: int, cluster: str) -> str:
+    """A cluster's ClusterIP range: a region's is its real node's, unique per stack and region
+    so the host can route it into that node; the hub's is fixed (no node routes it)."""
+    if cluster == layout.HUB:
+        return clusters.HUB_SERVICE_CIDR
+    return node_config.node_net(block, cluster).service_cidr
+
+
 def plan(
     regions: tuple[str, ...],
     kinds: set[str],
@@ -379,7 +392,7 @@ def plan(
         if "redis" in kinds:
             comps += _redis(inst, run_dir, region, rp)
         if "kafka" in kinds:
-            comps.append(_kafka(inst, run_dir, region, rp))
+            comps.append(_kafka(inst, run_dir, region, rp, ports.block))
     if "mirror" in kinds and len(regions) > 1:
         comps += [_mirror(inst, run_dir, r, regions, ports) for r in regions]
     if "cassandra" in kinds:
@@ -390,22 +403,35 @@ def plan(
         for cluster, cp in cluster_ports.items():
             kubeconfig = kubeconfig_path(run_dir, cluster)
             comps += clusters.control_plane(
-                inst, run_dir, cluster, cp, creds=creds, kubeconfig=kubeconfig
+                inst,
+                run_dir,
+                cluster,
+                cp,
+                creds=creds,
+                kubeconfig=kubeconfig,
+                service_cidr=service_cidr(ports.block, cluster),
             )
-        if "nodes" in kinds:
-            for region in regions:
-                kubeconfig = kubeconfig_path(run_dir, region)
+        for region in regions:
+            kubeconfig = kubeconfig_path(run_dir, region)
+            rp = ports.regions[region]
+            if "nodes" in kinds:
                 comps += clusters.nodes(
-                    inst, run_dir, region, ports.regions[region], creds=creds, kubeconfig=kubeconfig
+                    inst, run_dir, region, rp, creds=creds, kubeconfig=kubeconfig
                 )
-        if "kubelet" in kinds:
-            for region in regions:
+            elif "kubelet" in kinds:
+                # A real node alone still needs Deployments turned into pods and Services
+                # into EndpointSlices (kube-proxy's input).
+                comps += clusters.control_loops(
+                    inst, run_dir, region, rp, creds=creds, kubeconfig=kubeconfig
+                )
+            if "kubelet" in kinds:
                 comps += real_nodes.real_node(
                     inst,
                     run_dir,
                     region,
                     ports,
                     admin_token=creds.admin_token,
-                    kubeconfig=kubeconfig_path(run_dir, region),
+                    kubeconfig=kubeconfig,
+                    taint="nodes" in kinds,
                 )
     return comps

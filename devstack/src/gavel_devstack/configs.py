@@ -26,17 +26,34 @@ def kafka_cluster_id() -> str:
             return cid
 
 
-def kafka_server_properties(broker_port: int, controller_port: int, data_dir: Path) -> str:
-    """A single-node KRaft broker+controller on loopback, every internal topic at RF 1."""
+def kafka_server_properties(
+    broker_port: int,
+    controller_port: int,
+    data_dir: Path,
+    pods: tuple[str, int] | None = None,
+) -> str:
+    """A single-node KRaft broker+controller on loopback, every internal topic at RF 1.
+
+    ``pods``: (host address of the region's real node, port) of a second listener, also on
+    loopback but advertised at that address, for clients in pods (the host forwards the
+    address to loopback; a client told 127.0.0.1 would dial its own pod)."""
+    listeners = f"PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}"
+    advertised = f"PLAINTEXT://127.0.0.1:{broker_port}"
+    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    if pods is not None:
+        host, port = pods
+        listeners += f",PODS://127.0.0.1:{port}"
+        advertised += f",PODS://{host}:{port}"
+        protocols += ",PODS:PLAINTEXT"
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{broker_port}",
+        "listeners": listeners,
+        "advertised.listeners": advertised,
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": protocols,
         "log.dirs": str(data_dir),
         "num.partitions": "3",
         # Topics are created on purpose (gavel.topics), never by a typo in a producer.
@@ -124,24 +141,26 @@ def token_auth_csv(admin_token: str) -> str:
     return f'{admin_token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n'
 
 
-def kubeconfig(cluster: str, apiserver_port: int, token: str, ca_file: Path) -> str:
+def kubeconfig(
+    cluster: str, apiserver_port: int, token: str, ca_file: Path, *, host: str = "127.0.0.1"
+) -> str:
     """A kubeconfig for one local API server.
 
     ``ca_file`` is the bundle kube-apiserver writes into its ``--cert-dir`` on first start (its
     self-signed CA and serving certificate for 127.0.0.1), so clients verify TLS for real.
+    ``host``: another address that leads to the API server (a real node's host address, which
+    forwards to loopback); the certificate is still checked for 127.0.0.1.
     """
+    server: dict[str, str] = {
+        "server": f"https://{host}:{apiserver_port}",
+        "certificate-authority": str(ca_file),
+    }
+    if host != "127.0.0.1":
+        server["tls-server-name"] = "127.0.0.1"
     conf = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [
-            {
-                "name": cluster,
-                "cluster": {
-                    "server": f"https://127.0.0.1:{apiserver_port}",
-                    "certificate-authority": str(ca_file),
-                },
-            }
-        ],
+        "clusters": [{"name": cluster, "cluster": server}],
         "users": [{"name": ADMIN_USER, "user": {"token": token}}],
         "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": ADMIN_USER}}],
         "current-context": cluster,

@@ -24,14 +24,16 @@ from rich.table import Table
 
 from gavel import endpoints
 from gavel.audit.settings import CassandraTarget
-from gavel.herd import chaos, shape, summary
+from gavel.herd import chaos, report, shape, summary
 from gavel.herd.run import Herd, Result, Target, run
+from gavel.herd.series import Mark, MarkKind
 from gavel_devstack.harness.chaos import ChaosRunner
 from gavel_devstack.harness.processes import stack_env
 from gavel_devstack.harness.stack_env import Stack
-from gavel_devstack.harness.workloads import Supervisor, running_workloads
+from gavel_devstack.harness.workloads import Event, Supervisor, running_workloads
 
 console = Console()
+SVG_WIDTH = 100
 
 
 def target_of(stack: Stack, sup: Supervisor, regions: list[str]) -> Target:
@@ -120,6 +122,40 @@ def cpu_table(run_: StackRun) -> Table:
     return t
 
 
+FAULT_SIGNALS = {"SIGKILL": "killed", "SIGSTOP": "frozen"}
+
+
+def event_marks(events: list[Event], started_ms: float) -> list[Mark]:
+    """The supervisor's signals and restarts as marks on the herd's clock (its exits follow
+    the kills and are left out)."""
+    marks = []
+    for e in events:
+        t_s = e.at - started_ms / 1000
+        if e.what in FAULT_SIGNALS:
+            marks.append(Mark(t_s, f"{e.workload} {FAULT_SIGNALS[e.what]}", MarkKind.FAULT))
+        elif e.what == "SIGCONT":
+            marks.append(Mark(t_s, f"{e.workload} resumed", MarkKind.RECOVERY))
+        elif e.what == "restarted":
+            marks.append(Mark(t_s, f"{e.workload} restarted", MarkKind.RECOVERY))
+    return marks
+
+
+def result_json(done: StackRun, faults: list[chaos.Fault]) -> dict[str, object]:
+    """The herd's JSON with what the stack adds: the plan, the workloads' events as marks
+    and as records, the CPU everyone used."""
+    result = done.result
+    marks = sorted(
+        [*result.marks, *event_marks(done.sup.events, result.started_ms)], key=lambda m: m.t_s
+    )
+    return {
+        **result.as_json(),
+        "marks": [m.as_json() for m in marks],
+        "chaos": chaos.describe(faults),
+        "workload_events": [e.__dict__ for e in done.sup.events],
+        "cpu": done.cpu_json(),
+    }
+
+
 def plan_of(
     text: str | None, seed: int, sizes: shape.Sizes, profile: shape.Profile
 ) -> list[chaos.Fault]:
@@ -142,6 +178,13 @@ def main(
     profile: Annotated[str, typer.Option(help="launch or smoke.")] = "launch",
     seed: Annotated[int | None, typer.Option(help="Seed (default: random, printed).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result here.")] = None,
+    svg_out: Annotated[
+        Path | None, typer.Option("--svg", help="Also save the summary tables as an SVG here.")
+    ] = None,
+    report_out: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write the HTML report here (default: in the log folder)."),
+    ] = None,
     chaos_plan: Annotated[
         str | None,
         typer.Option(
@@ -167,18 +210,19 @@ def main(
     logs = Path(tempfile.mkdtemp(prefix="gavel-herd-"))
     done = herd_on_stack(sizes, chosen, seed, logs, faults)
     result = done.result
-    summary.print_result(result, console)
-    console.print(cpu_table(done))
-    for e in done.sup.events:
-        console.print(f"  {e.at:.3f} {e.workload}: {e.what}")
-    if json_out is not None:
-        out = {
-            **result.as_json(),
-            "chaos": chaos.describe(faults),
-            "workload_events": [e.__dict__ for e in done.sup.events],
-            "cpu": done.cpu_json(),
-        }
-        json_out.write_text(json.dumps(out, indent=2) + "\n")
+    # With --svg the tables go through a recording console (it prints them too) of a fixed
+    # width, so the picture does not depend on the terminal it was taken in.
+    shown = Console(record=True, width=SVG_WIDTH) if svg_out else console
+    summary.print_result(result, shown)
+    shown.print(cpu_table(done))
+    for m in event_marks(done.sup.events, result.started_ms):
+        shown.print(f"  {m.t_s:7.1f} s  {m.label}")
+    if svg_out is not None:
+        shown.save_svg(str(svg_out), title=f"scripts/herd (seed {seed})")
+    out = result_json(done, faults)
+    (json_out or logs / "result.json").write_text(json.dumps(out, indent=2) + "\n")
+    written = report.write(out, report_out or logs / "report.html")
+    console.print(f"report: {written}" + (f"; JSON: {json_out}" if json_out else ""))
     if not result.verdict.ok:
         raise typer.Exit(1)
 

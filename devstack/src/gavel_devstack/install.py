@@ -58,7 +58,10 @@ class Installed:
     java: Path
     redis_server: Path
     kubelet_bin: Path = Path()
-    """kubelet and the pause binary (the ``kubelet`` component); empty when not asked for."""
+    """kubelet, kube-proxy and the pause binary (the ``kubelet`` component); empty when not
+    asked for."""
+    coredns_bin: Path = Path()
+    """CoreDNS, the real nodes' cluster DNS (the ``kubelet`` component)."""
 
 
 STAMPS = (".built", ".fetched")
@@ -102,6 +105,10 @@ def nodes_dir() -> Path:
 
 def kubelet_dir() -> Path:
     return cache_dir() / f"kubelet-{versions.KUBERNETES}"
+
+
+def coredns_dir() -> Path:
+    return cache_dir() / f"coredns-{versions.COREDNS}"
 
 
 def kafka_dir() -> Path:
@@ -153,11 +160,18 @@ def is_installed(component: str) -> bool:
         "cassandra": cassandra_dir() / ".fetched",
     }
     stamp = stamps.get(component)
+    if component == "kubelet" and not all(
+        (d / ".built").exists() for d in (coredns_dir(), nodes_dir())
+    ):
+        # A real node also runs CoreDNS and, without KWOK, the controllers and scheduler.
+        return False
     return stamp is None or stamp.exists()
 
 
 NODE_PACKAGES = {
     "containerd": "containerd",
+    "nsenter": "util-linux",
+    "iptables": "iptables",
     "ctr": "containerd",
     "runc": "runc",
     "ip": "iproute2",
@@ -183,13 +197,16 @@ def _check_node_packages() -> None:
 def ensure(components: set[str]) -> Installed:
     """Build or download whatever ``components`` need and is not cached yet."""
     lib = repo_root() / "scripts" / "lib"
+    if "kubelet" in components:
+        _check_node_packages()
     if "k8s" in components:
         _run(
             ["bash", str(lib / "build-k8s.sh"), versions.KUBERNETES, str(k8s_dir())],
             f"building Kubernetes {versions.KUBERNETES}",
             k8s_dir(),
         )
-    if "nodes" in components:
+    if components & {"nodes", "kubelet"}:
+        # The controllers and the scheduler also serve a real node without KWOK.
         _run(
             [
                 "bash",
@@ -202,11 +219,15 @@ def ensure(components: set[str]) -> Installed:
             nodes_dir(),
         )
     if "kubelet" in components:
-        _check_node_packages()
         _run(
             ["bash", str(lib / "build-kubelet.sh"), versions.KUBERNETES, str(kubelet_dir())],
             f"building kubelet and the pause binary {versions.KUBERNETES}",
             kubelet_dir(),
+        )
+        _run(
+            ["bash", str(lib / "build-coredns.sh"), versions.COREDNS, str(coredns_dir())],
+            f"building CoreDNS {versions.COREDNS}",
+            coredns_dir(),
         )
     if components & {"kafka", "mirror"}:
         _run(
@@ -244,4 +265,5 @@ def ensure(components: set[str]) -> Installed:
         java=java,
         redis_server=Path(redis or "redis-server"),
         kubelet_bin=kubelet_dir() / "bin",
+        coredns_bin=coredns_dir() / "bin",
     )

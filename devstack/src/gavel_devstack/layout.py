@@ -34,6 +34,9 @@ SENTINELS = 3
 # Offsets inside a block. Shared: 0-9. Region i: 10 + 13 * i + k.
 _CASSANDRA_NATIVE, _CASSANDRA_STORAGE, _CASSANDRA_JMX = 0, 1, 2
 _HUB_ETCD_CLIENT, _HUB_ETCD_PEER, _HUB_APISERVER = 3, 4, 5
+_KAFKA_PODS = (6, 7, 8, 9)
+"""The shared offsets left, one per region for the first four: each Kafka's listener for pods
+on real nodes (advertised at the node's host address). The fifth region has none."""
 _REGION_BASE = 10
 _REDIS, _KAFKA, _KAFKA_CONTROLLER, _ETCD_CLIENT, _ETCD_PEER, _APISERVER, _SCHEDULER, _KWOK = range(
     8
@@ -67,6 +70,9 @@ class RegionPorts:
     redis_replicas: tuple[int, ...]
     """The Redis replicas (started as replicas of ``redis``; any node may be primary later)."""
     sentinels: tuple[int, ...]
+    kafka_pods: int | None = None
+    """Kafka's listener for pods on the region's real node (None: the fifth region has no
+    port left in the block)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,7 @@ class StackPorts:
             ports += [r.redis, r.kafka, r.kafka_controller]
             ports += [r.k8s.etcd_client, r.k8s.etcd_peer, r.k8s.apiserver, r.scheduler, r.kwok]
             ports += [*r.redis_replicas, *r.sentinels]
+            ports += [r.kafka_pods] if r.kafka_pods is not None else []
         return ports
 
 
@@ -115,6 +122,7 @@ def ports_for_block(block: int) -> StackPorts:
             kwok=r + _KWOK,
             redis_replicas=tuple(r + _REPLICAS + k for k in range(REDIS_REPLICAS)),
             sentinels=tuple(r + _SENTINELS + k for k in range(SENTINELS)),
+            kafka_pods=base + _KAFKA_PODS[i] if i < len(_KAFKA_PODS) else None,
         )
 
     return StackPorts(
@@ -125,6 +133,14 @@ def ports_for_block(block: int) -> StackPorts:
         hub=ClusterPorts(base + _HUB_ETCD_CLIENT, base + _HUB_ETCD_PEER, base + _HUB_APISERVER),
         regions={name: region(i) for i, name in enumerate(REGION_NAMES)},
     )
+
+
+def block_ports(block: int) -> tuple[int, int]:
+    """The first and last port of block ``block``."""
+    if not 0 <= block < BLOCKS:
+        raise ValueError(f"port block {block} outside 0..{BLOCKS - 1}")
+    first = FIRST_PORT + block * BLOCK_SIZE
+    return first, first + BLOCK_SIZE - 1
 
 
 def preferred_block(key: str) -> int:

@@ -52,21 +52,50 @@ GUARD_SINCE = (1, 6, 17)
 pull to the image's real registry."""
 
 _SUBNET_FIRST_OCTET = 200
-"""Pod subnets are 10.(200 + region index).(port block).0/24: unique per live stack and region,
-clear of podman's 10.88.0.0/16."""
+"""A node's addresses are in 10.(200 + region index).(port block).0/24: unique per live stack and
+region, clear of podman's 10.88.0.0/16. The /24 holds the pods (.0/25), the Services (.128/26)
+and the link between the host and the node's network namespace (.252/30)."""
+
+DNS_OFFSET = 10
+"""The cluster DNS Service's address: the 10th of the Service range, as kubeadm picks it."""
+
+CLUSTER_DOMAIN = "cluster.local"
+
+KUBE_PROXY_HEALTHZ_PORT = 10256
+KUBE_PROXY_METRICS_PORT = 10249
 
 
 @dataclass(frozen=True, slots=True)
 class NodeNet:
-    """Where one real node lives on the host."""
+    """Where one real node lives on the host.
+
+    The node has its own network namespace (containerd, the CNI bridge and kube-proxy run in it,
+    so kube-proxies of several nodes never touch each other's iptables), joined to the host by a
+    veth pair. The kubelet stays on the host and listens on the host end."""
 
     name: str
     """The Node object's name in its cluster."""
+    netns: str
+    """The node's network namespace (``/run/netns/<netns>``)."""
     bridge: str
-    """The Linux bridge its pods' veths join (at most 15 characters)."""
+    """The Linux bridge its pods' veths join, inside the node's namespace (15 characters max)."""
+    host_link: str
+    """The host end of the veth pair (15 characters max); the node end is ``eth0``."""
     subnet: str
+    """The pods' addresses."""
     gateway: str
-    """The bridge's own address: the node's InternalIP, where its kubelet listens."""
+    """The bridge's own address: the pods' default route, inside the node's namespace."""
+    service_cidr: str
+    """The region's ClusterIP range (its API server's ``--service-cluster-ip-range``)."""
+    dns_ip: str
+    """The cluster DNS Service's ClusterIP (the kubelet's ``clusterDNS``)."""
+    host_ip: str
+    """The host end of the link: the node's InternalIP, where its kubelet listens, and the
+    address at which pods reach the stack's servers (the host forwards it to loopback)."""
+    netns_ip: str
+    """The node end of the link: the host routes the pods and Services through it."""
+    routed: str
+    """What the host routes into the node: the pods and the Services."""
     cgroup_root: str
     """The node's own cgroup, so two kubelets on one host never touch each other's pods."""
 
@@ -81,15 +110,31 @@ def node_net(block: int, region: str) -> NodeNet:
     prefix = f"10.{_SUBNET_FIRST_OCTET + index}.{block}"
     return NodeNet(
         name=f"node-{region}",
+        netns=f"gavel-{block}-{region}",
         bridge=f"gvl{block}-{region}",
-        subnet=f"{prefix}.0/24",
+        host_link=f"gvh{block}-{region}",
+        subnet=f"{prefix}.0/25",
         gateway=f"{prefix}.1",
+        service_cidr=f"{prefix}.128/26",
+        dns_ip=f"{prefix}.{128 + DNS_OFFSET}",
+        host_ip=f"{prefix}.253",
+        netns_ip=f"{prefix}.254",
+        routed=f"{prefix}.0/24",
         cgroup_root=f"/gavel-node-{block}-{region}",
     )
 
 
+LINK_PREFIX = 30
+"""The host-node link's prefix length: .252/30 holds exactly the two ends."""
+
+
 def containerd_socket(home: Path) -> Path:
     return home / "containerd.sock"
+
+
+def static_pods_dir(home: Path) -> Path:
+    """The kubelet's ``staticPodPath``: pods it runs from files (CoreDNS), no controller needed."""
+    return home / "manifests"
 
 
 def registry_hosts_dir(home: Path) -> Path:
@@ -133,9 +178,10 @@ def guard_problem(containerd_version: str) -> str | None:
     return None
 
 
-def containerd_toml(home: Path, pause_image: str) -> str:
+def containerd_toml(home: Path, pause_image: str, net: NodeNet) -> str:
     """containerd 1.6's settings: everything under ``home``, CRI on, every pull sent to the
-    guard (:func:`registry_guard_files`)."""
+    guard (:func:`registry_guard_files`), its exec/attach streams on the node's end of the link
+    (it runs in the node's namespace; the kubelet, on the host, proxies them)."""
     cri = 'plugins."io.containerd.grpc.v1.cri"'
     return "\n".join(
         [
@@ -158,6 +204,8 @@ def containerd_toml(home: Path, pause_image: str) -> str:
             # Pod network namespaces under the state folder, so `down` finds and unmounts them.
             "  netns_mounts_under_state_dir = true",
             "  disable_apparmor = true",
+            f'  stream_server_address = "{net.netns_ip}"',
+            '  stream_server_port = "0"',
             f"[{cri}.registry]",
             f'  config_path = "{registry_hosts_dir(home)}"',
             f"[{cri}.cni]",
@@ -178,7 +226,8 @@ def containerd_toml(home: Path, pause_image: str) -> str:
 
 
 def cni_conflist(net: NodeNet, ipam_dir: Path) -> str:
-    """A bridge network without masquerading: pods reach the node and each other, nothing else."""
+    """A bridge network without masquerading, routed through the node: pods reach each other,
+    the node's Services and the host (which forwards nothing further)."""
     return json.dumps(
         {
             "cniVersion": "1.0.0",
@@ -188,7 +237,12 @@ def cni_conflist(net: NodeNet, ipam_dir: Path) -> str:
                     "type": "bridge",
                     "bridge": net.bridge,
                     "isGateway": True,
+                    # The pods' default route: Services, the host's servers and other nodes
+                    # are all off the bridge's subnet.
+                    "isDefaultGateway": True,
                     "ipMasq": False,
+                    # A pod reaching itself through its own Service.
+                    "hairpinMode": True,
                     "ipam": {
                         "type": "host-local",
                         "ranges": [[{"subnet": net.subnet, "gateway": net.gateway}]],
@@ -202,8 +256,9 @@ def cni_conflist(net: NodeNet, ipam_dir: Path) -> str:
     )
 
 
-def kubelet_yaml(net: NodeNet, home: Path) -> str:
-    """The kubelet's KubeletConfiguration (JSON, which is YAML)."""
+def kubelet_yaml(net: NodeNet, home: Path, *, taint: bool) -> str:
+    """The kubelet's KubeletConfiguration (JSON, which is YAML). ``taint``: register with
+    :data:`REAL_NODE_TAINT` (when KWOK's fake nodes share the cluster)."""
     config = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
@@ -212,10 +267,10 @@ def kubelet_yaml(net: NodeNet, home: Path) -> str:
         "cgroupDriver": "cgroupfs",
         "cgroupRoot": net.cgroup_root,
         "containerRuntimeEndpoint": f"unix://{containerd_socket(home)}",
-        "address": net.gateway,
+        "address": net.host_ip,
         "port": KUBELET_PORT,
         "readOnlyPort": 0,
-        "healthzBindAddress": net.gateway,
+        "healthzBindAddress": net.host_ip,
         "healthzPort": KUBELET_HEALTHZ_PORT,
         # Only the local API server reaches this address; it presents no client certificate.
         "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
@@ -232,9 +287,17 @@ def kubelet_yaml(net: NodeNet, home: Path) -> str:
             "nodefs.available": "1%",
             "imagefs.available": "1%",
         },
-        "resolvConf": "/etc/resolv.conf",
+        # Pods resolve through the cluster DNS only: no host search domain or nameserver, so
+        # no name ever leaves the host (CoreDNS answers the cluster's names and nothing else).
+        "resolvConf": "",
+        "clusterDNS": [net.dns_ip],
+        "clusterDomain": CLUSTER_DOMAIN,
+        "staticPodPath": str(static_pods_dir(home)),
+        # Not the host's /var/log/pods: kubelets of several nodes would share (and clean up)
+        # one folder, and it would outlive the run folder.
+        "podLogsDir": str(home / "pod-logs"),
         "podPidsLimit": 4096,
         "serializeImagePulls": False,
-        "registerWithTaints": [REAL_NODE_TAINT],
+        "registerWithTaints": [REAL_NODE_TAINT] if taint else [],
     }
     return json.dumps(config, indent=2)

@@ -17,12 +17,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from gavel_devstack import image, install, layout, probes, versions
+from gavel_devstack import image, install, layout, node_network, node_services, probes, versions
 from gavel_devstack.node_config import (
     CGROUP_CONTROLLERS,
+    KUBE_PROXY_HEALTHZ_PORT,
     KUBELET_HEALTHZ_PORT,
     NodeNet,
     guard_problem,
@@ -51,19 +53,13 @@ def _link_exists(name: str) -> bool:
     return Path("/sys/class/net", name).exists()
 
 
-def prepare(net: NodeNet) -> None:
-    """Check that containerd keeps the registry guard, then make the node's bridge (its address
-    is the kubelet's) and its root cgroup."""
+def prepare(net: NodeNet, block: int) -> None:
+    """Check that containerd keeps the registry guard, then make the node's network namespace
+    and link (:mod:`gavel_devstack.node_network`) and its root cgroup."""
     problem = guard_problem(_run(["containerd", "--version"], "asking containerd's version"))
     if problem:
         raise NodeError(problem)
-    if not _link_exists(net.bridge):
-        _run(["ip", "link", "add", net.bridge, "type", "bridge"], f"creating {net.bridge}")
-    prefix = net.subnet.split("/")[1]
-    addresses = _run(["ip", "-o", "addr", "show", "dev", net.bridge], "reading bridge")
-    if f" {net.gateway}/" not in addresses:
-        _run(["ip", "addr", "add", f"{net.gateway}/{prefix}", "dev", net.bridge], "bridge addr")
-    _run(["ip", "link", "set", net.bridge, "up"], f"starting {net.bridge}")
+    node_network.set_up(net, block)
     for controller in CGROUP_CONTROLLERS:
         if (_CGROUPS / controller).is_dir():
             (_CGROUPS / controller / net.cgroup_root.lstrip("/")).mkdir(exist_ok=True)
@@ -82,24 +78,59 @@ def kubelet_ready(net: NodeNet, apiserver_port: int, token: str) -> bool:
     """Whether the node's kubelet answers its health check and its Node reports Ready.
 
     Both: a Node left from an earlier run still says Ready until its lease runs out."""
-    url = f"http://{net.gateway}:{KUBELET_HEALTHZ_PORT}/healthz"
-    return probes.healthz(url) and _node_ready(apiserver_port, token, net.name)
+    url = f"http://{net.host_ip}:{KUBELET_HEALTHZ_PORT}/healthz"
+    return probes.healthz(url) and _ready(apiserver_port, token, f"/api/v1/nodes/{net.name}")
 
 
-def _node_ready(apiserver_port: int, token: str, node: str) -> bool:
+def kube_proxy_ready(net: NodeNet, apiserver_port: int, token: str) -> bool:
+    """kube-proxy answers its health check (it has synced its rules once) and the node's
+    CoreDNS pod is Ready, so a Service name resolves the moment ``up`` returns."""
+    url = f"http://{net.netns_ip}:{KUBE_PROXY_HEALTHZ_PORT}/healthz"
+    dns = f"/api/v1/namespaces/{node_services.DNS_NAMESPACE}/pods/coredns-{net.name}"
+    return probes.healthz(url) and _ready(apiserver_port, token, dns)
+
+
+def _api(apiserver_port: int, token: str, method: str, path: str, body: object = None) -> Any:
+    return httpx.request(
+        method,
+        f"https://127.0.0.1:{apiserver_port}{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        json=body,
+        timeout=5,
+        verify=False,  # noqa: S501 - the local API server's certificate is self-signed
+    )
+
+
+def _ready(apiserver_port: int, token: str, path: str) -> bool:
+    """Whether the Node or Pod at ``path`` has the condition Ready."""
     try:
-        r = httpx.get(
-            f"https://127.0.0.1:{apiserver_port}/api/v1/nodes/{node}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
-            verify=False,  # noqa: S501 - the local API server's certificate is self-signed
-        )
+        r = _api(apiserver_port, token, "GET", path)
     except httpx.HTTPError:
         return False
     if r.status_code != 200:
         return False
     conditions = r.json().get("status", {}).get("conditions", [])
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def ensure_dns_service(net: NodeNet, apiserver_port: int, token: str) -> None:
+    """Create the ``kube-dns`` Service (at the kubelet's ``clusterDNS`` address) if missing."""
+    service = node_services.dns_service(net)
+    path = f"/api/v1/namespaces/{node_services.DNS_NAMESPACE}/services"
+    # Asked first: creating it again fails on its address before its name.
+    if _api(apiserver_port, token, "GET", f"{path}/kube-dns").status_code == 200:
+        return
+    r = _api(apiserver_port, token, "POST", path, service)
+    if r.status_code == 422 and "does not match" in r.text:
+        # The cluster's etcd was made with the range all clusters once shared (10.0.0.0/24):
+        # its default ServiceCIDR keeps that range whatever the API server's flag now says.
+        raise NodeError(
+            f"the cluster's Services still use the range of a stack made before real nodes "
+            f"had their own ({net.service_cidr} is not in it): run scripts/stack down --purge "
+            f"and up again"
+        )
+    if r.status_code not in (201, 409):
+        raise NodeError(f"creating the kube-dns Service failed ({r.status_code}): {r.text}")
 
 
 # --- images --------------------------------------------------------------------------------------
@@ -128,24 +159,35 @@ def _image_id(tag: str, env: dict[str, str]) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def _ensure_pause(kubelet_bin: Path, env: dict[str, str]) -> None:
-    if _image_id(PAUSE_IMAGE, env):
+def _ensure_static(tag: str, binary: Path, env: dict[str, str]) -> None:
+    """``tag``: a ``FROM scratch`` image of one static ``binary``, its entry point."""
+    if _image_id(tag, env):
         return
+    name = binary.name
     with tempfile.TemporaryDirectory() as ctx:
-        (Path(ctx) / "pause").write_bytes((kubelet_bin / "pause").read_bytes())
-        (Path(ctx) / "pause").chmod(0o755)
+        (Path(ctx) / name).write_bytes(binary.read_bytes())
+        (Path(ctx) / name).chmod(0o755)
         (Path(ctx) / "Containerfile").write_text(
-            'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n'
+            f'FROM scratch\nCOPY {name} /{name}\nENTRYPOINT ["/{name}"]\n'
         )
-        _run(["podman", "build", "-q", "-t", PAUSE_IMAGE, ctx], "building the pause image", env)
+        _run(["podman", "build", "-q", "-t", tag, ctx], f"building the image {tag}", env)
 
 
-def exported(tag: str, kubelet_bin: Path) -> Path:
-    """An OCI archive of podman's ``tag``, made once per image id."""
+def static_images(inst: install.Installed) -> dict[str, Path]:
+    """The images made here from one static binary each: the sandbox's pause and CoreDNS."""
+    return {
+        PAUSE_IMAGE: inst.kubelet_bin / "pause",
+        node_services.COREDNS_IMAGE: inst.coredns_bin / "coredns",
+    }
+
+
+def exported(tag: str, binary: Path | None = None) -> Path:
+    """An OCI archive of podman's ``tag``, made once per image id (first built from ``binary``,
+    a static one, when given)."""
     env = podman_env()
     with _export_lock():
-        if tag == PAUSE_IMAGE:
-            _ensure_pause(kubelet_bin, env)
+        if binary is not None:
+            _ensure_static(tag, binary, env)
         image_id = _image_id(tag, env)
         if image_id is None:
             raise NodeError(f"image {tag} is not in podman: run scripts/image build first")
@@ -162,10 +204,11 @@ def exported(tag: str, kubelet_bin: Path) -> Path:
     return archive
 
 
-def load_images(socket: Path, kubelet_bin: Path) -> None:
-    """Import the sandbox image and the Gavel image into the node's containerd."""
-    for tag in (PAUSE_IMAGE, image.IMAGE_TAG):
-        archive = exported(tag, kubelet_bin)
+def load_images(socket: Path, inst: install.Installed) -> None:
+    """Import the sandbox, CoreDNS and Gavel images into the node's containerd."""
+    tags: dict[str, Path | None] = {**static_images(inst), image.IMAGE_TAG: None}
+    for tag, binary in tags.items():
+        archive = exported(tag, binary)
         _run(
             ["ctr", "--address", str(socket), "-n", "k8s.io", "images", "import", str(archive)],
             f"importing {tag} into the node",
@@ -204,7 +247,8 @@ def _mounts_under(folder: Path) -> list[str]:
 
 def clean_up(run_dir: Path, block: int) -> list[str]:
     """After the kubelets and containerds stopped: kill their containers, unmount their root
-    filesystems, volumes and network namespaces, delete their bridges. Returns what it did."""
+    filesystems, volumes and network namespaces, delete the nodes' namespaces, links and
+    forwarding rules. Returns what it did."""
     done = []
     for region in layout.REGION_NAMES:
         net = node_net(block, region)
@@ -214,9 +258,11 @@ def clean_up(run_dir: Path, block: int) -> list[str]:
             while not all(_kill_cgroup_tree(r) for r in roots) and time.monotonic() < deadline:
                 time.sleep(0.2)
             done.append(f"containers of {net.name}")
+        # A bridge on the host is from before nodes had their own namespace.
         if _link_exists(net.bridge):
             subprocess.run(["ip", "link", "del", net.bridge], capture_output=True, check=False)
             done.append(f"bridge {net.bridge}")
+        done += node_network.tear_down(net, block)
     points = _mounts_under(run_dir)
     for point in points:
         subprocess.run(["umount", "-l", point], capture_output=True, check=False)

@@ -287,6 +287,7 @@ class _Launch:
 # --- down --------------------------------------------------------------------------------------
 
 _STOP_ORDER = (
+    "kube-proxy",
     "kubelet",
     "containerd",
     # Sentinels before Redis: stopping them after the primary would start a pointless failover.

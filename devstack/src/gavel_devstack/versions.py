@@ -28,3 +28,7 @@ PROMTOOL = "v0.316.0"
 """promtool, built from ``github.com/prometheus/prometheus/cmd/promtool``: the Go module's
 v0.316.0 is Prometheus 3.16.0. Only scripts/check-rules uses it, to check and test the chart's
 alerts."""
+
+COREDNS = "v1.15.0"
+"""CoreDNS, the real nodes' cluster DNS, built from ``github.com/coredns/coredns`` with only the
+plugins the nodes use (``scripts/lib/build-coredns.sh``)."""

@@ -17,12 +17,17 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from gavel.resources.drop import Demand as DemandSpec
 from gavel.resources.drop import DropSpec, DropStatus, PreScale
 from gavel.resources.phase import Phase
 from gavel.resources.region import Baseline, RegionSpec
+from gavel.resources.region import Capacity as CapacitySpec
 
 # The defaults of the decision inputs are the models' (declared once, there).
-_PRE_SCALE, _BASELINE = PreScale(), Baseline()
+_PRE_SCALE, _BASELINE, _DEMAND = PreScale(), Baseline(), DemandSpec()
+_CAPACITY_DELIVERIES: int = CapacitySpec.model_fields[
+    "deliveries_per_second_per_fanout_pod"
+].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ class Capacity:
     bids_per_second_per_gateway_pod: int
     baseline_gateway: int = _BASELINE.gateway
     baseline_fanout: int = _BASELINE.fanout
+    deliveries_per_second_per_fanout_pod: int = _CAPACITY_DELIVERIES
 
     @classmethod
     def of(cls, spec: RegionSpec) -> Capacity:
@@ -93,6 +99,7 @@ class Capacity:
             cap.bids_per_second_per_gateway_pod,
             base.gateway,
             base.fanout,
+            cap.deliveries_per_second_per_fanout_pod,
         )
 
 
@@ -123,6 +130,7 @@ class Demand:
     peak_bids_per_s: int = 0
     headroom_percent: int = _PRE_SCALE.headroom_percent
     weights: tuple[tuple[str, int], ...] = ()
+    prices_per_s: int = _DEMAND.prices_per_second
 
     @classmethod
     def of(cls, spec: DropSpec) -> Demand:
@@ -132,18 +140,27 @@ class Demand:
             demand.peak_bidders,
             spec.pre_scale.headroom_percent,
             tuple(sorted(demand.region_weights.items())),
+            demand.prices_per_second,
         )
 
 
 def pods_needed(share: Fraction, demand: Demand, capacity: Capacity) -> Replicas:
     """Pods one drop needs in a region for its ``share`` of the peak, headroom included, before
-    any baseline: what concurrent drops add up."""
+    any baseline: what concurrent drops add up. Fan-out pods are bounded twice: by the sockets
+    one pod holds, and by the deliveries per second it writes (observers x prices per second);
+    the second is what a busy drop runs out of first (docs/performance.md, "Fan-out")."""
     factor = Fraction(100 + demand.headroom_percent, 100)
+    observers = demand.peak_observers * share * factor
     return Replicas(
         math.ceil(
             demand.peak_bids_per_s * share * factor / capacity.bids_per_second_per_gateway_pod
         ),
-        math.ceil(demand.peak_observers * share * factor / capacity.observers_per_fanout_pod),
+        max(
+            math.ceil(observers / capacity.observers_per_fanout_pod),
+            math.ceil(
+                observers * demand.prices_per_s / capacity.deliveries_per_second_per_fanout_pod
+            ),
+        ),
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -166,12 +165,6 @@ async def test_a_partitioned_primary_stops_deciding_and_no_acknowledged_bid_is_l
     await wait_for(rejoined, GIVE_UP_S, "the old primary back as a replica")
 
 
-@pytest.mark.skipif(
-    os.environ.get("GAVEL_REPRODUCE") != "healed-partition",
-    reason="reproduces a gateway bug (docs/decisions.md 99, 'a partition healed during the "
-    "failover loses acknowledged bids'): it failed 4 runs of 5 here, so it stays out of CI "
-    "until gateway.replicated is fixed; run it with GAVEL_REPRODUCE=healed-partition",
-)
 async def test_a_partition_healed_while_the_sentinels_fail_over(
     stack: Stack, region: PartitionedRegion, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from gavel import bidding, outbox, redis_client
 from gavel.auction import RateLimit
 from gavel.gateway import auth
-from gavel.gateway.replicated import ReplicatedBids
+from gavel.gateway.replicated import NotReplicatedError, ReplicatedBids
 from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
@@ -106,6 +106,31 @@ async def test_bids_in_flight_share_waits(stack: Stack) -> None:
     # a second one, held back until the first batch's WAIT returned.
     assert 1 <= batches <= 2, batches
     print(f"\n200 bids in flight: {batches:.0f} batches, one WAIT each")
+
+
+async def test_a_node_turned_replica_is_unavailable_not_an_error(
+    stack: Stack, replicas: list[redis_nodes.Node]
+) -> None:
+    """A pooled connection still on an old primary that a failover turned into a replica gets
+    ``READONLY`` for every bid: that is "try again" (503), never a 500."""
+    async with redis_client.connect(stack.redis_url(HOME)) as primary:
+        rules = await open_test_drop(primary)
+    replicated = ReplicatedBids(replicas[0].url, replicas=1, timeout_ms=500, redis_timeout_s=5.0)
+    call = bidding.bid_call(
+        rules.drop_id,
+        "b-1",
+        "c-1",
+        2_000,
+        event_id=f"e-1-{rules.drop_id}",
+        received_ms=0,
+        region=HOME,
+        limit=RateLimit(10**6, 10**6),
+    )
+    try:
+        with pytest.raises(NotReplicatedError, match="read only replica"):
+            await replicated.place(call)
+    finally:
+        await replicated.close()
 
 
 def _batches() -> float:

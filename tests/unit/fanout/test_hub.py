@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 
+from gavel.events import PriceEvent
 from gavel.fanout import messages
 from gavel.fanout.hub import Hub
+from gavel_devstack.harness.fanout import price_event
 from tests.unit.fanout.test_feed import ev
 
 
@@ -95,3 +97,44 @@ def test_a_watcher_that_came_before_the_first_price_gets_it() -> None:
     hub.publish(ev(1))
     assert sock.seqs() == [("snapshot", 0), ("price", 1)]
     assert list(hub.feeds) == ["d"]
+
+
+def aged(seq: int, decided_ms: int) -> PriceEvent:
+    return price_event("d", seq, decided_ms=decided_ms)
+
+
+def test_a_batch_of_fresh_prices_is_broadcast_whole() -> None:
+    hub, sock = Hub(16), Socket()
+    hub.subscribe(sock, "d", None)
+    # Within 500 ms of each other: a burst, or a pipeline slow but not behind. However old.
+    hub.publish_batch([aged(n, 1_000 + 200 * n) for n in (1, 2, 3)], max_stale_ms=500)
+    assert sock.seqs() == [("snapshot", 0), ("price", 1), ("price", 2), ("price", 3)]
+
+
+def test_behind_it_skips_stale_prices_to_the_newest_by_a_resync() -> None:
+    hub, sock = Hub(16), Socket()
+    hub.publish(aged(1, 0))
+    hub.subscribe(sock, "d", None)
+    # 2-4 were superseded by 6 long before they reach the hub (it fell behind); 5 barely.
+    batch = [aged(2, 1_000), aged(3, 1_100), aged(4, 1_200), aged(5, 9_800), aged(6, 9_900)]
+    hub.publish_batch(batch, max_stale_ms=500)
+    assert sock.seqs() == [("snapshot", 1), ("snapshot", 5), ("price", 6)]
+    resync = json.loads(sock.frames[1][sock.frames[1].index(b"{") :])
+    assert (resync["resync"], resync["high_bid"]) == (True, aged(5, 0).decision.high_bid)
+    # The history still holds every price, for reconnects with since.
+    late = Socket()
+    hub.subscribe(late, "d", 1)
+    assert late.seqs() == [("price", n) for n in range(2, 7)]
+
+
+def test_the_newest_of_a_drop_goes_out_however_old_and_drops_are_judged_apart() -> None:
+    hub, a, b = Hub(16), Socket(), Socket()
+    hub.subscribe(a, "d", None)
+    hub.subscribe(b, "e", None)
+    batch = [aged(1, 0), aged(2, 5_000), price_event("e", 1, decided_ms=0)]
+    hub.publish_batch(batch, max_stale_ms=500)
+    assert a.seqs() == [("snapshot", 0), ("snapshot", 2)]
+    assert b.seqs() == [("snapshot", 0), ("price", 1)]  # e's one price is its newest
+    # Duplicates in a batch change nothing; the next one follows on as a price.
+    hub.publish_batch([aged(2, 5_000), aged(3, 5_100)], max_stale_ms=500)
+    assert a.seqs()[-1] == ("price", 3)

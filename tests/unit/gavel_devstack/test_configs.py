@@ -27,6 +27,23 @@ def test_kafka_is_one_kraft_node_on_loopback_with_rf1_internal_topics() -> None:
         assert props[key] == "1", key
 
 
+def test_kafka_pods_get_a_second_loopback_listener_advertised_at_the_nodes_host_address() -> None:
+    props = _props(
+        configs.kafka_server_properties(21011, 21012, Path("/data"), ("10.200.3.253", 21006))
+    )
+    assert props["listeners"].split(",") == [
+        "PLAINTEXT://127.0.0.1:21011",
+        "CONTROLLER://127.0.0.1:21012",
+        "PODS://127.0.0.1:21006",
+    ]
+    # Host clients keep 127.0.0.1; a pod is told the address the host forwards to loopback.
+    assert props["advertised.listeners"] == (
+        "PLAINTEXT://127.0.0.1:21011,PODS://10.200.3.253:21006"
+    )
+    assert "PODS:PLAINTEXT" in props["listener.security.protocol.map"].split(",")
+    assert props["inter.broker.listener.name"] == "PLAINTEXT"
+
+
 def test_kafka_cluster_id_is_22_url_safe_chars_not_starting_with_dash() -> None:
     for _ in range(200):
         cid = configs.kafka_cluster_id()

@@ -25,6 +25,14 @@ def test_blocks_never_overlap_and_stay_clear_of_standard_and_ephemeral_ports() -
     assert max(seen) < 32768  # Linux's ephemeral range starts here
 
 
+def test_kafka_has_a_pods_listener_port_in_the_first_four_regions_only() -> None:
+    ports = layout.ports_for_block(3)
+    given = [ports.regions[r].kafka_pods for r in layout.REGION_NAMES]
+    assert given[-1] is None
+    assert len(set(given[:-1])) == 4
+    assert all(p in ports.all_ports() for p in given[:-1])
+
+
 def test_every_region_has_ports_so_a_stack_can_grow_in_place() -> None:
     ports = layout.ports_for_block(3)
     assert list(ports.regions) == list(layout.REGION_NAMES)

@@ -26,7 +26,12 @@ SPEC = drop_spec(
     preScale={"headroomPercent": 0},
 )
 NO_STATUS = DropStatus()
-CAPACITY = {"observersPerFanoutPod": 10_000, "bidsPerSecondPerGatewayPod": 100}
+# Deliveries per pod high enough that sockets decide the fan-out count here.
+CAPACITY = {
+    "observersPerFanoutPod": 10_000,
+    "bidsPerSecondPerGatewayPod": 100,
+    "deliveriesPerSecondPerFanoutPod": 10_000_000,
+}
 
 
 def region(name: str, **status: Any) -> RegionInfo:

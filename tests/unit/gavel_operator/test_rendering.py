@@ -11,7 +11,7 @@ import yaml
 
 from gavel import endpoints
 from gavel.resources.region import RegionSpec
-from gavel_operator.rendering import RegionView, drop_record, render_region
+from gavel_operator.rendering import Images, RegionView, drop_record, render_region
 from gavel_operator.rendering_parts import labels
 from tests.unit.resources.samples import DROP, drop_spec
 
@@ -269,3 +269,28 @@ def test_every_rendered_workload_finds_its_endpoints_in_its_env() -> None:
                 assert set(endpoints.redis_urls(env)) == {r.name for r in example_regions()}
                 seen.add(command)
     assert seen == set(readers)
+
+
+def test_every_gavel_container_runs_as_non_root_on_a_read_only_root_and_may_start_slowly() -> None:
+    regions = example_regions()
+    containers = [
+        c
+        for obj in render_region(regions[0], regions)
+        if obj["kind"] == "Deployment"
+        for c in obj["spec"]["template"]["spec"]["containers"]
+        if c["image"] == Images().gavel
+    ]
+    assert {c["name"] for c in containers} == {
+        "gateway",
+        "outbox-shipper",
+        "fanout",
+        "relay",
+        "audit-writer",
+    }
+    for c in containers:
+        assert c["securityContext"]["runAsNonRoot"] is True
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+        startup = c["startupProbe"]
+        # The liveness probe waits for the start: a slow import is not a dead process.
+        assert startup["httpGet"] == c["livenessProbe"]["httpGet"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 60

@@ -79,12 +79,28 @@ def test_shares_follow_weights_or_split_equally() -> None:
 
 def test_replicas_cover_the_share_of_the_peak_with_headroom() -> None:
     cap = Capacity(observers_per_fanout_pod=20_000, bids_per_second_per_gateway_pod=2_000)
-    demand = Demand(peak_observers=200_000, peak_bids_per_s=3_000, headroom_percent=30)
-    # 120k observers * 1.3 / 20k = 7.8 -> 8; 1,800 bids/s * 1.3 / 2k = 1.17 -> 2 (baseline 2)
+    demand = Demand(
+        peak_observers=200_000, peak_bids_per_s=3_000, headroom_percent=30, prices_per_s=1
+    )
+    # 120k observers * 1.3 / 20k = 7.8 -> 8 (at 1 price/s, 156k deliveries/s / 40k need only
+    # 4); 1,800 bids/s * 1.3 / 2k = 1.17 -> 2 (baseline 2)
     assert desired_replicas(Fraction(3, 5), demand, cap, scaled=True) == Replicas(
         gateway=2, fanout=8
     )
     assert desired_replicas(Fraction(3, 5), demand, cap, scaled=False) == Replicas(2, 2)
+
+
+def test_fanout_pods_are_sized_by_deliveries_per_second_when_prices_move_fast() -> None:
+    cap = Capacity(
+        observers_per_fanout_pod=20_000,
+        bids_per_second_per_gateway_pod=2_000,
+        deliveries_per_second_per_fanout_pod=40_000,
+    )
+    demand = Demand(peak_observers=100_000, peak_bids_per_s=0, headroom_percent=0, prices_per_s=5)
+    # 100k sockets fit in 5 pods, but 100k x 5 prices/s = 500k deliveries/s need 12.5 -> 13.
+    assert desired_replicas(Fraction(1), demand, cap, scaled=True) == Replicas(2, 13)
+    quiet = Demand(peak_observers=100_000, peak_bids_per_s=0, headroom_percent=0, prices_per_s=0)
+    assert desired_replicas(Fraction(1), quiet, cap, scaled=True) == Replicas(2, 5)
 
 
 def test_capacity_from_region_spec() -> None:
@@ -102,7 +118,9 @@ def test_demand_of_a_spec_reads_demand_and_prescale() -> None:
         demand={"peakObservers": 10, "peakBidders": 3, "regionWeights": {"us": 2, "eu": 1}},
         preScale={"headroomPercent": 50},
     )
-    assert Demand.of(spec) == Demand(10, 3, 50, (("eu", 1), ("us", 2)))
+    assert Demand.of(spec) == Demand(10, 3, 50, (("eu", 1), ("us", 2)), prices_per_s=5)
+    fast = drop_spec(demand={"peakObservers": 10, "pricesPerSecond": 20})
+    assert Demand.of(fast).prices_per_s == 20
     assert Demand.of(drop_spec()) == Demand()
 
 
@@ -137,5 +155,7 @@ def test_weights_split_the_crowd() -> None:
 def test_exact_shares_do_not_round_up_a_whole_pod() -> None:
     # 200k * 1/2 * 1.2 / 20k is exactly 6; in floats it is 6.000000000000001.
     cap = Capacity(observers_per_fanout_pod=20_000, bids_per_second_per_gateway_pod=2_000)
-    demand = Demand(peak_observers=200_000, peak_bids_per_s=20_000, headroom_percent=20)
+    demand = Demand(
+        peak_observers=200_000, peak_bids_per_s=20_000, headroom_percent=20, prices_per_s=1
+    )
     assert desired_replicas(Fraction(1, 2), demand, cap, scaled=True) == Replicas(6, 6)

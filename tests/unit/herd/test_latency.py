@@ -28,3 +28,16 @@ def test_merging_and_an_empty_histogram() -> None:
     b.add(9.0)
     a.merge(b)
     assert (len(a), a.summary().max_ms) == (2, 9.0)
+
+
+def test_a_distribution_is_thinned_to_its_points_and_ends_at_one() -> None:
+    h = Histogram()
+    for ms in range(1, 1001):
+        h.add(float(ms))
+    points = h.cdf(points=100)
+    assert len(points) == 100
+    assert points[-1] == (1000.0, 1.0)
+    assert points[0] == (10.0, 0.01)
+    shares = [share for _, share in points]
+    assert shares == sorted(shares)
+    assert Histogram().cdf() == []

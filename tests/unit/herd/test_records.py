@@ -66,3 +66,21 @@ def test_an_answer_reads_a_problem_with_the_bids_figures_and_a_refusal_without()
         ack_ms=1.0,
     )
     assert (refused.event_id, refused.reason, refused.outcome) == (None, "invalid_token", None)
+
+
+def test_a_resync_counts_the_prices_it_jumped_over_and_how_old_its_price_was() -> None:
+    s = RegionSightings("us")
+    view = s.observer("o")
+    view.take({"type": "snapshot", "resync": False, "seq": 0, "high_bid": None}, 0.0, s)
+    view.take({"type": "price", "seq": 1, "high_bid": 100, "decided_ms": 900}, 1_000.0, s)
+    view.take(
+        {"type": "snapshot", "resync": True, "seq": 6, "high_bid": 600, "decided_ms": 1_500},
+        2_000.0,
+        s,
+    )
+    # A resync with nothing newer (a reconnect on the latest seq) skips nothing.
+    view.take({"type": "snapshot", "resync": True, "seq": 6, "high_bid": 600}, 2_100.0, s)
+    assert (view.skipped, view.resyncs, view.anomalies) == (4, 2, [])
+    assert (s.latency.summary().max_ms, s.resync_age.summary().max_ms) == (100.0, 500.0)
+    assert s.staleness().summary().count == 2
+    assert s.stalest_ms == 500.0

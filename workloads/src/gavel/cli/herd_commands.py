@@ -50,6 +50,10 @@ def herd(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the result as JSON here.")
     ] = None,
+    report_out: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the HTML report (plots) here."),
+    ] = None,
     cassandra_contact: CassandraContact = None,
     cassandra_dc: CassandraDc = None,
     keyspace: Keyspace = "gavel_audit",
@@ -60,7 +64,7 @@ def herd(
 
     from gavel import endpoints  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
-    from gavel.herd import shape, summary  # noqa: PLC0415
+    from gavel.herd import report, shape, summary  # noqa: PLC0415
     from gavel.herd.run import Herd, Target, run  # noqa: PLC0415
 
     gateways, fanouts = parse_urls(gateway, "--gateway"), parse_urls(fanout, "--fanout")
@@ -100,5 +104,7 @@ def herd(
     summary.print_result(result)
     if json_out is not None:
         json_out.write_text(json.dumps(result.as_json(), indent=2) + "\n")
+    if report_out is not None:
+        typer.echo(f"report: {report.write(result.as_json(), report_out)}")
     if not result.verdict.ok:
         raise typer.Exit(1)

@@ -115,6 +115,13 @@ def fanout(
         list[str],
         typer.Option(help="CIDR exempt from per-address limits (repeat); default: loopback."),
     ] = [],  # noqa: B006
+    max_stale_ms: Annotated[
+        float,
+        typer.Option(
+            help="When behind, skip a price that a newer one in hand superseded by more than "
+            "this (observers get a resync snapshot); inf: broadcast every price."
+        ),
+    ] = 500.0,
     redis_url: Annotated[
         str | None,
         typer.Option(
@@ -157,6 +164,7 @@ def fanout(
             allowed_origins=tuple(allow_origin),
             max_connections=max_connections,
             address_limits=limits,
+            max_stale_ms=max_stale_ms,
             redis_url=redis_url or _page_redis(region),
             gateway_urls=parse_gateway_urls(gateway_url),
             demo_login_url=demo_login_url,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import time
 from typing import Protocol, cast
 from urllib.parse import parse_qs, urlsplit
@@ -77,6 +78,11 @@ class ObserverConnection(asyncio.Protocol):
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
         self.transport.set_write_buffer_limits(high=self.server.settings.high_water_bytes)
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:  # a fixed kernel buffer: what queues there is never conflated
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_SNDBUF, self.server.settings.send_buffer_bytes
+            )
         peer = self.transport.get_extra_info("peername")
         self.address = peer[0] if isinstance(peer, tuple) else None
         self.server.sockets.add(self)

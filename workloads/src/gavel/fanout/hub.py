@@ -3,10 +3,20 @@
 Called by :mod:`gavel.fanout.ingest` (``publish``, one call per price event) and by
 :mod:`gavel.fanout.connection` (``subscribe``/``unsubscribe``). All on one event loop, no locks.
 
-Slow sockets never slow the others: a socket whose send buffer passed its high-water mark is
-*paused* (asyncio flow control). While paused it gets nothing; it is marked *conflated*, and when
-it drains it receives one snapshot of the latest state marked ``resync`` instead of the backlog.
-A socket paused for too long is disconnected by :meth:`Hub.sweep`.
+Fresh before complete: an observer wants the current price, not a queue of old ones.
+
+* A socket whose send buffer passed its high-water mark is *paused* (asyncio flow control).
+  While paused it gets nothing; it is marked *conflated*, and when it drains it receives one
+  snapshot of the latest state marked ``resync`` instead of the backlog. A socket paused for
+  too long is disconnected by :meth:`Hub.sweep`.
+* A process that is behind (busy broadcasting while Kafka kept delivering) takes a whole batch
+  of events at once (:meth:`Hub.publish_batch`): every event goes into its drop's feed (the
+  history still answers ``since``), but an event that a newer one of its drop in the same batch
+  superseded more than ``max_stale_ms`` later (by their ``decided_ms``, both stamped by the
+  drop's home gateway) is not broadcast. The next broadcast after a skip is a resync snapshot,
+  so clients never see a gap in ``price`` seqs, and the work skipped is what lets the process
+  catch up: staleness stays bounded instead of growing with the backlog. A batch that spans
+  less (a burst of bids, a pipeline that is slow but steady) goes out whole.
 
 State stays bounded by what is real: a feed exists only for a drop whose prices came from Kafka,
 so subscribing to a name the fan-out has never seen creates nothing but the watcher entry, which
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Protocol
 
 from gavel.events import PriceEvent
@@ -83,11 +94,42 @@ class Hub:
 
     def publish(self, event: PriceEvent) -> int:
         """Apply ``event`` and broadcast what it means; returns sockets written to."""
-        applied, message = self.feed(event.drop).apply(event)
-        metrics.EVENTS.labels(applied.value).inc()
-        if applied is Applied.IGNORED:
-            return 0
+        return self.publish_batch([event], max_stale_ms=float("inf"))
+
+    def publish_batch(self, events: Sequence[PriceEvent], *, max_stale_ms: float) -> int:
+        """Apply ``events`` (one batch from Kafka, in order) and broadcast, per drop, each new
+        one unless the drop's newest in the batch was decided more than ``max_stale_ms`` after
+        it; returns socket writes."""
+        before: dict[str, int] = {}
+        todo: dict[str, list[tuple[PriceEvent, bytes]]] = {}
+        for event in events:
+            feed = self.feed(event.drop)
+            before.setdefault(event.drop, feed.seq)
+            applied, message = feed.apply(event)
+            metrics.EVENTS.labels(applied.value).inc()
+            if applied is not Applied.IGNORED:
+                todo.setdefault(event.drop, []).append((event, message))
+        sent = 0
+        for new in todo.values():
+            last = before[new[0][0].drop]
+            newest_ms = max(e.decision.decided_ms for e, _ in new)
+            for event, message in new[:-1]:
+                if newest_ms - event.decision.decided_ms > max_stale_ms:
+                    metrics.SKIPPED.inc()
+                    continue
+                sent += self._broadcast(event, message, last)
+                last = event.decision.seq
+            sent += self._broadcast(*new[-1], last)
+        return sent
+
+    def _broadcast(self, event: PriceEvent, message: bytes, last_sent: int) -> int:
+        """Write ``event`` to every watcher of its drop: its ``message`` if the watchers' last
+        broadcast was the seq before, else a resync snapshot of it (prices were skipped)."""
         metrics.LAG_MS.set(time.time() * 1000 - event.decision.decided_ms)
+        if not self.watchers.get(event.drop):
+            return 0
+        if event.decision.seq != last_sent + 1:
+            message = messages.snapshot(event.drop, event, resync=True)
         frame = messages.text_frame(message)
         sent = conflated = 0
         for watcher in list(self.watchers.get(event.drop, ())):

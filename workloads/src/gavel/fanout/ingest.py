@@ -62,9 +62,10 @@ async def _follow_once(settings: FanoutSettings, hub: Hub, ready: asyncio.Event)
         next_refresh = time.monotonic() + REFRESH_S
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-            for records in batch.values():
-                for record in records:
-                    _publish(hub, record.value)
+            events = [e for records in batch.values() for r in records if (e := _event(r.value))]
+            if events:
+                # One call per batch: the hub skips what a newer price of its drop makes stale.
+                hub.publish_batch(events, max_stale_ms=settings.max_stale_ms)
             if not ready.is_set() and await _caught_up(consumer, ends):
                 ready.set()
                 log.info("fan-out %s caught up: %d drops", settings.region, len(hub.feeds))
@@ -75,15 +76,14 @@ async def _follow_once(settings: FanoutSettings, hub: Hub, ready: asyncio.Event)
         await consumer.stop()
 
 
-def _publish(hub: Hub, raw: bytes | None) -> None:
+def _event(raw: bytes | None) -> PriceEvent | None:
     if raw is None:
-        return
+        return None
     try:
-        event = PriceEvent.from_json(raw)
+        return PriceEvent.from_json(raw)
     except EventError:
         metrics.EVENTS.labels("unparseable").inc()
-        return
-    hub.publish(event)
+        return None
 
 
 async def _caught_up(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:

@@ -14,6 +14,10 @@ CONFLATED = Counter(
     "gavel_fanout_conflated_total",
     "Messages not sent to a paused (slow) socket; it gets a resync snapshot",
 )
+SKIPPED = Counter(
+    "gavel_fanout_skipped_total",
+    "Prices not broadcast: superseded by a newer one in hand by more than the staleness bound",
+)
 SLOW_DISCONNECTS = Counter(
     "gavel_fanout_slow_disconnects_total", "Sockets closed for staying paused past the slow timeout"
 )

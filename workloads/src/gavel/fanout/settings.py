@@ -25,8 +25,15 @@ class FanoutSettings:
     """Observers only send control frames; anything bigger closes the socket (1009)."""
     history_size: int = 512
     """Price messages kept per drop for reconnects with ``since``."""
-    high_water_bytes: int = 64 * 1024
+    high_water_bytes: int = 16 * 1024
     """Per-socket send buffer past which the socket is paused and conflated to the latest."""
+    send_buffer_bytes: int = 16 * 1024
+    """The kernel's send buffer per socket (SO_SNDBUF), fixed rather than auto-tuned up to
+    megabytes: what sits there is not conflated, so it bounds how many old prices a slow
+    observer still has to read before its resync."""
+    max_stale_ms: float = 500.0
+    """A price is not broadcast when a newer one of its drop, decided more than this later, is
+    already in hand (the process is behind): observers skip to the newer one by a resync."""
     slow_timeout_s: float = 30.0
     """A socket paused that long is disconnected (1013 try again later)."""
     ping_interval_s: float = 20.0
@@ -43,6 +50,10 @@ class FanoutSettings:
     production image); the drop page offers it when set."""
 
     def __post_init__(self) -> None:
+        if not self.max_stale_ms >= 0:  # also refuses NaN
+            raise ValueError(
+                f"max_stale_ms must be >= 0 (inf: never skip), not {self.max_stale_ms}"
+            )
         for _, url in self.gateway_urls:
             csp.origin_of(url)  # ValueError at start-up, not a broken page later
         if self.demo_login_url:

@@ -78,6 +78,10 @@ class RedisPipe:
         self._watchdog: asyncio.TimerHandle | None = None
         self.on_batch: Callable[[int], None] = lambda _size: None
         """Called with each written batch's size (the gateway's histogram)."""
+        self.greeting: tuple[Sequence[Arg], Callable[[object], None]] | None = None
+        """A command sent first on every new connection, right after the handshake, and what
+        to call with its reply: :mod:`gavel.gateway.replicated` learns which node it reached
+        before any bid's answer on that connection is settled."""
 
     async def call(self, args: Sequence[Arg], *, replicate: bool = False) -> Answer:
         """Send one command with the others of this loop turn; its reply (an error reply is
@@ -177,6 +181,15 @@ class RedisPipe:
         self._protocol = protocol
         self._transport = protocol.transport
         self._reader = hiredis.Reader()
+        if self.greeting is not None:
+            command, on_reply = self.greeting
+            greeted: Waiter = loop.create_future()
+            # Scheduled as soon as the reply is settled, so it runs before the callers waiting
+            # on later replies of the same read resume.
+            greeted.add_done_callback(
+                lambda f: f.cancelled() or f.exception() or on_reply(f.result()[0])
+            )
+            self._pipeline.submit_first(encode(command), greeted)
         for command in reversed(_handshake(endpoint, self._name)):
             self._pipeline.submit_first(encode(command), loop.create_future())
         self._flush()

@@ -14,7 +14,12 @@ How many replicas: every replica connected to the primary, and at least ``replic
 for only one of two would let Sentinel promote the other, which may lack the decision: Sentinel
 compares replicas by the offsets it last read from them, up to seconds old, so it can pick the
 one behind. With every connected replica holding every acknowledged decision, whichever one
-Sentinel promotes has them all.
+Sentinel promotes has them all. A replica that goes away is still waited for during a hold
+(:mod:`gavel.gateway.replica_target`, decision 39): it may be the one a failover is promoting,
+while the old primary keeps the others for a second. The hold is kept per node (its
+``master_replid``): the connection's first command after the handshake is ``INFO
+replication`` (:attr:`RedisPipe.greeting`), so the gateway knows which node it reached before
+any answer on it is settled; until then the ``WAIT`` asks for the most any recent node needs.
 
 A decision whose ``WAIT`` saw fewer replicas than needed, or a bid Redis refused with
 ``NOREPLICAS`` (a primary without enough live replicas), raises :class:`NotReplicatedError`;
@@ -37,6 +42,7 @@ from gavel.bidding import BidCall, BidResult
 from gavel.gateway import metrics
 from gavel.gateway.pipelining import Arg
 from gavel.gateway.redis_pipe import RedisPipe
+from gavel.gateway.replica_target import ReplicaTargets
 from gavel.redis_client import PrimaryLocator
 
 _CONNECTED_TTL_S = 1.0
@@ -49,6 +55,11 @@ _UNAVAILABLE_REPLIES = (
 )  # fmt: skip
 """Error replies that mean "this Redis cannot decide now (or not for us)", not "the script is
 wrong": the attempt goes to the disk outbox as ``unavailable``, as when Redis is unreachable."""
+
+
+def unavailable(message: str) -> bool:
+    """Whether an error reply means "this Redis cannot decide now": try again, never a 500."""
+    return message.startswith(_UNAVAILABLE_REPLIES)
 
 
 class NotReplicatedError(Exception):
@@ -75,7 +86,10 @@ class ReplicatedBids:
             name="gavel-gateway-bids",
         )
         self.pipe.on_batch = metrics.REPLICATION_BATCH.observe
-        self._connected = replicas
+        self.pipe.greeting = (("INFO", "replication"), self._counted)
+        self._targets = ReplicaTargets(floor=replicas)
+        self._node: str | None = None
+        """The replication id of the node the connection reached (None: not known yet)."""
         self._connected_at = -1.0
         self._counting: asyncio.Task[int] | None = None
 
@@ -87,20 +101,32 @@ class ReplicatedBids:
         return ("WAIT", self._needed(), self._timeout_ms)
 
     def _needed(self) -> int:
-        return max(self._replicas, self._connected)
+        now = time.monotonic()
+        if self._node is None:  # a new connection, its node not known yet: the most careful
+            return self._targets.ceiling(now)
+        return self._targets.needed(self._node, now)
+
+    def _counted(self, reply: object) -> None:
+        """Take in an ``INFO replication`` reply of the connection's node."""
+        if not isinstance(reply, bytes):
+            self._node = None
+            return
+        fields = dict(
+            line.partition(":")[::2] for line in reply.decode().splitlines() if ":" in line
+        )
+        now = time.monotonic()
+        self._node = fields.get("master_replid", "")
+        self._targets.observe(self._node, int(fields.get("connected_slaves", 0)), now)
+        self._connected_at = now
 
     async def _count_replicas(self) -> int:
-        """Replicas connected to the primary now (``INFO replication``)."""
+        """What the connection's node needs now, counted afresh (``INFO replication``)."""
         try:
             reply, _ = await self.pipe.call(("INFO", "replication"))
-            if isinstance(reply, bytes):
-                for line in reply.decode().splitlines():
-                    if line.startswith("connected_slaves:"):
-                        self._connected = int(line.partition(":")[2])
-                        self._connected_at = time.monotonic()
+            self._counted(reply)
         finally:
             self._counting = None
-        return self._connected
+        return self._needed()
 
     async def place(self, call: BidCall) -> BidResult:
         """Decide ``call``; with replicas, returns once enough replicas hold the decision."""
@@ -121,8 +147,9 @@ class ReplicatedBids:
     async def _confirm(self, acked: object, result: BidResult) -> None:
         needed = self._needed()
         if not isinstance(acked, int) or acked < needed:
-            # A replica may have gone: count again before refusing.
-            needed = max(self._replicas, await self._count_replicas())
+            # A replica may have come or gone, or the node was not known when the WAIT was
+            # sent: count again (the hold decides) before refusing.
+            needed = await self._count_replicas()
         if not isinstance(acked, int) or acked < needed:
             metrics.REPLICATION_UNCONFIRMED.inc()
             raise NotReplicatedError(f"{acked} of {needed} replicas confirmed")
@@ -138,7 +165,7 @@ class ReplicatedBids:
     def _refusal(self, message: str) -> Exception:
         if message.startswith("READONLY"):
             self.pipe.reset()  # a former primary: the next call asks the Sentinels again
-        if message.startswith(_UNAVAILABLE_REPLIES):
+        if unavailable(message):
             return NotReplicatedError(message)
         return RedisReplyError(message)
 

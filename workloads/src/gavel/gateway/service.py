@@ -106,7 +106,7 @@ class BidService:
         if settings.region not in self.redis:
             raise ValueError(f"no Redis URL for the gateway's own region {settings.region!r}")
         # Bids go out on a pipelined connection of their own per home region (automatic
-        # pipelining, docs/decisions.md 99); the redis-py clients above serve everything else.
+        # pipelining, docs/decisions.md 45); the redis-py clients above serve everything else.
         self.bids = {
             region: ReplicatedBids(
                 url,

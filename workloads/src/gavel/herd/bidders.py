@@ -24,7 +24,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from gavel.herd.http1 import Connection, HttpError
+from gavel.herd.latency import Histogram
 from gavel.herd.records import Answer, Channel
+from gavel.herd.series import Series
 from gavel.herd.shape import GREEDY_VOLLEY, BidderSpec, Profile, Timeline, next_amount
 
 CLOSED_REASONS = frozenset({"closed", "cancelled"})
@@ -51,10 +53,25 @@ class Market:
 
 @dataclass
 class Tally:
-    """Everything the bidders produced: answers, and bids that got none."""
+    """Everything the bidders produced: answers, and bids that got none; per second of the
+    herd's ``clock``, answers by outcome (``answers/accepted``, ``answers/<reason>``); and
+    acknowledgement latency per region."""
 
+    clock: Callable[[], float] = time.monotonic
     answers: list[Answer] = field(default_factory=list)
     unanswered: int = 0
+    series: Series = field(default_factory=Series)
+    ack: dict[str, Histogram] = field(default_factory=dict)
+
+    def record(self, answer: Answer) -> None:
+        self.answers.append(answer)
+        label = "duplicate" if answer.duplicate else answer.reason or answer.outcome or "other"
+        self.series.add(f"answers/{label}", int(self.clock()))
+        self.ack.setdefault(answer.region, Histogram()).add(answer.ack_ms)
+
+    def lost(self) -> None:
+        self.unanswered += 1
+        self.series.add("answers/unanswered", int(self.clock()))
 
 
 class Sender(Protocol):
@@ -164,10 +181,10 @@ class Bidder:
         try:
             status, body = await self.sender.send(bid_id, amount)
         except (HttpError, ConnectionError, OSError):
-            self.tally.unanswered += 1
+            self.tally.lost()
             return None
         ack_ms = (time.perf_counter() - t0) * 1000
-        self.tally.answers.append(
+        self.tally.record(
             Answer.from_body(
                 body,
                 region=self.spec.region,

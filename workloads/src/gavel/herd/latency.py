@@ -64,3 +64,18 @@ class Histogram:
             return Summary(0, 0.0, 0.0, 0.0)
         top = round(max(self.counts) * RESOLUTION_MS, 1)
         return Summary(len(self), self.quantile(0.5), self.quantile(0.99), top)
+
+    def cdf(self, points: int = 200) -> list[tuple[float, float]]:
+        """The cumulative distribution as at most ``points`` (ms, share at or below) pairs,
+        thinned evenly over the recorded ticks, always keeping the last (share 1.0)."""
+        total = len(self)
+        if total == 0:
+            return []
+        ticks = sorted(self.counts)
+        step = max(1, math.ceil(len(ticks) / points))
+        out, seen = [], 0
+        for i, tick in enumerate(ticks):
+            seen += self.counts[tick]
+            if i % step == step - 1 or i == len(ticks) - 1:
+                out.append((round(tick * RESOLUTION_MS, 1), round(seen / total, 5)))
+        return out

@@ -39,6 +39,8 @@ class _Socket(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.handshake: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.counted = False
+        """Counted in its region's connected sockets (from the 101 until the socket closes)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -53,6 +55,9 @@ class _Socket(asyncio.Protocol):
             if isinstance(event, Response):
                 if not self.handshake.done():
                     self.handshake.set_result(event.status_code == 101)
+                    if event.status_code == 101:
+                        self.counted = True
+                        self.sightings.connected += 1
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
                 msg = self.sightings.decode(bytes(event.data))
                 self.view.take(msg, now, self.sightings)
@@ -64,6 +69,9 @@ class _Socket(asyncio.Protocol):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.counted:
+            self.counted = False
+            self.sightings.connected -= 1
         if not self.handshake.done():
             self.handshake.set_result(False)
         if not self.closed.done():

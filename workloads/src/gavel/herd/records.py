@@ -125,6 +125,8 @@ class ObserverView:
     high_bid: int | None = None
     messages: int = 0
     resyncs: int = 0
+    skipped: int = 0
+    """Prices a resync snapshot jumped over (the fan-out skipped to the latest)."""
     connects: int = 0
     anomalies: list[tuple[Anomaly, dict[str, Any]]] = field(default_factory=list)
 
@@ -138,11 +140,17 @@ class ObserverView:
                 self.anomalies.append((anomaly, {"after_seq": self.seq, "message": dict(msg)}))
             decided = msg.get("decided_ms")
             if isinstance(decided, int):
-                region.latency.add(received_ms - decided)
+                age = received_ms - decided
+                region.latency.add(age)
+                region.stalest_ms = max(region.stalest_ms, age)
             region.saw(seq, high, msg, self)
         elif kind == "snapshot":
             if msg.get("resync"):
                 self.resyncs += 1
+                self.skipped += max(0, seq - self.seq - 1)
+                decided = msg.get("decided_ms")
+                if isinstance(decided, int):
+                    region.took_resync(received_ms - decided)
             if seq < self.seq:
                 self.anomalies.append(
                     (Anomaly.WENT_BACK, {"after_seq": self.seq, "message": dict(msg)})
@@ -163,11 +171,19 @@ class ObserverView:
 @dataclass(slots=True)
 class RegionSightings:
     """Every observer of one region, the decision -> observer latency they measured and the
-    price each seq showed (the first sighting; a different one is a :attr:`Anomaly.PHANTOM`)."""
+    price each seq showed (the first sighting; a different one is a :attr:`Anomaly.PHANTOM`).
+
+    Staleness is the age of every price an observer was shown when it was shown: the ``price``
+    messages (:attr:`latency`) and the resync snapshots that skipped to the latest
+    (:attr:`resync_age`). :attr:`stalest_ms` is the worst since the herd last sampled it."""
 
     region: str
     views: list[ObserverView] = field(default_factory=list)
     latency: Histogram = field(default_factory=Histogram)
+    resync_age: Histogram = field(default_factory=Histogram)
+    stalest_ms: float = 0.0
+    connected: int = 0
+    """Observer sockets of the region open now (handshake done, not yet closed)."""
     prices: dict[int, int | None] = field(default_factory=dict)
     decoded: dict[bytes, dict[str, Any]] = field(default_factory=dict)
 
@@ -181,6 +197,16 @@ class RegionSightings:
                 self.decoded.clear()
             msg = self.decoded[raw] = json.loads(raw)
         return msg
+
+    def took_resync(self, age_ms: float) -> None:
+        self.resync_age.add(age_ms)
+        self.stalest_ms = max(self.stalest_ms, age_ms)
+
+    def staleness(self) -> Histogram:
+        both = Histogram()
+        both.merge(self.latency)
+        both.merge(self.resync_age)
+        return both
 
     def observer(self, name: str) -> ObserverView:
         view = ObserverView(self.region, name)

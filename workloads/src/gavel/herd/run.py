@@ -30,6 +30,7 @@ from gavel.herd.checker import Verdict, check
 from gavel.herd.latency import Histogram, Summary
 from gavel.herd.observers import Observer
 from gavel.herd.records import Channel, RegionSightings
+from gavel.herd.series import Mark, MarkKind, Series
 from gavel.herd.shape import Profile, Sizes, Timeline, bidders, spread
 
 START_PRICE = 1_000
@@ -79,6 +80,14 @@ class Result:
     loop_lag: Summary
     """How late the herd's own event loop ran a 50 ms timer: when this is high, the latencies
     the clients measured include their own queueing, and the client saturated first."""
+    started_ms: float = 0.0
+    """Wall clock at the herd's start: second 0 of :attr:`series` and of the marks."""
+    series: Series = field(default_factory=Series)
+    regions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per region: observers, deliveries, resyncs, skipped prices, staleness and latencies."""
+    cdfs: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
+    """``ack`` and ``observer`` latency distributions per region, as (ms, share) points."""
+    marks: list[Mark] = field(default_factory=list)
 
     def cost(self) -> dict[str, float]:
         """Client CPU per observer connected (the surge) and per bid attempt and per delivery
@@ -108,6 +117,11 @@ class Result:
             "cost": self.cost(),
             "client_loop_lag_ms": self.loop_lag.as_dict(),
             "verdict": self.verdict.as_json(),
+            "started_ms": round(self.started_ms),
+            "regions": self.regions,
+            "cdf": self.cdfs,
+            "series": self.series.as_json(),
+            "marks": [m.as_json() for m in self.marks],
         }
 
 
@@ -173,7 +187,7 @@ def _sender(channel: Channel, gateway: str, drop: str, token: str) -> Sender:
 async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result:
     """Run ``herd`` against its target and return the verdict with the herd's own figures."""
     _raise_fd_limit()
-    t0 = time.monotonic()
+    t0, started_ms = time.monotonic(), time.time() * 1000
 
     def clock() -> float:
         return time.monotonic() - t0
@@ -203,8 +217,9 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
     ]
     rng.shuffle(observers)
     stop = asyncio.Event()
-    lag = Histogram()
+    lag, series = Histogram(), Series()
     probe = asyncio.create_task(_probe_lag(lag))
+    sampler = asyncio.create_task(_sample(series, sightings, clock))
     watching = await _surge(observers, stop, timeline.opens_s * SURGE_SHARE)
     await asyncio.sleep(max(0.0, timeline.opens_s - clock()))
     connected = sum(o.view.connects > 0 for o in observers)
@@ -212,7 +227,7 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
     gc.freeze()  # the observers are long-lived: keep full collections from rescanning them
     say(f"{connected}/{len(observers)} observers connected; the drop opens")
 
-    market, tally = Market(START_PRICE, rules.ends_at_ms), Tally()
+    market, tally = Market(START_PRICE, rules.ends_at_ms), Tally(clock, series=series)
     crowd = [
         Bidder(
             spec,
@@ -241,6 +256,7 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
     phases["observers_settled"] = clock() - phases["surge"] - phases["bidding"]
     stop.set()
     probe.cancel()
+    sampler.cancel()
     await asyncio.gather(*watching)
 
     expected = {a.event_id for a in tally.answers if a.event_id}
@@ -262,7 +278,65 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
         "unanswered": tally.unanswered,
         **_by_reason(tally),
     }
-    return Result(herd, verdict, phases, cpu, counts, lag.summary())
+    marks = [
+        Mark(timeline.opens_s, "opens", MarkKind.PHASE),
+        Mark(timeline.ends_s - timeline.soft_window_s, "soft-close window", MarkKind.PHASE),
+        Mark(timeline.ends_s, "planned end", MarkKind.PHASE),
+        Mark(phases["surge"] + phases["bidding"], f"drop {status}", MarkKind.PHASE),
+    ]
+    return Result(
+        herd,
+        verdict,
+        phases,
+        cpu,
+        counts,
+        lag.summary(),
+        started_ms=started_ms,
+        series=series,
+        regions={r: region_figures(s, tally.ack.get(r)) for r, s in sightings.items()},
+        cdfs={
+            "ack": {r: h.cdf() for r, h in sorted(tally.ack.items())},
+            "observer": {r: s.latency.cdf() for r, s in sightings.items()},
+        },
+        marks=marks,
+    )
+
+
+def region_figures(s: RegionSightings, ack: Histogram | None) -> dict[str, Any]:
+    """What one region's observers got (and its bidders' acknowledgement latency)."""
+    delivered = sum(v.messages for v in s.views)
+    skipped = sum(v.skipped for v in s.views)
+    return {
+        "observers": len(s.views),
+        "deliveries": delivered,
+        "resyncs": sum(v.resyncs for v in s.views),
+        "skipped_prices": skipped,
+        "skipped_share": round(skipped / max(1, skipped + delivered), 5),
+        "staleness_ms": s.staleness().summary().as_dict(),
+        "observer_latency_ms": s.latency.summary().as_dict(),
+        "ack_ms": (ack or Histogram()).summary().as_dict(),
+    }
+
+
+async def _sample(
+    series: Series, sightings: dict[str, RegionSightings], clock: Callable[[], float]
+) -> None:
+    """Once a second, what the observers' counters moved by: a few sums over the views,
+    nothing per message."""
+    before: dict[str, tuple[int, int]] = {}
+    while True:
+        await asyncio.sleep(1.0 - clock() % 1.0)
+        second = int(clock()) - 1  # the second that just ended
+        for r, s in sightings.items():
+            delivered = sum(v.messages for v in s.views)
+            skipped = sum(v.skipped for v in s.views)
+            d0, k0 = before.get(r, (0, 0))
+            before[r] = (delivered, skipped)
+            series.put(f"observers/{r}", second, s.connected)
+            series.put(f"deliveries/{r}", second, delivered - d0)
+            series.put(f"skipped/{r}", second, skipped - k0)
+            series.put(f"stalest_ms/{r}", second, round(s.stalest_ms, 1))
+            s.stalest_ms = 0.0
 
 
 async def _probe_lag(into: Histogram, every_s: float = 0.05) -> None:

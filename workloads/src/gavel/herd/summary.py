@@ -21,7 +21,10 @@ def tables(result: Result) -> list[Table]:
     v = result.verdict
     title = "[green]PASS[/]" if v.ok else "[red]FAIL[/]"
     h = result.herd
-    run = Table(title=f"herd {h.drop_id} (seed {h.seed}, profile {h.profile.name}): {title}")
+    run = Table(
+        title=f"herd {h.drop_id}: {title}",
+        caption=f"seed {h.seed}, profile {h.profile.name}, regions {', '.join(h.sizes.regions)}",
+    )
     run.add_column("what")
     run.add_column("value", justify="right")
     for key, count in sorted(result.counts.items()):
@@ -43,6 +46,8 @@ def tables(result: Result) -> list[Table]:
     for name, s in rows:
         lat.add_row(name, f"{s.count:,}", f"{s.p50_ms:.1f}", f"{s.p99_ms:.1f}", f"{s.max_ms:.1f}")
     out = [run, lat]
+    if result.regions:
+        out.append(regions_table(result))
     if v.violations:
         bad = Table(title="[red]violations[/]")
         for col in ("kind", "count", "first records"):
@@ -52,6 +57,25 @@ def tables(result: Result) -> list[Table]:
             bad.add_row(viol.kind.value, str(viol.count), shown)
         out.append(bad)
     return out
+
+
+def regions_table(result: Result) -> Table:
+    """Per region: what its observers were sent, and how fresh it was when it arrived."""
+    t = Table(title="observers per region (staleness: age of each price when shown)")
+    for col in ("region", "observers", "deliveries", "resyncs", "skipped", "stale p50", "p99"):
+        t.add_column(col, justify="left" if col == "region" else "right")
+    for region, f in result.regions.items():
+        stale = f["staleness_ms"]
+        t.add_row(
+            region,
+            f"{f['observers']:,}",
+            f"{f['deliveries']:,}",
+            f"{f['resyncs']:,}",
+            f"{100 * f['skipped_share']:.1f} %",
+            f"{stale['p50_ms']:.1f}",
+            f"{stale['p99_ms']:.1f}",
+        )
+    return t
 
 
 def print_result(result: Result, console: Console | None = None) -> None:

@@ -95,6 +95,13 @@ class Demand(Resource):
     peak_bidders: Peak = Field(
         default=0, ge=0, le=10**7, description="Bids per second at the peak, all regions together."
     )
+    prices_per_second: Int = Field(
+        default=5,
+        ge=0,
+        le=1000,
+        description="Prices per second every observer is sent at the peak (the drop's accepted "
+        "bids per second): fan-out pods are sized by observers x this, in deliveries per second.",
+    )
     region_weights: dict[str, Weight] = Field(
         default_factory=dict,
         description="Share of the crowd per region (relative weights; default: equal).",

@@ -100,7 +100,17 @@ class Endpoints(Resource):
 
 class Capacity(Resource):
     observers_per_fanout_pod: Int = Field(
-        ge=1, le=10**6, description="Observer sockets one fan-out pod holds."
+        ge=1,
+        le=10**6,
+        description="Observer sockets one fan-out pod holds (its memory and connection cap).",
+    )
+    deliveries_per_second_per_fanout_pod: Int = Field(
+        default=40_000,
+        ge=1,
+        le=10**8,
+        description="Messages per second one fan-out pod writes to observers while staying fresh, "
+        "as measured per pod (bench/fanout: deliveries per CPU-second times the pod's CPUs, "
+        "below saturation). A drop needs observers x its pricesPerSecond of them.",
     )
     bids_per_second_per_gateway_pod: Int = Field(
         ge=1, le=10**6, description="Bids/s one gateway pod answers within its latency target."

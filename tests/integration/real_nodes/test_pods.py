@@ -1,88 +1,26 @@
-"""The ``kubelet`` component: pods running the Gavel image as real containers on a real node.
-
-Starts its own one-region stack (``scripts/stack up --only k8s,redis,kubelet``) in a short
-folder (containerd's socket path must stay under 108 bytes), so the session's stack is never
-touched, and takes it down at the end, checking that no container, mount or bridge is left.
-Everything is asked of and read from the region's API server, as a user would with kubectl.
-"""
+"""The ``kubelet`` component: pods running the Gavel image as real containers on a real node
+(the folder's shared stack, ``conftest.node``)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-import yaml
-
-from gavel import endpoints, keys, redis_client
-from gavel.gateway import auth
-from gavel_devstack import node_config, stack
-from gavel_devstack.harness.drops import open_test_drop
-from gavel_devstack.harness.processes import free_port
+from gavel_devstack import node_config
 from gavel_devstack.harness.waiting import poll
-from gavel_operator.rendering import OUTBOX_DIR, Images
-from tests.conftest import ROOT
-from tests.support.clusters import Clusters, run_stack
-
-REGION = "us"
+from tests.integration.real_nodes.conftest import Node
 
 
-@dataclass
-class Node:
-    run_dir: Path
-    env: dict[str, str]
-    net: node_config.NodeNet
-
-    def kubectl(self, *args: str, stdin: str | None = None) -> str:
-        return Clusters(self.run_dir, self.env).kubectl(REGION, *args, stdin=stdin).stdout
-
-    def pod(self, name: str) -> dict[str, Any]:
-        return json.loads(self.kubectl("get", "pod", name, "-o", "json"))
-
-    def run_pod(self, name: str, spec: dict[str, Any]) -> None:
-        body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
-        self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(body))
-
-
-@pytest.fixture(scope="module")
-def image() -> str:
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "image"), "build"], capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip().splitlines()[-1]
-
-
-@pytest.fixture(scope="module")
-def node(image: str) -> Iterator[Node]:
-    run_dir = Path(tempfile.mkdtemp(prefix="gavel-node-", dir="/tmp"))
-    try:
-        run_stack(run_dir, "up", "--regions", "1", "--only", "k8s,redis,kubelet")
-        env = dict(
-            line.split("=", 1) for line in run_stack(run_dir, "env").splitlines() if "=" in line
-        )
-        state = stack.load_state(run_dir)
-        assert state is not None
-        yield Node(run_dir, env, node_config.node_net(state.block, REGION))
-    finally:
-        run_stack(run_dir, "down", "--purge")
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def test_the_node_registers_ready_with_its_bridge_address(node: Node) -> None:
+def test_the_node_registers_ready_with_its_host_address(node: Node) -> None:
     nodes = json.loads(node.kubectl("get", "nodes", "-o", "json"))["items"]
     assert [n["metadata"]["name"] for n in nodes] == [node.net.name]
     status = nodes[0]["status"]
-    assert {"type": "InternalIP", "address": node.net.gateway} in status["addresses"]
+    assert {"type": "InternalIP", "address": node.net.host_ip} in status["addresses"]
     assert status["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://1.6")
-    assert node_config.REAL_NODE_TAINT in nodes[0]["spec"]["taints"]
+    # Alone in its cluster (no KWOK nodes), the node takes every pod: no taint, and the node
+    # lifecycle controller lifted the not-ready one.
+    assert not nodes[0]["spec"].get("taints")
 
 
 def test_a_pod_runs_the_gavel_image_to_completion_and_its_log_comes_through_the_api(
@@ -247,77 +185,3 @@ def test_a_container_over_its_memory_limit_is_oom_killed(node: Node, image: str)
     status = node.pod("hog")["status"]
     assert status["phase"] == "Failed"
     assert status["containerStatuses"][0]["state"]["terminated"]["reason"] == "OOMKilled"
-
-
-def _gateway_pod(node: Node, image: str, port: int) -> dict[str, Any]:
-    """The gateway as the operator renders it (uid 10001 from the image, outbox on an emptyDir,
-    probes on /readyz and /healthz), on the host network to reach the stack's loopback Redis,
-    listening on the node's own address."""
-    env = {
-        endpoints.REGIONS: REGION,
-        endpoints.redis_url_var(REGION): node.env[endpoints.redis_url_var(REGION)],
-        endpoints.JWT_SECRET: node.env[endpoints.JWT_SECRET],
-    }
-    args = ["gateway", "--region", REGION, "--port", str(port), "--host", node.net.gateway]
-
-    def probe(path: str) -> dict[str, Any]:
-        return {"httpGet": {"path": path, "port": port}, "periodSeconds": 2}
-
-    return {
-        "nodeName": node.net.name,
-        "hostNetwork": True,
-        "containers": [
-            {
-                "name": "gateway",
-                "image": image,
-                "args": [*args, "--outbox-dir", OUTBOX_DIR],
-                "env": [{"name": k, "value": v} for k, v in env.items()],
-                "readinessProbe": probe("/readyz"),
-                "livenessProbe": probe("/healthz"),
-                "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True},
-                "resources": {"limits": {"memory": "256Mi"}, "requests": {"cpu": "100m"}},
-                "volumeMounts": [{"name": "outbox", "mountPath": OUTBOX_DIR}],
-            }
-        ],
-        "volumes": [{"name": "outbox", "emptyDir": {}}],
-    }
-
-
-async def test_a_gateway_pod_turns_ready_and_accepts_a_bid_into_the_stacks_redis(
-    node: Node, image: str
-) -> None:
-    assert image == Images().gavel
-    port = free_port()
-    node.run_pod("gateway", _gateway_pod(node, image, port))
-    poll(
-        lambda: any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in node.pod("gateway")["status"].get("conditions", [])
-        ),
-        timeout_s=120,
-        what="the gateway pod to pass its readiness probe",
-    )
-    token = auth.mint(node.env[endpoints.JWT_SECRET], "alice")
-    async with redis_client.connect(node.env[endpoints.redis_url_var(REGION)]) as redis:
-        rules = await open_test_drop(redis)
-        async with httpx.AsyncClient(base_url=f"http://{node.net.gateway}:{port}") as http:
-            r = await http.post(
-                f"/v1/drops/{rules.drop_id}/bids",
-                json={"bid_id": "b1", "amount": 1_000},
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=10,
-            )
-        assert r.status_code == 201, r.text
-        assert r.json()["outcome"] == "accepted"
-        assert await redis.hget(keys.for_drop(rules.drop_id).state, "high_bid") == b"1000"
-    assert node.pod("gateway")["status"]["containerStatuses"][0]["restartCount"] == 0
-
-
-def test_down_kills_the_containers_and_leaves_no_mount_or_bridge(node: Node) -> None:
-    cgroup = Path("/sys/fs/cgroup/pids") / node.net.cgroup_root.lstrip("/")
-    running = sum(len(p.read_text().split()) for p in cgroup.rglob("cgroup.procs"))
-    assert running >= 2, "the gateway pod's pause and gateway processes run in the node"
-    run_stack(node.run_dir, "down")
-    assert not cgroup.exists()
-    assert not Path("/sys/class/net", node.net.bridge).exists()
-    assert f" {node.run_dir}/" not in Path("/proc/self/mountinfo").read_text()
