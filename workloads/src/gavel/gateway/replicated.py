@@ -145,22 +145,27 @@ class ReplicatedBids:
         return result
 
     async def _confirm(self, acked: object, result: BidResult) -> None:
-        needed = self._needed()
-        if not isinstance(acked, int) or acked < needed:
-            # A replica may have come or gone, or the node was not known when the WAIT was
-            # sent: count again (the hold decides) before refusing.
-            needed = await self._count_replicas()
-        if not isinstance(acked, int) or acked < needed:
+        node, needed = self._node, self._needed()
+        short = not isinstance(acked, int) or acked < needed
+        if short and node is not None and self._targets.latest(node) >= needed:
+            # The replicas are there, the WAIT asked for fewer: it was sent before the node was
+            # known (a new connection) or before a replica joined. Confirm again, below.
+            short = False
+            fence = True
+        else:
+            fence = result.duplicate
+        if short:
             metrics.REPLICATION_UNCONFIRMED.inc()
             raise NotReplicatedError(f"{acked} of {needed} replicas confirmed")
-        if result.duplicate:
-            # A repeat writes nothing, and its first decision may have been written on another
-            # connection: a write of our own moves this connection's offset past it, and the
-            # WAIT after it covers everything before.
+        if fence:
+            # A write of our own moves this connection's offset past the decision (a repeat's
+            # first decision may even have been written on another connection), and the WAIT
+            # after it covers everything before, if the connection still reaches that node.
             _, acked = await self.pipe.call(("INCR", keys.WAIT_FENCE), replicate=True)
-            if not isinstance(acked, int) or acked < needed:
+            needed = self._needed()
+            if self._node != node or not isinstance(acked, int) or acked < needed:
                 metrics.REPLICATION_UNCONFIRMED.inc()
-                raise NotReplicatedError(f"{acked} of {needed} replicas confirmed a repeat")
+                raise NotReplicatedError(f"{acked} of {needed} replicas confirmed")
 
     def _refusal(self, message: str) -> Exception:
         if message.startswith("READONLY"):
