@@ -1,27 +1,35 @@
-"""Bid gateway benchmark: bids/s and ack latency over real HTTP, against EVALSHA directly.
+"""Bid gateway benchmark: bids/s and ack latency over REST and the bidder WebSocket, against
+EVALSHA called directly, in one run on one machine.
 
-What it measures, in one run on one machine:
+For each connection count in ``--connections`` (default 4, 16, 64):
 
-1. **baseline** — the same ``place_bid.lua`` called with ``EVALSHA`` from Python (the floor any
-   gateway pays: one Redis round trip per bid), with ``--connections`` concurrent callers;
-2. **gateway xN** — ``gavel gateway --workers N`` for each N in ``--workers``, loaded by ``wrk``
-   with ``--connections`` keep-alive connections and bidder tokens spread over 200 bidders, all
-   bidding on one hot drop; when the region has replicas, once with ``WAIT`` (the default: a
-   201 only once the replicas hold the decision) and once without (``--wait-replicas 0``).
+1. **raw EVALSHA** — ``place_bid.lua`` called from Python with ``EVALSHA``, one connection per
+   caller, each waiting for its answer: one Redis round trip per bid, the floor any gateway
+   pays and the baseline every row of that connection count is divided by;
+2. **pipelined EVALSHA** — the same callers sharing one auto-pipelined connection
+   (:mod:`gavel.gateway.redis_pipe`, what the gateway uses): the ceiling of a Python client;
+3. **REST xN** — ``gavel gateway --workers N`` for each N in ``--workers``, loaded by ``wrk``
+   with that many keep-alive connections (closed loop, 200 bidders, one hot drop);
+4. **WS xN** — the same gateway, loaded through that many bidder sockets, each keeping
+   ``--window`` bids in flight (``bench/gateway_client.py``, in two client processes);
+5. **REST x1 at 70 %** (with ``--paced``) — one process driven open-loop at 70 % of the peak
+   its REST row measured, at 16 connections: the "p99 at a sustained rate" figure.
 
-It prints bids/s, p50/p99 latency and each row's throughput as a ratio of the baseline. Numbers
-and how they were obtained are kept in docs/performance.md.
+With the stack's Sentinel URL the gateway answers only once the replicas hold each decision
+(``WAIT``, the default); ``--wait-replicas 0`` measures it without. Numbers and how they were
+obtained are kept in docs/performance.md.
 
 Run (needs the local stack's Redis and wrk, ``apt-get install wrk``)::
 
-    scripts/stack up --only redis --regions 1   # a primary, two replicas, three Sentinels
-    .venv/bin/python -m bench.gateway --seconds 10 --connections 16 --workers 1,2
+    scripts/stack up --only redis
+    .venv/bin/python -m bench.gateway --seconds 8 --connections 4,16,64 --workers 1,2 --paced
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -30,6 +38,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -37,14 +47,18 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, bidding, drops, endpoints, redis_client, redis_url
+from gavel import auction, bidding, drops, endpoints, luascripts, redis_client, redis_url
 from gavel.gateway import auth
+from gavel.gateway.redis_pipe import RedisPipe
 from gavel_devstack.harness.processes import free_port, stack_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
 console = Console(width=150)
 UNLIMITED = auction.RateLimit(burst=10**9, per_second=10**9)
+Row = dict[str, float]
+WS_CLIENT_PROCESSES = 2
+"""Like wrk's two threads: one Python client process saturates before one gateway does."""
 
 
 async def open_bench_drop(redis: Redis) -> str:
@@ -117,6 +131,51 @@ async def baseline(url: str, drop: str, connections: int, seconds: float) -> dic
     }
 
 
+async def pipelined_baseline(
+    url: str, drop: str, connections: int, seconds: float
+) -> dict[str, float]:
+    """The same callers, but sharing one auto-pipelined connection (the gateway's client)."""
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+    locator = redis_client.PrimaryLocator(url)
+    pipe = RedisPipe(locator, timeout_s=5.0)
+
+    async def caller(n: int) -> None:
+        i = 0
+        while time.perf_counter() < stop:
+            i += 1
+            t0 = time.perf_counter()
+            call = bidding.bid_call(
+                drop,
+                f"bidder-{n % 200}",
+                f"p{n}-{i}",
+                1_000 + i * connections + n,
+                event_id=f"p{n}-{i}",
+                received_ms=0,
+                region="us",
+                limit=UNLIMITED,
+            )
+            reply, _ = await pipe.call(bidding.evalsha_command(call))
+            bidding.result_of(reply)
+            latencies.append(time.perf_counter() - t0)
+
+    await pipe.call(("SCRIPT", "LOAD", luascripts.script("place_bid").source))
+    began = time.perf_counter()
+    try:
+        await asyncio.gather(*(caller(n) for n in range(connections)))
+    finally:
+        await pipe.close()
+        await locator.aclose()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": percentile(latencies, 0.5) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "n": len(latencies),
+    }
+
+
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -143,16 +202,8 @@ def parse_wrk(text: str) -> dict[str, float]:
     }
 
 
-def run_gateway_load(
-    env: dict[str, str],
-    drop: str,
-    *,
-    workers: int,
-    connections: int,
-    seconds: float,
-    tokens_file: Path,
-    wait_replicas: int | None = None,
-) -> dict[str, float]:
+@contextmanager
+def running_gateway(env: dict[str, str], workers: int, wait_replicas: int | None) -> Iterator[str]:
     port = free_port()
     wait = () if wait_replicas is None else ("--wait-replicas", str(wait_replicas))
     outbox = Path(tempfile.mkdtemp(prefix="gavel-bench-outbox-"))
@@ -180,11 +231,12 @@ def run_gateway_load(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # start-up on a crowded machine
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -192,74 +244,79 @@ def run_gateway_load(
                 raise RuntimeError("gateway did not become ready")
             time.sleep(0.2)
         time.sleep(0.5 * workers)  # let every worker come up before loading
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{connections}",
-                f"-d{int(seconds)}s",
-                "--latency",
-                "-s",
-                str(ROOT / "bench" / "wrk_bids.lua"),
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "GAVEL_BENCH_TOKENS": str(tokens_file), "GAVEL_BENCH_DROP": drop},
-        )
-        return parse_wrk(out.stdout)
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=15)
         shutil.rmtree(outbox, ignore_errors=True)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
-    env = stack_env()
-    url = env[endpoints.redis_url_var("us")]
-    redis = redis_client.connect(url)
-    tokens_file = write_tokens(env[endpoints.JWT_SECRET], 200)
-    rows = []
-    with console.status("baseline: EVALSHA from Python"):
-        base = await baseline(url, await open_bench_drop(redis), args.connections, args.seconds)
-    rows.append(("baseline: EVALSHA direct", base))
-    # With replicas (a Sentinel URL) the gateway waits for them by default; the same run without
-    # WAIT puts a ratio on what replication acknowledgement costs.
-    replicated = redis_url.has_replicas(url)
-    variants = [(None, "WAIT on"), (0, "WAIT off")] if replicated else [(None, "single server")]
-    for workers in (int(w) for w in args.workers.split(",")):
-        for wait_replicas, label in variants:
-            with console.status(f"gateway x{workers}, {label}, under wrk"):
-                drop = await open_bench_drop(redis)
-                result = run_gateway_load(
-                    env,
-                    drop,
-                    workers=workers,
-                    connections=args.connections,
-                    seconds=args.seconds,
-                    tokens_file=tokens_file,
-                    wait_replicas=wait_replicas,
-                )
-            rows.append((f"gateway x{workers} (HTTP, wrk), {label}", result))
-    await redis.aclose()
-    os.unlink(tokens_file)
-
-    table = Table(
-        title=f"Bid ack: {args.connections} connections, {args.seconds:.0f} s each, "
-        f"{os.cpu_count()} cores"
+def rest_load(base: str, drop: str, connections: int, seconds: float, tokens: Path) -> Row:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-s",
+            str(ROOT / "bench" / "wrk_bids.lua"),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "GAVEL_BENCH_TOKENS": str(tokens), "GAVEL_BENCH_DROP": drop},
     )
-    for col in ("scenario", "bids/s", "p50 ms", "p99 ms", "bids", "x baseline"):
+    return parse_wrk(out.stdout)
+
+
+def client_load(
+    mode: str, base: str, drop: str, tokens: Path, processes: int, **opts: float
+) -> Row:
+    """bench/gateway_client.py in ``processes`` processes, connections split between them."""
+    connections = int(opts.pop("connections"))
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.gateway_client",
+                mode,
+                "--base",
+                base,
+                "--drop",
+                drop,
+                "--tokens",
+                str(tokens),
+                "--tag",
+                str(n),
+                "--connections",
+                str(max(1, connections // processes)),
+                *(x for k, v in opts.items() for x in (f"--{k}", str(v))),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for n in range(processes)
+    ]
+    parts = [json.loads(p.communicate()[0]) for p in procs]
+    return {
+        "rps": sum(p["rps"] for p in parts),
+        "p50": max(p["p50"] for p in parts),
+        "p99": max(p["p99"] for p in parts),
+        "n": sum(p["n"] for p in parts),
+    }
+
+
+def print_table(title: str, rows: list[tuple[int, str, Row, Row]]) -> None:
+    table = Table(title=title)
+    for col in ("conns", "scenario", "bids/s", "p50 ms", "p99 ms", "bids", "x raw EVALSHA"):
         table.add_column(col, justify="left" if col == "scenario" else "right")
-    for name, r in rows:
+    for conns, name, r, base in rows:
         table.add_row(
+            str(conns),
             name,
             f"{r['rps']:,.0f}",
             f"{r['p50']:.2f}",
@@ -268,10 +325,76 @@ async def main() -> None:
             f"{r['rps'] / base['rps']:.2f}",
         )
     console.print(table)
-    console.print(
-        "p99 target for the gateway: < 10 ms at its sustained rate "
-        "(wrk is closed-loop: each connection waits for its answer)."
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--connections", default="4,16,64", help="comma-separated counts")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--window", type=int, default=4, help="WS bids in flight per socket")
+    parser.add_argument("--wait-replicas", type=int, default=None, help="passed to the gateway")
+    parser.add_argument("--paced", action="store_true", help="add REST x1 at 70%% of its peak")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    env = stack_env()
+    url = env[endpoints.redis_url_var("us")]
+    redis = redis_client.connect(url)
+    tokens = write_tokens(env[endpoints.JWT_SECRET], 200)
+    wait = "off" if args.wait_replicas == 0 or not redis_url.has_replicas(url) else "on"
+    rows: list[tuple[int, str, Row, Row]] = []
+    for conns in (int(c) for c in args.connections.split(",")):
+        with console.status(f"{conns} connections: raw EVALSHA"):
+            base = await baseline(url, await open_bench_drop(redis), conns, args.seconds)
+        rows.append((conns, "raw EVALSHA, a connection per caller", base, base))
+        with console.status(f"{conns} connections: pipelined EVALSHA"):
+            piped = await pipelined_baseline(url, await open_bench_drop(redis), conns, args.seconds)
+        rows.append((conns, "pipelined EVALSHA, one connection", piped, base))
+        for workers in (int(w) for w in args.workers.split(",")):
+            with running_gateway(env, workers, args.wait_replicas) as gw:
+                with console.status(f"{conns} connections: REST x{workers}"):
+                    drop = await open_bench_drop(redis)
+                    rest = rest_load(gw, drop, conns, args.seconds, tokens)
+                rows.append((conns, f"gateway x{workers}, REST (wrk), WAIT {wait}", rest, base))
+                with console.status(f"{conns} connections: WS x{workers}"):
+                    drop = await open_bench_drop(redis)
+                    ws = client_load(
+                        "ws",
+                        gw,
+                        drop,
+                        tokens,
+                        WS_CLIENT_PROCESSES,
+                        connections=conns,
+                        window=args.window,
+                        seconds=args.seconds,
+                    )
+                name = f"gateway x{workers}, WS ({args.window} in flight/socket), WAIT {wait}"
+                rows.append((conns, name, ws, base))
+                if args.paced and workers == 1 and conns == 16:
+                    with console.status("REST x1 at 70 % of its peak"):
+                        drop = await open_bench_drop(redis)
+                        rate = 0.7 * rest["rps"]
+                        paced = client_load(
+                            "rest",
+                            gw,
+                            drop,
+                            tokens,
+                            1,
+                            connections=conns,
+                            rate=rate,
+                            seconds=args.seconds,
+                        )
+                    rows.append((conns, f"gateway x1, REST paced at {rate:,.0f}/s", paced, base))
+    await redis.aclose()
+    os.unlink(tokens)
+    print_table(
+        f"Bid ack, {args.seconds:.0f} s per row, {os.cpu_count()} cores (each row's ratio is "
+        "to the raw EVALSHA row of its connection count)",
+        rows,
     )
+    console.print("wrk and the WS rows are closed loop; the paced row is open loop (latency from")
+    console.print("each request's scheduled time). p99 target: < 10 ms at 70 % of the peak.")
 
 
 if __name__ == "__main__":

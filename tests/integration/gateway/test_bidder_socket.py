@@ -11,7 +11,7 @@ import websockets
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection
 
-from gavel import redis_client
+from gavel import keys, redis_client
 from gavel.gateway import auth
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
@@ -68,6 +68,25 @@ async def test_bid_over_the_socket_and_outbid_push(
             "min_next": 1_200,
             "ends_at_ms": rules.ends_at_ms,
         }
+
+
+async def test_many_bids_in_flight_each_answer_names_its_bid(
+    gateway: str, stack: Stack, redis: Redis
+) -> None:
+    rules = await open_test_drop(redis)
+    url, head = socket_url(stack, gateway, rules.drop_id, "frank")
+    sent = {f"f-{n}": 1_000 + 100 * n for n in range(10)}  # the default burst: 10 at once
+    async with websockets.connect(url, additional_headers=head) as ws:
+        for bid_id, amount in sent.items():  # none waits for an answer
+            await ws.send(json.dumps({"bid_id": bid_id, "amount": amount}))
+        answers = [await recv(ws) for _ in sent]
+    assert {a["type"] for a in answers} == {"result"}
+    assert sorted(a["bid_id"] for a in answers) == sorted(sent)
+    # Decided in whatever order they reached Redis: the highest is accepted whatever came first.
+    assert {a["reason"] for a in answers} <= {"accepted", "below_minimum"}
+    assert any(a["bid_id"] == "f-9" and a["outcome"] == "accepted" for a in answers)
+    state = await redis.hgetall(keys.for_drop(rules.drop_id).state)
+    assert int(state[b"high_bid"]) == sent["f-9"]
 
 
 async def test_bad_messages_get_an_error_and_the_socket_stays_open(

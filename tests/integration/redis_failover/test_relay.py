@@ -54,7 +54,7 @@ async def test_the_relay_resumes_on_the_new_primary_and_loses_nothing(
         drop_ids = [(await open_test_drop(redis)).drop_id for _ in range(DROPS)]
         placed = await place_attempts(url, drop_ids, per_drop=PER_DROP, concurrency=16)
         # What a gateway would have acknowledged: on every replica before the fault.
-        acked, _ = await bidding.confirm_replicated(
+        acked = await bidding.confirm_replicated(
             redis, replicas=layout.REDIS_REPLICAS, timeout_ms=5_000
         )
         assert acked == layout.REDIS_REPLICAS

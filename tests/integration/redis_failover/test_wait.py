@@ -72,9 +72,11 @@ async def test_unconfirmed_decision_is_a_503_and_its_retry_the_first_outcome(
 
 
 async def test_bids_in_flight_share_waits(stack: Stack) -> None:
-    """200 attempts queued at once: a few pipelines, one WAIT each, every decision confirmed."""
+    """200 attempts asked for in one loop turn: one write, one WAIT, every decision confirmed."""
     client = redis_client.connect(stack.redis_url(HOME))
-    replicated = ReplicatedBids(client, replicas=1, timeout_ms=2_000)
+    replicated = ReplicatedBids(
+        stack.redis_url(HOME), replicas=1, timeout_ms=2_000, redis_timeout_s=5.0
+    )
     try:
         rules = await open_test_drop(client)
         before = _batches()
@@ -100,9 +102,11 @@ async def test_bids_in_flight_share_waits(stack: Stack) -> None:
         await replicated.close()
         await client.aclose()
     assert len({r.decision.seq for r in results}) > 1
-    # Four lanes, up to 64 bids a pipeline: 200 bids in flight need at least four pipelines.
-    assert 4 <= batches <= 8, batches
-    print(f"\n200 bids in flight: {batches:.0f} pipelines, one WAIT each")
+    # The 200 go out as one batch, on a new connection whose node is not known yet, so its WAIT
+    # asks for the floor; the count of connected replicas (INFO) rides in a second batch, and
+    # the fence writes confirming the first batch against the node's real count in a third.
+    assert 1 <= batches <= 3, batches
+    print(f"\n200 bids in flight: {batches:.0f} batches, one WAIT each")
 
 
 async def test_a_node_turned_replica_is_unavailable_not_an_error(
@@ -112,8 +116,7 @@ async def test_a_node_turned_replica_is_unavailable_not_an_error(
     ``READONLY`` for every bid: that is "try again" (503), never a 500."""
     async with redis_client.connect(stack.redis_url(HOME)) as primary:
         rules = await open_test_drop(primary)
-    replica = redis_client.connect(replicas[0].url)
-    replicated = ReplicatedBids(replica, replicas=1, timeout_ms=500)
+    replicated = ReplicatedBids(replicas[0].url, replicas=1, timeout_ms=500, redis_timeout_s=5.0)
     call = bidding.bid_call(
         rules.drop_id,
         "b-1",
@@ -129,7 +132,6 @@ async def test_a_node_turned_replica_is_unavailable_not_an_error(
             await replicated.place(call)
     finally:
         await replicated.close()
-        await replica.aclose()
 
 
 def _batches() -> float:

@@ -84,3 +84,20 @@ def test_a_node_not_seen_for_the_hold_is_forgotten() -> None:
     targets.observe("old", 2, now=0.0)
     targets.observe("new", 1, now=5.5)
     assert targets.needed("old", 5.5) == 1
+
+
+def test_a_connection_whose_node_is_unknown_waits_for_the_most_any_recent_node_needs() -> None:
+    targets = ReplicaTargets(floor=1, hold_s=5.0)
+    assert targets.ceiling(0.0) == 1
+    targets.observe("old", 2, now=0.0)
+    targets.observe("new", 1, now=1.0)
+    assert targets.ceiling(1.0) == 2
+    assert targets.ceiling(7.0) == 1  # both forgotten or past their hold
+
+
+def test_the_latest_count_of_a_node_is_kept_apart_from_what_it_needs() -> None:
+    targets = ReplicaTargets(floor=1, hold_s=5.0)
+    targets.observe("old", 2, now=0.0)
+    targets.observe("old", 1, now=1.0)
+    assert (targets.latest("old"), targets.needed("old", 1.0)) == (1, 2)
+    assert targets.latest("never-seen") == 0

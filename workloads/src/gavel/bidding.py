@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from gavel import events, keys, luascripts
@@ -84,6 +83,18 @@ def bid_call(
     )
 
 
+def evalsha_command(call: BidCall) -> list[str]:
+    """The ``EVALSHA`` of place_bid.lua for ``call``, as one command's arguments (for callers
+    that pipeline on their own connection, :mod:`gavel.gateway.redis_pipe`)."""
+    sha = luascripts.script("place_bid").sha
+    return ["EVALSHA", sha, str(len(call.keys)), *call.keys, *call.args]
+
+
+def result_of(raw: object) -> BidResult:
+    """Parse place_bid.lua's reply; TypeError if it is not the script's JSON object."""
+    return _result(raw)
+
+
 def _result(raw: object) -> BidResult:
     if not isinstance(raw, bytes | str):
         raise TypeError(f"place_bid.lua returned {raw!r}")
@@ -96,74 +107,16 @@ async def place_bid(redis: Redis, call: BidCall) -> BidResult:
     return _result(await luascripts.script("place_bid")(redis, call.keys, call.args))
 
 
-@dataclass(frozen=True, slots=True)
-class NodeSeen:
-    """The node a pipeline ran on, from its ``INFO replication`` in that same pipeline."""
-
-    node: str
-    """Its replication id (``master_replid``): a promotion gives the new primary a new one."""
-    role: str
-    connected: int
-    """Replicas connected to it when the pipeline reached it."""
-
-    @classmethod
-    def of(cls, info: object) -> NodeSeen:
-        if not isinstance(info, dict):
-            return cls("", "unknown", 0)
-        return cls(
-            str(info.get("master_replid", "")),
-            str(info.get("role", "unknown")),
-            int(info.get("connected_slaves", 0)),
-        )
-
-
-async def place_bids_replicated(
-    redis: Redis, calls: list[BidCall], *, replicas: int, timeout_ms: int
-) -> tuple[list[BidResult | redis_errors.RedisError], int, NodeSeen]:
-    """Decide ``calls`` in one pipeline on one connection, ending with one ``WAIT``.
-
-    ``WAIT`` covers every write the connection sent before it, so one round trip decides the
-    whole batch and confirms its replication. Returns each call's result (or the error Redis
-    answered for it, e.g. ``NOREPLICAS`` from a primary without enough replicas), the number
-    of replicas that acknowledged, and the node that decided (an ``INFO replication`` leads the
-    pipeline: after a failover a pool may hold connections to the old primary and the new one,
-    and what to wait for depends on which one this batch reached).
-    Connection errors raise: the fate of the batch is unknown.
-    """
-    script = luascripts.script("place_bid")
-    for _ in range(2):
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.info("replication")
-            for call in calls:
-                pipe.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
-            pipe.execute_command("WAIT", replicas, timeout_ms)
-            raw = await pipe.execute(raise_on_error=False)
-        if not any(isinstance(r, redis_errors.NoScriptError) for r in raw[1:-1]):
-            break
-        # A restarted or new primary lacks the script: nothing of this batch ran (EVALSHA of a
-        # missing script writes nothing), so load it and send the batch again.
-        await redis.script_load(script.source)
-    results: list[BidResult | redis_errors.RedisError] = [
-        r if isinstance(r, redis_errors.RedisError) else _result(r) for r in raw[1:-1]
-    ]
-    acked = raw[-1]
-    return results, acked if isinstance(acked, int) else -1, NodeSeen.of(raw[0])
-
-
-async def confirm_replicated(
-    redis: Redis, *, replicas: int, timeout_ms: int
-) -> tuple[int, NodeSeen]:
+async def confirm_replicated(redis: Redis, *, replicas: int, timeout_ms: int) -> int:
     """Wait until every write the primary made so far reached ``replicas`` replicas.
 
     A repeated attempt writes nothing, so the ``WAIT`` after it would not cover the first
     attempt's decision, made earlier on another connection; a write of our own (to a fence
     key) moves this connection's offset past it, and the ``WAIT`` after it covers everything
-    before. Returns the replicas that acknowledged and the node that answered (its own
-    ``INFO replication``): it confirms writes made on that node only.
+    before. Returns the replicas that acknowledged.
     """
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.info("replication")
         pipe.incr(keys.WAIT_FENCE)
         pipe.execute_command("WAIT", replicas, timeout_ms)
-        info, _, acked = await pipe.execute()
-    return int(acked), NodeSeen.of(info)
+        _, acked = await pipe.execute()
+    return int(acked)

@@ -12,9 +12,11 @@ errors are the reconnect.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.connection import parse_url
 from redis.asyncio.sentinel import Sentinel
 
 from gavel import redis_url
@@ -59,3 +61,60 @@ def connect(url: str, **kwargs: Any) -> Redis:
     )
     client.sentinels = sentinels
     return client
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a region's primary is now, and how to log in: for a raw connection of our own."""
+
+    host: str
+    port: int
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+class PrimaryLocator:
+    """Finds a region's current primary each time it is called (after a failover, the new one).
+
+    For code that speaks RESP on its own connection (:mod:`gavel.gateway.redis_pipe`) and so
+    cannot use redis-py's Sentinel-managed connections.
+    """
+
+    def __init__(self, url: str) -> None:
+        address = redis_url.parse(url)
+        self._fixed: Endpoint | None = None
+        self._sentinels: Sentinel | None = None
+        self._service = ""
+        self._db = 0
+        if isinstance(address, redis_url.SingleServer):
+            kw = parse_url(address.url)
+            self._fixed = Endpoint(
+                host=str(kw.get("host", "localhost")),
+                port=int(kw.get("port", 6379)),
+                db=int(kw.get("db", 0)),
+                username=kw.get("username"),
+                password=kw.get("password"),
+                tls=address.url.startswith("rediss://"),
+            )
+        else:
+            self._sentinels = Sentinel(  # type: ignore[no-untyped-call]
+                list(address.sentinels),
+                sentinel_kwargs={
+                    "socket_timeout": _SENTINEL_TIMEOUT_S,
+                    "socket_connect_timeout": _SENTINEL_TIMEOUT_S,
+                },
+            )
+            self._service, self._db = address.service, address.db
+
+    async def __call__(self) -> Endpoint:
+        if self._fixed is not None:
+            return self._fixed
+        assert self._sentinels is not None
+        host, port = await self._sentinels.discover_master(self._service)
+        return Endpoint(host=str(host), port=int(port), db=self._db)
+
+    async def aclose(self) -> None:
+        if self._sentinels is not None:
+            await self._sentinels.aclose()

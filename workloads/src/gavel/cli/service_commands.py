@@ -53,7 +53,7 @@ def gateway(
 
     from gavel import endpoints  # noqa: PLC0415
     from gavel.auction import RateLimit  # noqa: PLC0415
-    from gavel.gateway.app import create_app  # noqa: PLC0415
+    from gavel.gateway.app import create_asgi  # noqa: PLC0415
     from gavel.gateway.settings import ENV_VAR, GatewaySettings  # noqa: PLC0415
 
     try:
@@ -85,7 +85,7 @@ def gateway(
         "http": "httptools",
     }
     if workers == 1:
-        uvicorn.run(create_app(settings), **serve)  # type: ignore[arg-type]
+        uvicorn.run(create_asgi(settings), **serve)  # type: ignore[arg-type]
         return
     # Each worker is its own process with its own event loop, Redis pools and outbox segment.
     os.environ[ENV_VAR] = settings.to_env()

@@ -1,8 +1,9 @@
 """The gateway's HTTP and WebSocket routes (FastAPI). Thin: parse, authenticate, delegate.
 
-Built by :func:`create_app` for ``gavel gateway`` (served by uvicorn) and for the tests. Every
-refusal is a problem object (:mod:`gavel.gateway.problems`); nothing a client sends can make a
-route answer 500.
+Built by :func:`create_app`; ``gavel gateway`` serves :func:`create_asgi`, the same app behind
+the bid POST fast path (:mod:`gavel.gateway.fastpath`). Bids, whichever way they come, are
+handled by :class:`gavel.gateway.handling.BidHandling`. Every refusal is a problem object
+(:mod:`gavel.gateway.problems`); nothing a client sends can make a route answer 500.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,18 +20,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gavel import auction, events
-from gavel.auction import Reason
-from gavel.bidding import BidResult
-from gavel.gateway import auth, metrics
+from gavel.gateway import metrics, wire
+from gavel.gateway.fastpath import BidFastPath
+from gavel.gateway.handling import BidHandling
 from gavel.gateway.limits import BodySizeLimit
 from gavel.gateway.live import OutbidNotifier
 from gavel.gateway.models import BidRequest, BidResponse, DropView
 from gavel.gateway.problems import PROBLEM_JSON, Problem, problem
-from gavel.gateway.service import Attempt, BidService, now_ms
+from gavel.gateway.service import BidService, now_ms
 from gavel.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -42,39 +40,16 @@ def _problem_response(p: Problem, headers: dict[str, str] | None = None) -> Resp
     return Response(p.body(), status_code=p.status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _bid_response(drop_id: str, bid: BidRequest, bidder: str, r: BidResult) -> BidResponse:
-    d = r.decision
-    return BidResponse(
-        drop=drop_id,
-        bid_id=bid.bid_id,
-        event_id=r.event_id,
-        outcome=d.outcome.value,
-        reason=d.reason.value,
-        seq=d.seq,
-        high_bid=d.high_bid,
-        leader_is_you=d.leader == bidder,
-        min_next=d.min_next,
-        ends_at_ms=d.ends_at_ms,
-        reserve_met=d.reserve_met,
-        duplicate=r.duplicate,
-        decided_ms=d.decided_ms,
-    )
-
-
-def _parse_bid(raw: bytes | str) -> BidRequest:
-    """A strict BidRequest, or a Problem: 400 for broken JSON, 422 for the wrong shape."""
-    try:
-        return BidRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        if any(e["type"] == "json_invalid" for e in errors):
-            raise problem("malformed_json", errors[0]["msg"]) from exc
-        fields = [{"field": ".".join(str(x) for x in e["loc"]), "error": e["msg"]} for e in errors]
-        raise problem("invalid_request", "see errors", errors=fields) from exc
+MAX_BIDS_IN_FLIGHT_PER_SOCKET = 64
+"""Bids one bidder socket may have waiting for their decision; past it the socket is not read
+until one is answered (the client's sends wait: back-pressure, nothing dropped)."""
+PUSH_QUEUE = 256
+"""Outbid pushes waiting to be sent to one socket; past it a stalled client loses pushes."""
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
     service = BidService(settings)
+    handling = BidHandling(service)
     notifier = OutbidNotifier(service.redis)
 
     @contextlib.asynccontextmanager
@@ -109,20 +84,28 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def on_validation(_: Request, exc: RequestValidationError) -> Response:
         return _problem_response(problem("invalid_request", str(exc.errors()[:3])))
 
-    @app.post("/v1/drops/{drop_id}/bids", status_code=201, response_model=BidResponse)
+    @app.post(
+        "/v1/drops/{drop_id}/bids",
+        status_code=201,
+        response_model=BidResponse,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": BidRequest.model_json_schema()}},
+            }
+        },
+    )
     async def post_bid(drop_id: str, request: Request) -> Response:
-        received = now_ms()
-        started = time.perf_counter()
-        bidder = _authenticate(settings, request.headers.get("authorization"))
-        if "json" not in request.headers.get("content-type", ""):
-            raise problem("unsupported_media_type", "Content-Type must be application/json")
-        bid = _parse_bid(await request.body())
-        result = await service.submit(
-            Attempt(drop_id, bidder, bid.bid_id, bid.amount, received, str(uuid.uuid4()))
+        # Served by the fast path in production (create_asgi); the same handling either way.
+        status, headers, body = await handling.post(
+            drop_id,
+            request.headers.get("authorization"),
+            request.headers.get("content-type", ""),
+            await request.body(),
         )
-        metrics.BIDS.labels(result.decision.outcome.value, result.decision.reason.value).inc()
-        metrics.BID_SECONDS.observe(time.perf_counter() - started)
-        return _bid_http_response(drop_id, bid, bidder, result)
+        return Response(
+            body, status_code=status, headers={k.decode(): v.decode() for k, v in headers}
+        )
 
     @app.get("/v1/drops/{drop_id}", response_model=DropView)
     async def get_drop(drop_id: str) -> DropView:
@@ -134,7 +117,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @app.websocket("/v1/drops/{drop_id}/bidder")
     async def bidder_socket(ws: WebSocket, drop_id: str) -> None:
-        await _serve_bidder(ws, drop_id, settings, service, notifier)
+        await _serve_bidder(ws, drop_id, handling, notifier)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -164,38 +147,19 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             allow_credentials=False,
             max_age=600,
         )
+    app.state.handling = handling
     return app
 
 
-def app_from_environment() -> FastAPI:
+def create_asgi(settings: GatewaySettings) -> BidFastPath:
+    """What ``gavel gateway`` serves: the app behind the bid POST fast path."""
+    app = create_app(settings)
+    return BidFastPath(app, app.state.handling, settings.max_body_bytes)
+
+
+def app_from_environment() -> BidFastPath:
     """uvicorn factory for ``--workers N``: each worker builds its app from the environment."""
-    return create_app(GatewaySettings.from_env())
-
-
-def _authenticate(settings: GatewaySettings, header: str | None) -> str:
-    try:
-        return auth.bidder_from_header(settings.jwt_secret, header)
-    except auth.AuthError as exc:
-        raise problem(exc.code, exc.detail) from exc
-
-
-def _bid_http_response(drop_id: str, bid: BidRequest, bidder: str, r: BidResult) -> Response:
-    body, reason = _bid_response(drop_id, bid, bidder, r), r.decision.reason
-    if reason is Reason.ACCEPTED:
-        return JSONResponse(body.model_dump(), status_code=201)
-    if reason is Reason.UNKNOWN_DROP:
-        return _problem_response(problem("unknown_drop", f"no drop {drop_id!r}"))
-    if reason is Reason.UNAVAILABLE:
-        return _problem_response(
-            problem("unavailable", "retry with the same bid_id", **body.model_dump()),
-            {"Retry-After": "1"},
-        )
-    p = problem(reason.value, **body.model_dump())
-    headers = None
-    if reason is Reason.RATE_LIMITED:
-        headers = {"Retry-After": str(max(1, -(-r.retry_after_ms // 1000)))}
-        p.extra["retry_after_ms"] = r.retry_after_ms
-    return _problem_response(p, headers)
+    return create_asgi(GatewaySettings.from_env())
 
 
 def _drop_view(rules: auction.Rules, state: auction.State) -> DropView:
@@ -216,15 +180,15 @@ def _drop_view(rules: auction.Rules, state: auction.State) -> DropView:
 
 
 async def _serve_bidder(
-    ws: WebSocket,
-    drop_id: str,
-    settings: GatewaySettings,
-    service: BidService,
-    notifier: OutbidNotifier,
+    ws: WebSocket, drop_id: str, handling: BidHandling, notifier: OutbidNotifier
 ) -> None:
-    """A bidder's socket: bids in, results and outbid pushes out, in one ordered queue."""
+    """A bidder's socket: bids in (many in flight), results and outbid pushes out, one queue.
+
+    Each bid is decided by its own task, so a client may send several without waiting; each
+    result carries its ``bid_id``. Results always fit in the queue (it has room for every bid in
+    flight beyond the pushes' share); pushes to a stalled client are dropped, never results."""
     origin = ws.headers.get("origin")
-    if origin is not None and origin not in settings.allowed_origins:
+    if origin is not None and origin not in handling.service.settings.allowed_origins:
         # A browser page from elsewhere: refused like its REST calls are (CORS).
         await ws.close(code=4403, reason="origin_not_allowed")
         return
@@ -233,23 +197,34 @@ async def _serve_bidder(
     # Accept first, then close with a code: a refused handshake would only say "403".
     await ws.accept()
     try:
-        bidder = auth.bidder_from_header(settings.jwt_secret, header)
-    except auth.AuthError as exc:
-        await ws.close(code=4401, reason=exc.code)
+        bidder = handling.bidder(header)
+    except Problem as p:
+        await ws.close(code=4401, reason=p.code)
         return
-    home = await service.directory.home_of(drop_id)
+    home = await handling.service.directory.home_of(drop_id)
     if home is None:
         await ws.close(code=4404, reason="unknown_drop")
         return
-    outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=256)
+    outgoing: asyncio.Queue[bytes | dict[str, Any]] = asyncio.Queue(
+        maxsize=PUSH_QUEUE + MAX_BIDS_IN_FLIGHT_PER_SOCKET
+    )
+    in_flight = asyncio.Semaphore(MAX_BIDS_IN_FLIGHT_PER_SOCKET)
+    deciding: set[asyncio.Task[None]] = set()
 
     def push(message: dict[str, Any]) -> None:
-        with contextlib.suppress(asyncio.QueueFull):  # a stalled client loses pushes, not bids
+        if outgoing.qsize() < PUSH_QUEUE:  # a stalled client loses pushes, not results
             outgoing.put_nowait(message)
 
     async def sender() -> None:
         while True:
-            await ws.send_json(await outgoing.get())
+            item = await outgoing.get()
+            await ws.send_text((item if isinstance(item, bytes) else wire.encode(item)).decode())
+
+    async def decide(raw: str) -> None:
+        try:
+            outgoing.put_nowait(await handling.message(drop_id, bidder, raw))
+        finally:
+            in_flight.release()
 
     sending = asyncio.create_task(sender())
     metrics.BIDDER_SOCKETS.inc()
@@ -257,28 +232,17 @@ async def _serve_bidder(
     try:
         while True:
             raw = await ws.receive_text()
-            received = now_ms()
-            try:
-                bid = _parse_bid(raw)
-            except Problem as p:
-                push({"type": "error", "code": p.code, "detail": p.detail, **p.extra})
-                continue
-            result = await service.submit(
-                Attempt(drop_id, bidder, bid.bid_id, bid.amount, received, str(uuid.uuid4()))
-            )
-            metrics.BIDS.labels(result.decision.outcome.value, result.decision.reason.value).inc()
-            push(
-                {
-                    "type": "result",
-                    **_bid_response(drop_id, bid, bidder, result).model_dump(),
-                    "retry_after_ms": result.retry_after_ms,
-                }
-            )
+            await in_flight.acquire()
+            task = asyncio.create_task(decide(raw))
+            deciding.add(task)
+            task.add_done_callback(deciding.discard)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         metrics.BIDDER_SOCKETS.dec()
         await notifier.leave(drop_id, bidder, push)
+        # Bids still deciding finish (their attempts are audited either way); only their
+        # answers have nowhere to go.
         sending.cancel()
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 
+import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
@@ -64,7 +64,7 @@ class OutbidNotifier:
         sockets = self._sockets.get(drop_id)
         if not sockets:
             return 0
-        o = json.loads(payload)
+        o = msgspec.json.decode(payload)
         loser = o.get("prev_leader")
         if not loser or loser == o.get("leader") or loser not in sockets:
             return 0

@@ -25,8 +25,8 @@ REFUSED = Counter(
 BIDDER_SOCKETS = Gauge("gavel_gateway_bidder_sockets", "Open bidder WebSockets")
 REPLICATION_BATCH = Histogram(
     "gavel_gateway_replication_batch_bids",
-    "Bids decided by one pipeline and confirmed by one WAIT",
-    buckets=(1, 2, 4, 8, 16, 32, 64),
+    "Commands written to a home Redis in one batch (one write; with replicas, one WAIT)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
 )
 REPLICATION_UNCONFIRMED = Counter(
     "gavel_gateway_replication_unconfirmed_total",

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from gavel.auction import MAX_AMOUNT
 
-BidId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$", strict=True)]
+BID_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+BidId = Annotated[str, StringConstraints(pattern=BID_ID_PATTERN, strict=True)]
 
 
 class BidRequest(BaseModel):

@@ -7,9 +7,10 @@ Pure: maps a situation to (status, code, title) and renders the JSON body. Clien
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from gavel.auction import Reason
 
@@ -34,7 +35,7 @@ class Problem(Exception):  # noqa: N818 - it is a problem document that may also
         if self.detail:
             doc["detail"] = self.detail
         doc.update(self.extra)
-        return json.dumps(doc, separators=(",", ":")).encode()
+        return msgspec.json.encode(doc)
 
 
 _TITLES: dict[str, tuple[int, str]] = {

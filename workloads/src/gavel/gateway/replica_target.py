@@ -50,6 +50,11 @@ class ReplicaTarget:
             self._seen.pop()
         self._seen.append((now, connected))
 
+    @property
+    def latest(self) -> int:
+        """The newest count observed (0 before any)."""
+        return self._seen[-1][1] if self._seen else 0
+
     def needed(self, now: float) -> int:
         """The replicas a ``WAIT`` at ``now`` must reach: the highest count seen within
         ``hold_s`` (the newest always counts), and at least ``floor``."""
@@ -81,3 +86,14 @@ class ReplicaTargets:
         """What a ``WAIT`` on ``node`` must reach at ``now`` (the floor for a node never seen)."""
         entry = self._nodes.get(node)
         return entry[1].needed(now) if entry else self.floor
+
+    def latest(self, node: str) -> int:
+        """The count last seen on ``node`` (0 for a node never seen)."""
+        entry = self._nodes.get(node)
+        return entry[1].latest if entry else 0
+
+    def ceiling(self, now: float) -> int:
+        """The most any node seen within the hold needs: for a connection whose node is not
+        known yet (it may be the old primary a failover is leaving)."""
+        recent = [t.needed(now) for seen, t in self._nodes.values() if now - seen <= self.hold_s]
+        return max([self.floor, *recent])

@@ -1,7 +1,8 @@
 """One bid attempt, from an authenticated request to a decision.
 
-Called by the gateway's routes (REST and WebSocket). The decision is made by
-``lua/place_bid.lua`` in the drop's home-region Redis (:func:`gavel.bidding.place_bid`); when
+Called by the gateway's bid handling (REST and WebSocket). The decision is made by
+``lua/place_bid.lua`` in the drop's home-region Redis, sent on that region's pipelined
+connection (:class:`gavel.gateway.replicated.ReplicatedBids`); when
 that Redis cannot be reached, or the drop is unknown, the gateway decides at the edge and writes
 the event to its disk outbox (:mod:`gavel.outbox`) before answering, so every attempt of an
 authenticated bidder is audited.
@@ -31,10 +32,6 @@ from gavel.gateway.settings import GatewaySettings
 from gavel.outbox import OutboxWriter
 
 _UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError, OSError)
-_NOT_WRITABLE = (redis_errors.ReadOnlyError,)
-"""A node that cannot decide now (demoted to replica by a failover; one loading its data raises
-BusyLoadingError, a ConnectionError): the attempt is unavailable, as when Redis is
-unreachable."""
 
 
 class UnavailableError(Exception):
@@ -62,6 +59,7 @@ class Directory:
         self._local = local
         self._ttl_s = ttl_s
         self._cache: dict[str, tuple[float, str | None]] = {}
+        self._lookups: dict[str, asyncio.Future[str | None]] = {}
 
     async def home_of(self, drop_id: str) -> str | None:
         """The home region of ``drop_id``, or None if this region knows no such drop."""
@@ -70,6 +68,16 @@ class Directory:
             return hit[1]
         if not keys.DROP_ID_PATTERN.match(drop_id):
             return None
+        # One lookup per drop at a time: when the entry expires under load, the bids in flight
+        # wait for the same HGET instead of each opening a connection for its own.
+        lookup = self._lookups.get(drop_id)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._lookup(drop_id, hit))
+            self._lookups[drop_id] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(drop_id, None))
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, drop_id: str, hit: tuple[float, str | None] | None) -> str | None:
         try:
             raw = await self._local.hget(keys.for_drop(drop_id).rules, "home_region")
         except _UNREACHABLE as exc:
@@ -97,14 +105,16 @@ class BidService:
         }
         if settings.region not in self.redis:
             raise ValueError(f"no Redis URL for the gateway's own region {settings.region!r}")
-        self.replicated = {
+        # Bids go out on a pipelined connection of their own per home region (automatic
+        # pipelining, docs/decisions.md 45); the redis-py clients above serve everything else.
+        self.bids = {
             region: ReplicatedBids(
-                client,
+                url,
                 replicas=settings.wait_replicas_for(region),
                 timeout_ms=settings.wait_timeout_ms,
+                redis_timeout_s=settings.redis_timeout_s,
             )
-            for region, client in self.redis.items()
-            if settings.wait_replicas_for(region) > 0
+            for region, url in settings.redis_urls.items()
         }
         self.directory = Directory(self.redis[settings.region], settings.home_cache_ttl_s)
         self.outbox = OutboxWriter(settings.outbox_dir, f"gateway-{settings.region}")
@@ -112,8 +122,8 @@ class BidService:
 
     async def close(self) -> None:
         await self.flush_outbox()
-        for replicated in self.replicated.values():
-            await replicated.close()
+        for bids in self.bids.values():
+            await bids.close()
         for client in self.redis.values():
             await client.aclose()
 
@@ -123,8 +133,8 @@ class BidService:
             home = await self.directory.home_of(attempt.drop_id)
             if home is None:
                 return await self._edge(attempt, Reason.UNKNOWN_DROP)
-            client = self.redis.get(home)
-            if client is None:
+            bids = self.bids.get(home)
+            if bids is None:
                 return await self._edge(attempt, Reason.UNAVAILABLE)
             call = bidding.bid_call(
                 attempt.drop_id,
@@ -136,12 +146,8 @@ class BidService:
                 region=self.settings.region,
                 limit=self.settings.rate_limit,
             )
-            replicated = self.replicated.get(home)
-            if replicated is not None:
-                result = await replicated.place(call)
-            else:
-                result = await bidding.place_bid(client, call)
-        except (UnavailableError, NotReplicatedError, *_UNREACHABLE, *_NOT_WRITABLE):
+            result = await bids.place(call)
+        except (UnavailableError, NotReplicatedError, *_UNREACHABLE):
             return await self._edge(attempt, Reason.UNAVAILABLE)
         if result.decision.reason is Reason.UNKNOWN_DROP:
             return await self._edge(attempt, Reason.UNKNOWN_DROP)
