@@ -124,19 +124,21 @@ def test_a_restarted_operator_converges(world: tuple[Clusters, Operator]) -> Non
     clusters.kubectl("hub", "patch", "region", "eu", "--type=merge", "-p", _baseline_patch(3))
     try:
         operator.start()
-        poll(
-            lambda: (
+
+        def converged() -> bool:
+            # The status is written after the objects are applied (the same tick or the next
+            # one), so it is waited for too, not read right after the HPA changed.
+            region = clusters.get("hub", "region", "eu") or {}
+            status = region.get("status", {})
+            return (
                 (hpa_minimums(clusters, "eu") or {}).get("gavel-gateway") == 3
                 and replicas(clusters, "eu", "gavel-gateway") >= 3
-            ),
-            timeout_s=60,
-            what=f"eu's new baseline applied; log:\n{operator.log_tail()}",
-        )
-        status = (clusters.get("hub", "region", "eu") or {})["status"]
-        assert status["minReplicas"]["gateway"] == 3
-        assert (
-            status["syncedGeneration"]
-            == (clusters.get("hub", "region", "eu") or {})["metadata"]["generation"]
+                and status.get("minReplicas", {}).get("gateway") == 3
+                and status.get("syncedGeneration") == region["metadata"]["generation"]
+            )
+
+        poll(
+            converged, timeout_s=60, what=f"eu's new baseline applied; log:\n{operator.log_tail()}"
         )
     finally:  # the world as the other tests expect it
         if operator.proc is None:
