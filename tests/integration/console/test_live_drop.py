@@ -129,19 +129,31 @@ async def world(
                     writer=f"http://127.0.0.1:{writer.port}",
                 )
                 async with contextlib.AsyncExitStack() as sockets:
+                    readers: list[asyncio.Task[None]] = []
                     for ws, n in ((us, OBSERVERS["us"]), (eu, OBSERVERS["eu"])):
                         for _ in range(n):
-                            await sockets.enter_async_context(
+                            socket = await sockets.enter_async_context(
                                 websockets.connect(f"{ws}/v1/drops/{name}/live")
                             )
+                            # An observer reads what it is sent: one that does not is a slow
+                            # consumer, and the fan-out lets it go (docs/fanout.md).
+                            readers.append(asyncio.create_task(_read_all(socket)))
                     for n in range(40):
                         await world.bid(n)
                     yield world
+                    for reader in readers:
+                        reader.cancel()
     finally:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
         cluster.shutdown()
         hub_api.delete_namespaced_custom_object("gavel.dev", "v1alpha1", "default", "drops", name)
         await redis.aclose()
+
+
+async def _read_all(socket: websockets.ClientConnection) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for _ in socket:
+            pass
 
 
 @pytest.fixture(scope="module")
