@@ -9,12 +9,13 @@
 --                          this region does not have gets nothing written, so random names
 --                          leave no keys and a removed drop's hash is not made again
 -- KEYS[2] observers  hash  p:<process> -> "<current> <expires_ms>", peak, peak_ms
--- ARGV: process, current, interval_peak (its most since its last report), ttl_ms, leaving (1/0)
+-- ARGV: process, current, interval_peak (its most since its last report), ttl_ms
 --
 -- The region's count is the sum over its live processes (entries past their expiry are
--- removed here: a process that died without leaving). The peak candidate is this process's
--- interval peak plus the others' last reported counts. Returns {region count, region peak},
--- or nil for a drop this region does not have.
+-- removed here: a process that died without leaving). A report of zero (the last socket
+-- went, or the process is stopping) removes the process's entry. The peak candidate is this
+-- process's interval peak plus the others' last reported counts. Returns {region count,
+-- region peak}, or nil for a drop this region does not have.
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
@@ -24,7 +25,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local me = 'p:' .. ARGV[1]
 local current, interval_peak = tonumber(ARGV[2]), tonumber(ARGV[3])
-local ttl_ms, leaving = tonumber(ARGV[4]), ARGV[5] == '1'
+local ttl_ms = tonumber(ARGV[4])
 
 local others = 0
 local raw = redis.call('HGETALL', KEYS[2])
@@ -40,7 +41,7 @@ for i = 1, #raw, 2 do
   end
 end
 
-if leaving then
+if current == 0 then
   redis.call('HDEL', KEYS[2], me)
 else
   redis.call('HSET', KEYS[2], me, string.format('%d %d', current, now + ttl_ms))
@@ -52,4 +53,4 @@ if candidate > peak then
   peak = candidate
   redis.call('HSET', KEYS[2], 'peak', string.format('%d', peak), 'peak_ms', string.format('%d', now))
 end
-return {others + (leaving and 0 or current), peak}
+return {others + current, peak}

@@ -10,7 +10,7 @@ Fields:
 
 * ``p:<process>`` -> ``"<current> <expires_ms>"``: one fan-out process's observers of the drop,
   valid until ``expires_ms`` (Redis clock); a process that stops reporting drops out of the
-  sum once it expires, one that shuts down removes its entry;
+  sum once it expires; a report of zero (its last socket went, or it shuts down) removes it;
 * ``peak`` -> the most observers the region had at once (see :func:`figures` for the bound);
 * ``peak_ms`` -> when (Redis clock) that peak was recorded.
 """
@@ -37,7 +37,7 @@ class RegionObservers:
     with several, off by at most the sockets that opened or closed within one interval."""
     peak_ms: int | None = None
     processes: int = 0
-    """Fan-out processes that reported observers and have not expired or left."""
+    """Fan-out processes holding observers of the drop (entries not expired)."""
 
 
 def _text(value: bytes | str) -> str:

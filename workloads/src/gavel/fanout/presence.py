@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 from collections.abc import Sequence
+from dataclasses import replace
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -53,12 +54,16 @@ class Presence:
         self.script = luascripts.script("observers")
 
     async def record(self, reports: Sequence[Report], *, leaving: bool = False) -> None:
-        """Record every report (concurrently: one round trip per drop, all in flight at once)."""
-        await asyncio.gather(*(self._one(r, leaving) for r in reports))
+        """Record every report (concurrently: one round trip per drop, all in flight at once).
+        ``leaving``: this process stops, its sockets are gone; each entry it made is removed
+        (a count of zero), its interval's peak still counts."""
+        if leaving:
+            reports = [replace(r, current=0) for r in reports]
+        await asyncio.gather(*(self._one(r) for r in reports))
 
-    async def _one(self, report: Report, leaving: bool) -> None:
+    async def _one(self, report: Report) -> None:
         k = keys.for_drop(report.drop)
-        args = (self.process, report.current, report.interval_peak, self.ttl_ms, int(leaving))
+        args = (self.process, report.current, report.interval_peak, self.ttl_ms)
         try:
             answer = await self.script(self.redis, [k.rules, k.observers], args)
         except (RedisError, OSError) as exc:
