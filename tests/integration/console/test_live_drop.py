@@ -149,9 +149,13 @@ async def world(
                 async with contextlib.AsyncExitStack() as sockets:
                     for ws, n in ((us, OBSERVERS["us"]), (eu, OBSERVERS["eu"])):
                         for _ in range(n):
-                            await sockets.enter_async_context(
+                            conn = await sockets.enter_async_context(
                                 websockets.connect(f"{ws}/v1/drops/{name}/live")
                             )
+                            # An observer that never reads is a slow consumer: its fan-out
+                            # would close it once the prices it did not read piled up.
+                            reader = asyncio.create_task(_read_all(conn))
+                            sockets.callback(reader.cancel)
                     for n in range(40):
                         await world.bid(n)
                     await world.observed(OBSERVERS)
@@ -161,6 +165,12 @@ async def world(
         cluster.shutdown()
         hub_api.delete_namespaced_custom_object("gavel.dev", "v1alpha1", "default", "drops", name)
         await redis.aclose()
+
+
+async def _read_all(conn: websockets.ClientConnection) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for _ in conn:
+            pass
 
 
 @pytest.fixture(scope="module")
