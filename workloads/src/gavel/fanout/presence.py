@@ -14,7 +14,6 @@ answer costs the reports of that interval (logged and counted), never a socket.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -23,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from gavel import keys, luascripts, redis_client
 from gavel.fanout import metrics
@@ -32,6 +31,9 @@ from gavel.fanout.observers import Report
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 1.0
+BATCH = 500
+"""Reports per pipeline: sockets on thousands of names in one interval cost a few round trips,
+not thousands of connections."""
 TTL_INTERVALS = 3
 """An entry outlives its process's last report by this many intervals (a missed report or two
 does not make the region's count dip)."""
@@ -54,27 +56,43 @@ class Presence:
         self.script = luascripts.script("observers")
 
     async def record(self, reports: Sequence[Report], *, leaving: bool = False) -> None:
-        """Record every report (concurrently: one round trip per drop, all in flight at once).
+        """Record every report, one pipeline (one round trip) per :data:`BATCH` drops.
         ``leaving``: this process stops, its sockets are gone; each entry it made is removed
         (a count of zero), its interval's peak still counts."""
         if leaving:
             reports = [replace(r, current=0) for r in reports]
-        await asyncio.gather(*(self._one(r) for r in reports))
+        for start in range(0, len(reports), BATCH):
+            batch = reports[start : start + BATCH]
+            try:
+                answers = await self._run(batch)
+            except (RedisError, OSError) as exc:
+                metrics.OBSERVER_REPORTS.labels("error").inc(len(batch))
+                log.warning("recording observers of %d drops failed: %s", len(batch), exc)
+                continue
+            for report, answer in zip(batch, answers, strict=True):
+                if isinstance(answer, RedisError):
+                    metrics.OBSERVER_REPORTS.labels("error").inc()
+                    log.warning("recording observers of %s failed: %s", report.drop, answer)
+                elif answer is None:
+                    metrics.OBSERVER_REPORTS.labels("unknown_drop").inc()
+                else:
+                    metrics.OBSERVER_REPORTS.labels("ok").inc()
+                    set_gauge(report)
 
-    async def _one(self, report: Report) -> None:
-        k = keys.for_drop(report.drop)
-        args = (self.process, report.current, report.interval_peak, self.ttl_ms)
-        try:
-            answer = await self.script(self.redis, [k.rules, k.observers], args)
-        except (RedisError, OSError) as exc:
-            metrics.OBSERVER_REPORTS.labels("error").inc()
-            log.warning("recording observers of %s failed: %s", report.drop, exc)
-            return
-        if answer is None:
-            metrics.OBSERVER_REPORTS.labels("unknown_drop").inc()
-            return
-        metrics.OBSERVER_REPORTS.labels("ok").inc()
-        set_gauge(report)
+    async def _run(self, batch: Sequence[Report]) -> list[object]:
+        for _ in range(2):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for r in batch:
+                    k = keys.for_drop(r.drop)
+                    args = (self.process, r.current, r.interval_peak, self.ttl_ms)
+                    pipe.evalsha(self.script.sha, 2, k.rules, k.observers, *args)
+                answers: list[object] = await pipe.execute(raise_on_error=False)
+            if not any(isinstance(a, NoScriptError) for a in answers):
+                break
+            # A restarted or new primary lacks the script; a report sent twice does no harm
+            # (the same entry, a peak that only rises).
+            await self.redis.script_load(self.script.source)
+        return answers
 
     async def close(self) -> None:
         await self.redis.aclose()
