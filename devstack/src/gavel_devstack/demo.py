@@ -236,14 +236,15 @@ async def run(run_dir: Path) -> None:
         '\n[bold]Watch the drop live[/] (Ctrl-C to leave; after eval "$(scripts/stack env)"):',
         soft_wrap=True,
     )
-    console.print(_watch_command(rules.drop_id, fanouts, writers), soft_wrap=True, markup=False)
+    console.print(_watch_command(rules.drop_id, writers), soft_wrap=True, markup=False)
     console.print(f"gavel drops results {rules.drop_id}", markup=False)
 
 
-def _watch_command(drop: str, fanouts: dict[str, int], writers: dict[str, int]) -> str:
-    flags = [f"--fanout {r}=http://127.0.0.1:{p}" for r, p in fanouts.items()]
-    flags += [f"--audit-writer {r}=http://127.0.0.1:{p}" for r, p in writers.items()]
-    return f"gavel drops watch {drop} " + " ".join(flags)
+def _watch_command(drop: str, writers: dict[str, int]) -> str:
+    """Observers per region come from each region's Redis (the fan-outs record them there);
+    only the audit writers' lag needs their addresses."""
+    flags = [f"--audit-writer {r}=http://127.0.0.1:{p}" for r, p in writers.items()]
+    return " ".join([f"gavel drops watch {drop}", *flags])
 
 
 def _schedule_on_hub(env: dict[str, str]) -> str:

@@ -110,12 +110,12 @@ async def remove(redis: Redis, drop_id: str, *, home: bool) -> None:
     """Remove the drop from this Redis (home: its whole state; elsewhere: the rules copy)."""
     k = keys.for_drop(drop_id)
     if not home:
-        await redis.delete(k.rules, k.listing)
+        await redis.delete(k.rules, k.listing, k.observers)
         return
     # Out of the index first: a relay that finds the stream gone re-reads the index before it
     # would create the stream again (gavel.relay.streams.DropStreams.regroup).
     await redis.srem(keys.DROP_INDEX, drop_id)
-    await redis.delete(k.rules, k.listing, k.state, k.bids, k.events)
+    await redis.delete(k.rules, k.listing, k.state, k.bids, k.events, k.observers)
 
 
 async def replication(url: str, client: Redis) -> Replication:

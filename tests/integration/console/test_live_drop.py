@@ -1,7 +1,8 @@
 """``gavel drops list``, ``watch`` and ``results`` on a drop running on the real stack: the hub
 holds the Drop, the home Redis decides the bids, a relay and an audit writer carry every attempt
-into Cassandra, a fan-out serves observers. What the console prints is checked against those
-servers' own state, and its bad inputs (an unknown drop) against its messages.
+into Cassandra, a fan-out in each region serves observers and records them in its region's
+Redis. What the console prints is checked against those servers' own state, and its bad inputs
+(an unknown drop) against its messages.
 
 With ``GAVEL_WRITE_SCREENS=1`` the watch frame taken here is also written to
 docs/images/drops-watch.svg, the README's picture of it.
@@ -27,7 +28,7 @@ import websockets
 from kubernetes import client
 from redis.asyncio import Redis
 
-from gavel import bidding, endpoints, events, keys, redis_client, state_hash
+from gavel import bidding, endpoints, events, keys, observer_hash, redis_client, state_hash
 from gavel.auction import RateLimit
 from gavel.audit import schema
 from gavel.audit.store import AuditStore, connect
@@ -55,7 +56,6 @@ class World:
     env: dict[str, str]
     """What the CLI needs beyond the stack's: the test database's Redis, the test keyspace."""
     keyspace: str
-    fanouts: dict[str, str]
     writer: str
     placed: list[str] = field(default_factory=list)
 
@@ -80,6 +80,24 @@ class World:
         )
         self.placed.append(f"bid-{n}")
 
+    async def observed(self, counts: dict[str, int]) -> None:
+        """Wait until each region's Redis counts ``counts[region]`` observers of the drop."""
+        clients = {r: redis_client.connect(self.env[endpoints.redis_url_var(r)]) for r in counts}
+
+        async def recorded() -> bool:
+            for region, n in counts.items():
+                raw = await clients[region].hgetall(keys.for_drop(self.name).observers)
+                now = await redis_now_ms(clients[region])
+                if observer_hash.figures(raw, now).current != n:
+                    return False
+            return True
+
+        try:
+            await wait_for(recorded, 30, f"observers of {self.name} recorded: {counts}")
+        finally:
+            for client in clients.values():
+                await client.aclose()
+
     async def settled(self, store: AuditStore) -> None:
         """Wait until every attempt left the outbox and is in the trail."""
 
@@ -96,6 +114,7 @@ async def world(
     stack: Stack, hub_api: client.CustomObjectsApi, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
     url = with_db(stack.redis_url("us"), RELAY_TEST_DB)  # the database relay tests drain
+    eu_url = with_db(stack.redis_url("eu"), RELAY_TEST_DB)
     redis = redis_client.connect(url)
     now = await redis_now_ms(redis)
     name = f"daytona-{uuid.uuid4().hex[:6]}"
@@ -103,8 +122,10 @@ async def world(
         tmp_path_factory.mktemp("console"),
         drop_manifest(name, starts_ms=now - 60_000, ends_ms=now + 3_600_000),
     )
-    env = {**stack.env, endpoints.HUB_KUBECONFIG: stack.kubeconfig("hub"), "REDIS_URL_US": url}
-    for args in (("schedule", str(manifest)), ("open", str(manifest), "--region", "us")):
+    redis_env = {endpoints.redis_url_var("us"): url, endpoints.redis_url_var("eu"): eu_url}
+    env = {**stack.env, endpoints.HUB_KUBECONFIG: stack.kubeconfig("hub"), **redis_env}
+    opening = ("open", str(manifest), "--region", "us", "--region", "eu")
+    for args in (("schedule", str(manifest)), opening):
         done = run_gavel(env, "drops", *args)
         assert done.returncode == 0, done.stderr
     keyspace = f"console_{uuid.uuid4().hex[:10]}"
@@ -116,33 +137,29 @@ async def world(
     relay = relay_settings(url, stack.kafka("us"))
     try:
         async with running_relay(relay), audit.running_writer(writer):
-            with running_fanout(stack.env, "us") as us, running_fanout(stack.env, "eu") as eu:
+            fanout_env = {**stack.env, **redis_env}  # they record observers where the CLI reads
+            with running_fanout(fanout_env, "us") as us, running_fanout(fanout_env, "eu") as eu:
                 world = World(
                     name,
                     redis,
                     {**env, "CASSANDRA_CONTACT": "{}:{}".format(*stack.cassandra)},
                     keyspace,
-                    fanouts={
-                        "us": us.replace("ws://", "http://"),
-                        "eu": eu.replace("ws://", "http://"),
-                    },
                     writer=f"http://127.0.0.1:{writer.port}",
                 )
                 async with contextlib.AsyncExitStack() as sockets:
-                    readers: list[asyncio.Task[None]] = []
                     for ws, n in ((us, OBSERVERS["us"]), (eu, OBSERVERS["eu"])):
                         for _ in range(n):
-                            socket = await sockets.enter_async_context(
+                            conn = await sockets.enter_async_context(
                                 websockets.connect(f"{ws}/v1/drops/{name}/live")
                             )
-                            # An observer reads what it is sent: one that does not is a slow
-                            # consumer, and the fan-out lets it go (docs/fanout.md).
-                            readers.append(asyncio.create_task(_read_all(socket)))
+                            # An observer that never reads is a slow consumer: its fan-out
+                            # would close it once the prices it did not read piled up.
+                            reader = asyncio.create_task(_read_all(conn))
+                            sockets.callback(reader.cancel)
                     for n in range(40):
                         await world.bid(n)
+                    await world.observed(OBSERVERS)
                     yield world
-                    for reader in readers:
-                        reader.cancel()
     finally:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
         cluster.shutdown()
@@ -150,9 +167,9 @@ async def world(
         await redis.aclose()
 
 
-async def _read_all(socket: websockets.ClientConnection) -> None:
+async def _read_all(conn: websockets.ClientConnection) -> None:
     with contextlib.suppress(websockets.ConnectionClosed):
-        async for _ in socket:
+        async for _ in conn:
             pass
 
 
@@ -192,10 +209,6 @@ async def test_watch_once_shows_the_drop_as_its_servers_have_it(
             "watch",
             world.name,
             "--once",
-            "--fanout",
-            f"us={world.fanouts['us']}",
-            "--fanout",
-            f"eu={world.fanouts['eu']}",
             "--audit-writer",
             f"us={world.writer}",
             "--svg",
@@ -222,8 +235,8 @@ async def test_watch_once_shows_the_drop_as_its_servers_have_it(
     assert re.search(r"ends in \d\d:\d\d", text), text  # under an hour left
     assert counts.refused["below_minimum"] > 0
     assert counts.refused["rate_limited"] > 0
-    for region, n in OBSERVERS.items():  # the observers table's row of each region
-        assert re.search(rf"│ {region}\s+│\s+{n} │", text), text
+    for region, n in OBSERVERS.items():  # the observers table's row of each region: now, peak
+        assert re.search(rf"│ {region}\s+│\s+{n} │\s+{n} │", text), text
     bids_line = next(x for x in text.splitlines() if "bids/s" in x)
     assert "—" not in bids_line.split("(")[0]  # a rate from two readings, not a dash
     assert svg.read_text().startswith("<svg")
@@ -256,7 +269,7 @@ async def test_results_agree_with_redis_in_every_format(world: World, store: Aud
     assert result["attempts"] == len(world.placed)
     assert result["reserve_met"] is True
     assert result["final"] is False  # still open: provisional
-    assert {r["region"] for r in result["regions"]} == {"us", "eu"}
+    assert {r["region"]: r["observers_at_peak"] for r in result["regions"]} == OBSERVERS
     assert sum(result["by_reason"].values()) == len(world.placed)
 
     csv_out = await asyncio.to_thread(
@@ -264,6 +277,8 @@ async def test_results_agree_with_redis_in_every_format(world: World, store: Aud
     )
     assert csv_out.returncode == 0, csv_out.stderr
     assert f"result,final_price,{state.high_bid}" in csv_out.stdout
+    for region, n in OBSERVERS.items():
+        assert f"region_observers_at_peak,{region},{n}" in csv_out.stdout
     table = await asyncio.to_thread(cli, world, "results", world.name, "--keyspace", world.keyspace)
     assert table.returncode == 0, table.stderr
     assert "provisional" in table.stdout
@@ -312,9 +327,9 @@ async def test_a_drop_on_the_hub_but_not_in_redis_is_said_so(
     now = await redis_now_ms(world.redis)
     doc = drop_manifest(name, starts_ms=now + 3_600_000, ends_ms=now + 7_200_000)
     assert gavel("drops", "schedule", str(write(tmp_path, doc))).returncode == 0
-    dead = "eu=http://127.0.0.1:9"  # nothing listens there
+    dead = "us=http://127.0.0.1:9"  # nothing listens there
     out = await asyncio.to_thread(
-        cli, world, "watch", name, "--once", "--interval", "0.2", "--fanout", dead
+        cli, world, "watch", name, "--once", "--interval", "0.2", "--audit-writer", dead
     )
     assert out.returncode == 0, out.stderr
     assert "not opened in us's Redis yet" in out.stdout

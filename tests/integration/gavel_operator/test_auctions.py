@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from gavel import bidding, events, redis_client
+from gavel import bidding, events, keys, luascripts, redis_client
 from gavel_devstack import layout
 from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness.drops import new_drop_id, open_test_drop
@@ -101,3 +101,16 @@ async def test_replication_names_the_primary_and_sees_a_hung_replica_fall_behind
     await wait_for(
         lambda: asyncio.to_thread(redis_nodes.in_sync, run_dir, region, url), 30, "in sync"
     )
+
+
+@pytest.mark.parametrize("home", [True, False])
+async def test_removing_a_drop_frees_its_observer_counts_for_good(redis: Redis, home: bool) -> None:
+    rules = await open_test_drop(redis)
+    k = keys.for_drop(rules.drop_id)
+    report = luascripts.script("observers")
+    assert await report(redis, [k.rules, k.observers], ["fo-1", 4, 5, 6_000]) == [4, 5]
+    await auctions.remove(redis, rules.drop_id, home=home)
+    assert not await redis.exists(k.observers)
+    # A fan-out's report after the removal does not make the hash again.
+    assert await report(redis, [k.rules, k.observers], ["fo-1", 4, 5, 6_000]) is None
+    assert not await redis.exists(k.observers)

@@ -21,9 +21,9 @@ def test_watch_flags_are_checked_first() -> None:
     out = runner.invoke(app, ["drops", "watch", "d1", "--svg", "x.svg"])
     assert out.exit_code == 2
     assert "--svg needs --once" in out.output
-    out = runner.invoke(app, ["drops", "watch", "d1", "--fanout", "us:http://x"])
+    out = runner.invoke(app, ["drops", "watch", "d1", "--audit-writer", "us:http://x"])
     assert out.exit_code == 2
-    assert "--fanout takes NAME=URL, not 'us:http://x'" in out.output
+    assert "--audit-writer takes NAME=URL, not 'us:http://x'" in out.output
 
 
 def test_a_malformed_file_is_refused_without_a_hub(tmp_path: Path) -> None:

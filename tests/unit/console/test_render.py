@@ -6,7 +6,8 @@ from dataclasses import replace
 from rich.console import Console, RenderableType
 
 from gavel.console.render import drops_table, watch_view
-from gavel.console.snapshot import DropInfo, ListRow, Reading, Readings, Scrape, frame
+from gavel.console.snapshot import DropInfo, ListRow, Observed, Reading, Readings, Scrape, frame
+from gavel.observer_hash import RegionObservers
 from gavel.state_hash import Counts
 
 INFO = DropInfo("d1", "default", "us", ("us", "eu"), "A watch", None, None)
@@ -35,7 +36,10 @@ def test_a_watch_frame_shows_every_figure_a_merch_team_watches() -> None:
     current = Readings(
         INFO,
         READING,
-        observers={"us": Scrape(1_234), "eu": Scrape(error="unreachable (ConnectError)")},
+        observers={
+            "us": Observed(RegionObservers(current=1_234, peak=5_678, processes=2)),
+            "eu": Observed(error="Redis unreachable (ConnectionError)"),
+        },
         audit_lag={"us": Scrape(5)},
     )
     out = text(watch_view(frame(current, previous)))
@@ -54,7 +58,8 @@ def test_a_watch_frame_shows_every_figure_a_merch_team_watches() -> None:
         "25",
         "rate_limited",
         "1,234",
-        "unreachable (ConnectError)",
+        "5,678",
+        "Redis unreachable (ConnectionError)",
         "7 entries, oldest 00:02",
         "5 records",
         "read 00:25:00 UTC",
@@ -68,7 +73,7 @@ def test_a_frame_without_redis_or_metrics_says_what_is_missing() -> None:
     out = text(watch_view(frame(Readings(INFO, None, redis_error="Redis unreachable"), None)))
     assert "unknown" in out
     assert "Redis unreachable" in out
-    assert out.count("not given") == 3  # both regions' observers and the audit lag
+    assert out.count("not given") == 1  # the audit lag (no writer was named)
 
 
 def test_a_failing_hub_is_shown_above_the_last_known_drop() -> None:

@@ -5,10 +5,13 @@ import io
 import json
 from dataclasses import replace
 
+from rich.console import Console
+
 from gavel.auction import Decision, Outcome, Reason
-from gavel.console.results import as_csv, as_json, disagreements, tally
-from gavel.console.snapshot import Reading
+from gavel.console.results import as_csv, as_json, as_table, disagreements, tally, unread
+from gavel.console.snapshot import Observed, Reading
 from gavel.events import BidEvent, leader_alias
+from gavel.observer_hash import RegionObservers
 from gavel.state_hash import Counts
 
 DROP = "d1"
@@ -108,3 +111,44 @@ def test_csv_and_json_carry_the_same_figures() -> None:
     assert got[("result", "final_price")] == "60000"
     assert got[("attempts_by_reason", "unavailable")] == "1"
     assert got[("region_bidders", "eu")] == "2"
+
+
+OBSERVED = {
+    "us": Observed(RegionObservers(current=0, peak=1_200, peak_ms=9_000_000)),
+    "eu": Observed(RegionObservers(current=3, peak=800, peak_ms=9_500_000, processes=1)),
+    "ap": Observed(RegionObservers(current=0, peak=40, peak_ms=8_000_000)),
+}
+
+
+def test_observers_at_peak_are_shown_per_region_beside_the_trails_figures() -> None:
+    r = tally(DROP, TRAIL, FINAL, OBSERVED)
+    by_region = {x.region: x for x in r.regions}
+    assert (by_region["us"].bidders, by_region["us"].observers_at_peak) == (1, 1_200)
+    assert by_region["eu"].observers_peak_ms == 9_500_000
+    # A region whose crowd only watched (no attempt went through its gateway) is still listed.
+    assert (by_region["ap"].attempts, by_region["ap"].observers_at_peak) == (0, 40)
+    assert unread(r) == []
+    data = json.loads(as_json(r))
+    assert {x["region"]: x["observers_at_peak"] for x in data["regions"]} == {
+        "ap": 40,
+        "eu": 800,
+        "us": 1_200,
+    }
+    rows = list(csv.DictReader(io.StringIO(as_csv(r))))
+    got = {(row["section"], row["name"]): row["value"] for row in rows}
+    assert got[("region_observers_at_peak", "us")] == "1200"
+    out = Console(record=True, width=160, file=io.StringIO())
+    out.print(as_table(r))
+    line = next(x for x in out.export_text().splitlines() if x.startswith("│ us "))
+    assert "1,200" in line
+    assert "02:30:00" in line  # when the peak was (UTC, from the region's Redis clock)
+
+
+def test_a_region_whose_observers_could_not_be_read_is_named() -> None:
+    observed = {**OBSERVED, "eu": Observed(error="Redis unreachable (ConnectionError)")}
+    r = tally(DROP, TRAIL, FINAL, observed)
+    eu = next(x for x in r.regions if x.region == "eu")
+    assert (eu.observers_at_peak, eu.attempts) == (None, 3)
+    assert unread(r) == ["observers in eu: Redis unreachable (ConnectionError)"]
+    rows = list(csv.DictReader(io.StringIO(as_csv(r))))
+    assert ("region_observers_at_peak", "eu") not in {(x["section"], x["name"]) for x in rows}

@@ -14,6 +14,7 @@ from gavel.console.snapshot import (
     list_row,
     metric_total,
     money,
+    participating,
     per_second,
     phase_from_redis,
 )
@@ -129,3 +130,11 @@ def test_a_list_row_prefers_the_live_end_and_says_where_the_phase_came_from() ->
         "not opened",
     )
     assert list_row(DROP, None, "Redis unreachable").high_bid == "(Redis unreachable)"
+
+
+def test_observers_are_read_in_the_drops_regions_else_every_region_and_always_home() -> None:
+    listed = DropInfo("d", "default", "us", ("eu", "ap"))
+    assert participating(listed, ("us", "eu", "ap", "sa")) == ("ap", "eu", "us")
+    everywhere = DropInfo("d", "default", "us", ())
+    assert participating(everywhere, ("us", "eu")) == ("eu", "us")
+    assert participating(everywhere, ()) == ("us",)

@@ -138,3 +138,17 @@ def test_the_newest_of_a_drop_goes_out_however_old_and_drops_are_judged_apart() 
     # Duplicates in a batch change nothing; the next one follows on as a price.
     hub.publish_batch([aged(2, 5_000), aged(3, 5_100)], max_stale_ms=500)
     assert a.seqs()[-1] == ("price", 3)
+
+
+def test_the_hub_counts_each_drops_sockets_for_the_observer_reports() -> None:
+    hub = Hub(16)
+    a, b, c = Socket(), Socket(), Socket()
+    hub.subscribe(a, "d", None)
+    hub.subscribe(b, "d", None)
+    hub.subscribe(c, "e", None)
+    hub.unsubscribe(b, "d")
+    hub.unsubscribe(b, "d")  # a second close of one socket changes nothing
+    assert [(r.drop, r.current, r.interval_peak) for r in hub.tally.due()] == [
+        ("d", 1, 2),
+        ("e", 1, 1),
+    ]

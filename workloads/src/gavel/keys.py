@@ -69,6 +69,12 @@ class DropKeys:
         """Pub/sub channel: accepted bids, for "you were outbid" pushes to bidder sockets."""
         return f"{self.tag}:live"
 
+    @property
+    def observers(self) -> str:
+        """Hash: this region's observers of the drop, per fan-out process, and their peak
+        (fields and reader: :mod:`gavel.observer_hash`, writer: lua/observers.lua)."""
+        return f"{self.tag}:observers"
+
     def rate_bucket(self, bidder: str) -> str:
         """Hash: the token bucket of one bidder on this drop."""
         return f"{self.tag}:rl:{bidder}"

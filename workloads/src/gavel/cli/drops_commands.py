@@ -181,10 +181,6 @@ def drops_watch(
     drop: Annotated[str, typer.Argument(help="Drop name.")],
     namespace: DropNamespace = None,
     kubeconfig: HubKubeconfig = None,
-    fanout: Annotated[
-        list[str],
-        typer.Option(help="REGION=URL of a fan-out (its port serves /metrics); repeat per region."),
-    ] = [],  # noqa: B006
     audit_writer: Annotated[
         list[str],
         typer.Option(help="NAME=URL of an audit writer (for its lag); repeatable."),
@@ -204,17 +200,17 @@ def drops_watch(
     from rich.console import Console  # noqa: PLC0415
 
     from gavel.console import live  # noqa: PLC0415
-    from gavel.console.gather import Gatherer  # noqa: PLC0415
+    from gavel.console.gather import Gatherer, all_regions  # noqa: PLC0415
     from gavel.console.hub import HubError  # noqa: PLC0415
 
     if svg is not None and not once:
         _fail("--svg needs --once", 2)
-    fanouts, writers = _pairs(fanout, "--fanout"), _pairs(audit_writer, "--audit-writer")
+    writers = _pairs(audit_writer, "--audit-writer")
     hub = _hub(kubeconfig)
 
     async def run() -> None:
         gatherer = Gatherer(
-            hub, drop, namespace or "default", fanouts=fanouts, audit_writers=writers
+            hub, drop, namespace or "default", audit_writers=writers, regions=all_regions()
         )
         try:
             if once:
@@ -254,7 +250,7 @@ def drops_results(
 ) -> None:
     """The drop's result from its audit trail (winner, final price, reserve, bids, attempts by
     reason, bidders per region), checked against its final state in Redis: exit 1, saying
-    where, when they disagree."""
+    where, when they disagree. Observers at peak per region come from each region's Redis."""
     import asyncio  # noqa: PLC0415
 
     from gavel import endpoints  # noqa: PLC0415
@@ -262,6 +258,7 @@ def drops_results(
     from gavel.audit.store import StoreErrors  # noqa: PLC0415
     from gavel.console import gather, results, trail  # noqa: PLC0415
     from gavel.console.hub import HubError  # noqa: PLC0415
+    from gavel.console.snapshot import DropInfo  # noqa: PLC0415
 
     try:
         target = CassandraTarget(
@@ -273,17 +270,18 @@ def drops_results(
         _fail(str(exc), 2)
     hub = _hub(kubeconfig)
     try:
-        home = hub.get_drop(drop, namespace or "default")["spec"]["homeRegion"]
-        url = gather.redis_url_of(hub, home)
+        info = DropInfo.of(hub.get_drop(drop, namespace or "default"))
+        url = gather.redis_url_of(hub, info.home)
         final = asyncio.run(trail.final_state(url, drop))
         attempts = asyncio.run(trail.read_trail(target, drop))
+        observers = asyncio.run(trail.observers(hub, info))
     except (HubError, gather.NoRedisError, trail.NotOpenedError, ConnectionError) as exc:
         _fail(str(exc))
     except StoreErrors as exc:
         _fail(f"reading the audit trail failed: {exc}")
     finally:
         hub.close()
-    result = results.tally(drop, attempts, final)
+    result = results.tally(drop, attempts, final, observers)
     if output is Format.JSON:
         typer.echo(results.as_json(result))
     elif output is Format.CSV:
@@ -299,4 +297,8 @@ def drops_results(
         )
         for p in problems:
             typer.echo(f"  - {p}", err=True)
+    unread = results.unread(result)
+    for p in unread:
+        typer.secho(f"error: could not read {p}", err=True, fg=typer.colors.RED)
+    if problems or unread:
         raise typer.Exit(1)

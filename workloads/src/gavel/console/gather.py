@@ -6,7 +6,9 @@ Called by :mod:`gavel.cli.drops_commands`; makes :class:`~.snapshot.Readings` fr
 * the drop's home Redis, in one transaction (so every figure is of the same instant): the
   server clock, the rules, the state hash with its decision counters, and the outbox stream's
   length and oldest entry;
-* the ``/metrics`` of each fan-out and audit writer given on the command line.
+* each participating region's Redis: the drop's observers there, as that region's fan-outs
+  record them (:mod:`gavel.observer_hash`);
+* the ``/metrics`` of each audit writer given on the command line.
 
 A source that fails is shown as failed in the frame; the others still are. Only the hub decides
 whether there is a drop to show (an unknown drop or an unreachable hub ends the command).
@@ -22,14 +24,21 @@ import httpx
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from gavel import drop_rules, endpoints, events, keys, redis_client, state_hash
+from gavel import drop_rules, endpoints, events, keys, observer_hash, redis_client, state_hash
 from gavel.console.hub import Hub
-from gavel.console.snapshot import DropInfo, Reading, Readings, Scrape, metric_total
+from gavel.console.snapshot import (
+    DropInfo,
+    Observed,
+    Reading,
+    Readings,
+    Scrape,
+    metric_total,
+    participating,
+)
 from gavel.redis_url import RedisUrlError
 
 REDIS_TIMEOUT_S = 2.0
 SCRAPE_TIMEOUT_S = 1.0
-OBSERVERS_METRIC = "gavel_fanout_connections"
 AUDIT_LAG_METRIC = "gavel_audit_lag_records"
 
 
@@ -88,6 +97,68 @@ async def read_redis(redis: Redis, drop_id: str) -> Reading | None:
     )
 
 
+async def read_observers(redis: Redis, drop_id: str) -> observer_hash.RegionObservers:
+    """The drop's observers in the region of ``redis``, on that Redis' clock (the one the
+    fan-outs' entries expire on)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.time()
+        pipe.hgetall(keys.for_drop(drop_id).observers)
+        (seconds, micros), raw = await pipe.execute()
+    return observer_hash.figures(raw, int(seconds) * 1000 + int(micros) // 1000)
+
+
+def all_regions(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """``$GAVEL_REGIONS``, for drops that list no regions (every region takes part); empty when
+    it is not set (then only the home region is read)."""
+    try:
+        return tuple(endpoints.regions(env))
+    except endpoints.MissingEndpointError:
+        return ()
+
+
+class RegionReader:
+    """Each region's Redis, found once (:func:`redis_url_of`) and connected once."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.clients: dict[str, Redis] = {}
+        self.urls: dict[str, str | NoRedisError] = {}
+
+    async def url(self, region: str) -> str:
+        """Raises NoRedisError (every time) for a region with no known Redis."""
+        if region not in self.urls:
+            try:
+                self.urls[region] = await asyncio.to_thread(redis_url_of, self.hub, region)
+            except NoRedisError as exc:
+                self.urls[region] = exc
+        found = self.urls[region]
+        if isinstance(found, NoRedisError):
+            raise found
+        return found
+
+    def client(self, url: str) -> Redis:
+        return self.clients.get(url) or self.clients.setdefault(url, connect(url))
+
+    async def observers(self, drop: str, regions: tuple[str, ...]) -> dict[str, Observed]:
+        """The drop's observers in each of ``regions``; a region that cannot be read says why."""
+        found = await asyncio.gather(*(self._observed(drop, r) for r in regions))
+        return dict(zip(regions, found, strict=True))
+
+    async def _observed(self, drop: str, region: str) -> Observed:
+        try:
+            return Observed(await read_observers(self.client(await self.url(region)), drop))
+        except NoRedisError as exc:
+            return Observed(error=str(exc))
+        except RedisUrlError as exc:
+            return Observed(error=f"bad Redis URL: {exc}")
+        except (RedisError, OSError) as exc:
+            return Observed(error=f"Redis unreachable ({type(exc).__name__})")
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+
 async def scrape(http: httpx.AsyncClient, base_url: str, metric: str) -> Scrape:
     url = base_url.rstrip("/") + "/metrics"
     try:
@@ -127,46 +198,46 @@ class Gatherer:
         name: str,
         namespace: str,
         *,
-        fanouts: Mapping[str, str],
         audit_writers: Mapping[str, str],
+        regions: tuple[str, ...] = (),
     ) -> None:
         self.hub, self.name, self.namespace = hub, name, namespace
-        self.fanouts, self.audit_writers = dict(fanouts), dict(audit_writers)
-        self.clients: dict[str, Redis] = {}
-        self.urls: dict[str, str] = {}
+        self.audit_writers = dict(audit_writers)
+        self.all_regions = regions
+        self.regions = RegionReader(hub)
         self.http = httpx.AsyncClient()
 
     async def read(self) -> Readings:
         """One refresh; raises the hub's errors (unknown drop, hub unreachable)."""
         obj: dict[str, Any] = await asyncio.to_thread(self.hub.get_drop, self.name, self.namespace)
         info = DropInfo.of(obj)
-        observers = {r: scrape(self.http, u, OBSERVERS_METRIC) for r, u in self.fanouts.items()}
         lags = {n: scrape(self.http, u, AUDIT_LAG_METRIC) for n, u in self.audit_writers.items()}
-        scraped = await asyncio.gather(*observers.values(), *lags.values())
-        reading, error = await self._redis(info.home)
+        scraped, observers, (reading, error) = await asyncio.gather(
+            asyncio.gather(*lags.values()),
+            self.regions.observers(self.name, participating(info, self.all_regions)),
+            self._redis(info.home),
+        )
         return Readings(
             drop=info,
             redis=reading,
             redis_error=error,
-            observers=dict(zip(observers, scraped[: len(observers)], strict=True)),
-            audit_lag=dict(zip(lags, scraped[len(observers) :], strict=True)),
+            observers=observers,
+            audit_lag=dict(zip(lags, scraped, strict=True)),
         )
 
     async def _redis(self, home: str) -> tuple[Reading | None, str | None]:
-        if home not in self.urls:
-            try:
-                self.urls[home] = await asyncio.to_thread(redis_url_of, self.hub, home)
-            except NoRedisError as exc:
-                return None, str(exc)
-        reading, error = await redis_reading(self.clients, self.urls[home], self.name)
+        try:
+            url = await self.regions.url(home)
+        except NoRedisError as exc:
+            return None, str(exc)
+        reading, error = await redis_reading(self.regions.clients, url, self.name)
         if reading is None and error is None:
             error = f"not opened in {home}'s Redis yet"
         return reading, error
 
     async def close(self) -> None:
         await self.http.aclose()
-        for client in self.clients.values():
-            await client.aclose()
+        await self.regions.close()
 
 
 async def list_readings(

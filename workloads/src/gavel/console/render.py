@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gavel.console.snapshot import Frame, ListRow, Scrape, clock, duration, money
+from gavel.console.snapshot import Frame, ListRow, Observed, Scrape, clock, duration, money
 
 PHASE_STYLE = {
     "Scheduled": "cyan",
@@ -77,12 +77,16 @@ def _refusals(f: Frame) -> Table:
     return t
 
 
-def _observers(observers: Mapping[str, Scrape], regions: Iterable[str]) -> Table:
+def _observers(observers: Mapping[str, Observed]) -> Table:
     t = Table(title="observers by region", title_justify="left", expand=True)
     t.add_column("region")
-    t.add_column("sockets", justify="right")
-    for region in sorted({*regions, *observers}):
-        t.add_row(region, _scraped(observers.get(region)))
+    t.add_column("now", justify="right")
+    t.add_column("peak", justify="right")
+    for region, seen in sorted(observers.items()):
+        if seen.figures is None:
+            t.add_row(region, Text(seen.error or "no data", style="red"), "")
+        else:
+            t.add_row(region, f"{seen.figures.current:,}", f"{seen.figures.peak:,}")
     return t
 
 
@@ -114,10 +118,9 @@ def watch_view(f: Frame) -> RenderableType:
     body = Table.grid(expand=True, padding=(0, 2))
     body.add_column(ratio=1)
     body.add_column(ratio=1)
-    regions = d.regions or tuple(f.readings.observers)
     body.add_row(
         Group(_overview(f), Text(""), _refusals(f)),
-        Group(_observers(f.readings.observers, regions), _pipeline(f)),
+        Group(_observers(f.readings.observers), _pipeline(f)),
     )
     footer = f"read {clock(r.now_ms)} UTC (home Redis clock)" if r is not None else ""
     return Panel(body, title=title, subtitle=footer, border_style="blue")

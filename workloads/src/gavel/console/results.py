@@ -4,7 +4,9 @@
 Cassandra and the home Redis' state through :mod:`.trail`; :func:`tally` makes the result from
 the trail alone, :func:`disagreements` holds it against what Redis decided (two records kept by
 different paths: Redis' counters beside each decision, the trail through the outbox, the relay,
-Kafka and the audit writer), and the formatters print it as a table, CSV or JSON.
+Kafka and the audit writer), and the formatters print it as a table, CSV or JSON. Observers at
+peak per region come from each participating region's Redis, where its fan-outs record them
+(:mod:`gavel.observer_hash`); they have no second record to be checked against.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gavel.auction import Outcome, Reason
-from gavel.console.snapshot import Reading, money
+from gavel.console.snapshot import Observed, Reading, clock, money
 from gavel.events import BidEvent, leader_alias
 
 EDGE_REASONS = frozenset({Reason.UNAVAILABLE, Reason.UNKNOWN_DROP})
@@ -35,6 +37,12 @@ class RegionFigures:
     bidders: int
     """Distinct bidders whose attempts that region's gateways took."""
     attempts: int
+    observers_at_peak: int | None = None
+    """The most observers the region's fan-outs held at once; None: not read (see the error),
+    or the region does not take part."""
+    observers_peak_ms: int | None = None
+    """When that peak was recorded (the region's Redis clock); None before any observer."""
+    observers_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +64,14 @@ class Result:
     regions: tuple[RegionFigures, ...] = field(default=())
 
 
-def tally(drop: str, trail: Iterable[BidEvent], final: Reading) -> Result:
-    """The result the trail tells (the reading gives only the currency, reserve and clock)."""
+def tally(
+    drop: str,
+    trail: Iterable[BidEvent],
+    final: Reading,
+    observers: Mapping[str, Observed] | None = None,
+) -> Result:
+    """The result the trail tells (the reading gives only the currency, reserve and clock), with
+    each region's observers at peak as its Redis has them."""
     attempts = list(trail)
     accepted = [e for e in attempts if e.decision.outcome is Outcome.ACCEPTED]
     last = max(accepted, key=lambda e: e.decision.seq, default=None)
@@ -79,8 +93,29 @@ def tally(drop: str, trail: Iterable[BidEvent], final: Reading) -> Result:
         bids=len(accepted),
         attempts=len(attempts),
         by_reason=dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
-        regions=tuple(RegionFigures(r, len(bidders[r]), per_region[r]) for r in sorted(per_region)),
+        regions=tuple(
+            _region(r, len(bidders.get(r, ())), per_region[r], (observers or {}).get(r))
+            for r in sorted({*per_region, *(observers or {})})
+        ),
     )
+
+
+def _region(region: str, bidders: int, attempts: int, seen: Observed | None) -> RegionFigures:
+    if seen is None:
+        return RegionFigures(region, bidders, attempts)
+    if seen.figures is None:
+        return RegionFigures(region, bidders, attempts, observers_error=seen.error or "no data")
+    f = seen.figures
+    return RegionFigures(region, bidders, attempts, f.peak, f.peak_ms)
+
+
+def unread(result: Result) -> list[str]:
+    """The regions whose observers could not be read, each with why."""
+    return [
+        f"observers in {r.region}: {r.observers_error}"
+        for r in result.regions
+        if r.observers_error is not None
+    ]
 
 
 def disagreements(result: Result, final: Reading) -> list[str]:
@@ -131,6 +166,8 @@ def as_csv(result: Result) -> str:
     for r in result.regions:
         w.writerow(["region_bidders", r.region, r.bidders])
         w.writerow(["region_attempts", r.region, r.attempts])
+        if r.observers_at_peak is not None:
+            w.writerow(["region_observers_at_peak", r.region, r.observers_at_peak])
     return out.getvalue()
 
 
@@ -154,9 +191,19 @@ def as_table(result: Result) -> RenderableType:
     reasons.add_column("attempts", justify="right")
     for reason, n in result.by_reason.items():
         reasons.add_row(reason, f"{n:,}")
-    regions = Table(title="by region", title_justify="left")
-    for name in ("region (gateway)", "bidders", "attempts"):
-        regions.add_column(name, justify="right" if name != "region (gateway)" else "left")
+    regions = Table(title="by region (attempts: the gateway that took them)", title_justify="left")
+    regions.add_column("region")
+    for name in ("bidders", "attempts", "observers at peak", "peak at (UTC)"):
+        regions.add_column(name, justify="right")
     for r in result.regions:
-        regions.add_row(r.region, f"{r.bidders:,}", f"{r.attempts:,}")
+        regions.add_row(r.region, f"{r.bidders:,}", f"{r.attempts:,}", *_peak_cells(r))
     return Group(head, reasons, regions)
+
+
+def _peak_cells(r: RegionFigures) -> tuple[Text | str, str]:
+    if r.observers_error is not None:
+        return Text(r.observers_error, style="red"), ""
+    if r.observers_at_peak is None:
+        return Text("not read", style="dim"), ""
+    at = clock(r.observers_peak_ms) if r.observers_peak_ms is not None else "—"
+    return f"{r.observers_at_peak:,}", at

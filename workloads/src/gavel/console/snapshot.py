@@ -1,6 +1,7 @@
 """What one frame of ``gavel drops watch`` shows, made from raw readings. Pure.
 
-:mod:`.gather` reads the hub, the home Redis and the workloads' ``/metrics`` into the dataclasses
+:mod:`.gather` reads the hub, the home Redis, every participating region's observer counts and
+the audit writers' ``/metrics`` into the dataclasses
 here; :func:`frame` turns two consecutive readings into what is shown (rates need two), and
 :mod:`.render` draws it. Keeping the arithmetic here (rates, countdown, phase without an
 operator, money) lets unit tests pin every number a person reads.
@@ -15,6 +16,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from gavel.observer_hash import RegionObservers
 from gavel.resources.phase import Phase
 from gavel.state_hash import Counts
 
@@ -69,6 +71,21 @@ class Reading:
     """When the oldest waiting entry was decided (its stream id's time)."""
 
 
+def participating(drop: DropInfo, all_regions: tuple[str, ...]) -> tuple[str, ...]:
+    """The regions whose observers count: the Drop's ``regions``, or (none listed: every
+    region takes part) ``all_regions``, and always its home."""
+    listed = drop.regions or all_regions
+    return tuple(sorted({drop.home, *listed}))
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One region's observers of the drop (from that region's Redis), or why there are none."""
+
+    figures: RegionObservers | None = None
+    error: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Scrape:
     """One number from a workload's ``/metrics``, or why there is none."""
@@ -85,8 +102,8 @@ class Readings:
     redis: Reading | None
     """None: the drop is not opened in its home Redis (or that Redis could not be read)."""
     redis_error: str | None = None
-    observers: Mapping[str, Scrape] = field(default_factory=dict)
-    """Per region: open sockets on its fan-out (every drop's)."""
+    observers: Mapping[str, Observed] = field(default_factory=dict)
+    """Per participating region: the drop's observers there, as its fan-outs recorded them."""
     audit_lag: Mapping[str, Scrape] = field(default_factory=dict)
     """Per audit writer given: records of gavel.audit not yet written and committed."""
     hub_error: str | None = None

@@ -1,5 +1,6 @@
-"""What ``gavel drops results`` reads: every attempt of a drop from the audit trail and its final
-state from the home Redis. I/O adapter.
+"""What ``gavel drops results`` reads: every attempt of a drop from the audit trail, its final
+state from the home Redis and its observers at peak from every participating region's Redis.
+I/O adapter.
 
 Called by :mod:`gavel.cli.drops_commands`; the result is made and checked by the pure
 :mod:`.results`. The trail is read page by page in decided-time order through
@@ -14,7 +15,8 @@ from gavel.audit import reading
 from gavel.audit.settings import CassandraTarget
 from gavel.audit.store import AuditStore
 from gavel.console import gather
-from gavel.console.snapshot import Reading
+from gavel.console.hub import Hub
+from gavel.console.snapshot import DropInfo, Observed, Reading, participating
 from gavel.events import BidEvent
 
 
@@ -52,3 +54,13 @@ async def final_state(redis_url: str, drop: str) -> Reading:
     if found is None:
         raise NotOpenedError(f"{drop} has no state in its home Redis: it was never opened there")
     return found
+
+
+async def observers(hub: Hub, drop: DropInfo) -> dict[str, Observed]:
+    """The drop's observers (now and at peak) in each participating region; a region whose
+    Redis cannot be read says why."""
+    reader = gather.RegionReader(hub)
+    try:
+        return await reader.observers(drop.name, participating(drop, gather.all_regions()))
+    finally:
+        await reader.close()

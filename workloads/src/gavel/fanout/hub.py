@@ -34,6 +34,7 @@ from typing import Protocol
 from gavel.events import PriceEvent
 from gavel.fanout import messages, metrics
 from gavel.fanout.feed import Applied, Feed
+from gavel.fanout.observers import Tally
 
 
 class Watcher(Protocol):
@@ -53,6 +54,8 @@ class Hub:
         self.feeds: dict[str, Feed] = {}
         self.watchers: dict[str, set[Watcher]] = defaultdict(set)
         self.count = 0
+        self.tally = Tally()
+        """Sockets per drop, for the per-region observer counts (:mod:`.observers`)."""
 
     def feed(self, drop: str) -> Feed:
         """The feed of ``drop``, created by its first price event."""
@@ -72,6 +75,7 @@ class Hub:
         """Start ``watcher`` on ``drop``: what it missed since ``since``, else a snapshot."""
         self.watchers[drop].add(watcher)
         self.count += 1
+        self.tally.opened(drop)
         metrics.CONNECTIONS.set(self.count)
         metrics.WATCHED_DROPS.set(len(self.watchers))
         feed = self.feeds.get(drop)
@@ -87,6 +91,7 @@ class Hub:
         if watchers is not None and watcher in watchers:
             watchers.discard(watcher)
             self.count -= 1
+            self.tally.closed(drop)
             metrics.CONNECTIONS.set(self.count)
             if not watchers:
                 del self.watchers[drop]

@@ -6,6 +6,17 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 
 CONNECTIONS = Gauge("gavel_fanout_connections", "Open observer sockets")
+DROP_OBSERVERS = Gauge(
+    "gavel_fanout_drop_observers",
+    "Open observer sockets of one drop on this process; only drops this region's Redis has (or, "
+    "without a Redis, drops with a feed), so random names add no series",
+    ["drop"],
+)
+OBSERVER_REPORTS = Counter(
+    "gavel_fanout_observer_reports_total",
+    "Per-drop observer reports to this region's Redis, by result (ok, unknown_drop, error)",
+    ["result"],
+)
 DELIVERIES = Counter("gavel_fanout_deliveries_total", "Messages written to observer sockets")
 EVENTS = Counter(
     "gavel_fanout_events_total", "Price events from Kafka, by what they did", ["result"]

@@ -42,6 +42,10 @@ class FanoutSettings:
     redis_url: str | None = None
     """This region's Redis, where the drop page reads a drop's rules and listing (every
     participating region holds a copy); None: the fan-out serves no drop pages."""
+    observers_interval_s: float = 2.0
+    """How often each drop's observers on this process are recorded in this region's Redis
+    (for ``gavel drops watch`` and the peak ``gavel drops results`` shows); an entry lives
+    three intervals, so a process that dies stops counting within that time."""
     gateway_urls: tuple[tuple[str, str], ...] = ()
     """(region, public http(s) URL) of bid gateways: the drop page sends bids to its drop's
     home region's gateway, else to this region's; none: the page offers no bidding."""
@@ -54,6 +58,8 @@ class FanoutSettings:
             raise ValueError(
                 f"max_stale_ms must be >= 0 (inf: never skip), not {self.max_stale_ms}"
             )
+        if not self.observers_interval_s > 0:
+            raise ValueError(f"observers_interval_s must be > 0, not {self.observers_interval_s}")
         for _, url in self.gateway_urls:
             csp.origin_of(url)  # ValueError at start-up, not a broken page later
         if self.demo_login_url:
