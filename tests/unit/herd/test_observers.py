@@ -11,6 +11,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from gavel.herd.observers import Observer
 from gavel.herd.records import RegionSightings
+from gavel_devstack.harness.waiting import wait_for
 
 DROP = "d-obs"
 
@@ -49,10 +50,11 @@ async def test_an_observer_folds_prices_and_resumes_with_since_after_a_cut() -> 
         )
         stop = asyncio.Event()
         task = asyncio.create_task(observer.run(stop))
-        for _ in range(100):
-            if observer.view.seq == 4:
-                break
-            await asyncio.sleep(0.05)
+
+        async def caught_up() -> bool:
+            return observer.view.seq == 4
+
+        await wait_for(caught_up, 5, "the observer at seq 4", interval_s=0.05)
         stop.set()
         await asyncio.wait_for(task, 5)
     view = observer.view
