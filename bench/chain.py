@@ -24,13 +24,13 @@ import argparse
 import asyncio
 import re
 import time
-import uuid
 
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, bidding, drops, endpoints, luascripts, redis_client
+from bench.gateway import open_bench_drop
+from gavel import auction, bidding, endpoints, luascripts, redis_client
 from gavel_devstack.harness.processes import stack_env
 
 console = Console(width=140)
@@ -44,23 +44,6 @@ def without_chain(source: str) -> str:
     if count != 1:
         raise ValueError("place_bid.lua has no single '-- chain: begin ... -- chain: end' block")
     return cut
-
-
-async def open_drop(redis: Redis) -> str:
-    seconds, micros = await redis.time()
-    now = seconds * 1000 + micros // 1000
-    rules = auction.Rules(
-        drop_id=f"bench-{uuid.uuid4().hex[:10]}",
-        home_region="us",
-        currency="EUR",
-        start_price=1_000,
-        reserve=0,
-        increments=(auction.IncrementStep(0, 1),),
-        opens_at_ms=now - 1_000,
-        ends_at_ms=now + 3_600_000,
-    )
-    await drops.open_drop(redis, rules)
-    return rules.drop_id
 
 
 async def evalsha_stats(redis: Redis) -> tuple[int, int]:
@@ -83,7 +66,7 @@ async def slowlog_median_us(redis: Redis, sha: str) -> float:
 
 async def run_round(url: str, sha: str, connections: int, seconds: float) -> dict[str, float]:
     admin = redis_client.connect(url)
-    drop = await open_drop(admin)
+    drop = await open_bench_drop(admin)
     await admin.slowlog_reset()
     calls0, usec0 = await evalsha_stats(admin)
     latencies: list[float] = []
