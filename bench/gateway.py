@@ -47,10 +47,11 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, bidding, drops, endpoints, luascripts, redis_client, redis_url
+from gavel import auction, bidding, drops, endpoints, keys, luascripts, redis_client, redis_url
 from gavel.gateway import auth
 from gavel.gateway.redis_pipe import RedisPipe
 from gavel_devstack.harness.processes import free_port, stack_env
+from gavel_operator import auctions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,6 +63,15 @@ WS_CLIENT_PROCESSES = 2
 
 
 async def open_bench_drop(redis: Redis) -> str:
+    """A new hot drop, after removing the bench drops earlier rows left.
+
+    Rows would otherwise pile their bids up in one Redis: at a few hundred MB the primary and
+    both replicas (one machine here) rewrite their append-only files at the same moment, and
+    the paced row measured those seconds of forks instead of the gateway."""
+    for member in await redis.smembers(keys.DROP_INDEX):
+        name = member.decode() if isinstance(member, bytes) else member
+        if name.startswith("bench-"):
+            await auctions.remove(redis, name, home=True)
     seconds, micros = await redis.time()
     now = seconds * 1000 + micros // 1000
     rules = auction.Rules(
