@@ -27,9 +27,9 @@ def run_json(seed: int, violations: list[dict[str, Any]]) -> dict[str, Any]:
 
 def test_a_passing_run_shows_its_seed_faults_and_the_worst_region() -> None:
     row = row_of(3, run_json(42, []))
-    assert row[:3] == ("3", "42", "8.0s kill relay/us; 9.5s stop fanout/eu for 2s")
+    assert row[:3] == ("3", "42", "8.0s kill relay/us\n9.5s stop fanout/eu for 2s")
     assert "pass" in row[3]
-    assert row[4:] == ("1,234", "2,345", "12.5", "180.2 (eu)")
+    assert row[4:] == ("1,234", "2,345", "12.5", "180.2 eu")
 
 
 def test_a_failing_run_names_each_violation_kind_and_the_title_counts_it() -> None:
