@@ -40,6 +40,10 @@ def default_processes() -> int:
 
 def _child(conn: Connection) -> None:
     """A client process's whole life (the target of :class:`multiprocessing.Process`)."""
+    # A session of its own: with autogroup scheduling (Linux's default on desktops and these
+    # machines) every session is one scheduling group, so client processes left in their
+    # parent's session would share one group's CPU, whatever their number.
+    os.setsid()
     try:
         conn.send(("ready", None))
         plan: CrewPlan = conn.recv()
