@@ -83,6 +83,8 @@ def herd_on_stack(
     seed: int,
     log_dir: Path,
     faults: list[chaos.Fault] | None = None,
+    *,
+    client_processes: int = 0,
 ) -> StackRun:
     """Start the workloads, run one herd against them while ``faults`` happen (seconds from
     the herd's start), stop them; the result, the supervisor (its events: signals, exits and
@@ -91,7 +93,9 @@ def herd_on_stack(
     regions = list(sizes.regions)
     with running_workloads(stack.env, regions, log_dir) as sup:
         console.print(f"workloads up in {', '.join(regions)} (logs in {log_dir})")
-        herd = Herd(target_of(stack, sup, regions), sizes, profile, seed)
+        herd = Herd(
+            target_of(stack, sup, regions), sizes, profile, seed, client_processes=client_processes
+        )
         runner = ChaosRunner(sup, faults or [])
         cpu0, ticks0, t0 = sup.cpu_seconds(), _machine_ticks(), time.monotonic()
         runner.start()
@@ -115,7 +119,8 @@ def cpu_table(run_: StackRun) -> Table:
         t.add_column(col, justify="left" if col == "process" else "right")
     rows = [
         *run_.workload_cpu_s.items(),
-        ("herd clients", sum(v for k, v in run_.result.cpu_s.items() if k != "start")),
+        *((f"herd clients {p['index']}", p["cpu_s"]) for p in run_.result.processes),
+        ("herd coordinator", run_.result.cpu_s.get("coordinator", 0.0)),
     ]
     for name, cpu_s in sorted(rows, key=lambda r: -r[1]):
         t.add_row(name, f"{cpu_s:.1f}", f"{100 * cpu_s / max(run_.wall_s, 1e-9):.0f}")
@@ -175,6 +180,15 @@ def main(
     observers: Annotated[int, typer.Option(help="Observers in total.")] = 500,
     regions: Annotated[int, typer.Option(help="Regions of the stack to use (0: all).")] = 0,
     duration: Annotated[float, typer.Option(help="Seconds from the open to the end.")] = 30,
+    bid_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Open loop: steady bids/s of all bidders together (default: closed loop)."
+        ),
+    ] = None,
+    client_processes: Annotated[
+        int, typer.Option(help="Processes running the clients (0: one per core).", min=0)
+    ] = 0,
     profile: Annotated[str, typer.Option(help="launch or smoke.")] = "launch",
     seed: Annotated[int | None, typer.Option(help="Seed (default: random, printed).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result here.")] = None,
@@ -196,7 +210,7 @@ def main(
     """Run one herd on the local stack and check it."""
     stack = Stack(stack_env())
     names = stack.regions[:regions] if regions else stack.regions
-    sizes = shape.Sizes(bidders, observers, tuple(names), duration)
+    sizes = shape.Sizes(bidders, observers, tuple(names), duration, bid_rate)
     if errors := sizes.errors():
         raise typer.BadParameter("; ".join(errors))
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
@@ -208,7 +222,7 @@ def main(
     console.print(f"herd seed {seed}" + (f", chaos: {chaos.describe(faults)}" if faults else ""))
     # Not in the stack's run folder: the stack may be shared, its folder is its owner's.
     logs = Path(tempfile.mkdtemp(prefix="gavel-herd-"))
-    done = herd_on_stack(sizes, chosen, seed, logs, faults)
+    done = herd_on_stack(sizes, chosen, seed, logs, faults, client_processes=client_processes)
     result = done.result
     # With --svg the tables go through a recording console (it prints them too) of a fixed
     # width, so the picture does not depend on the terminal it was taken in.

@@ -36,3 +36,26 @@ def test_a_short_herd_with_kills_passes_the_checker(stack: Stack, tmp_path: Path
     for target in (f"relay/{regions[0]}", f"audit-writer/{regions[-1]}"):
         assert (target, "SIGKILL") in happened
         assert (target, "restarted") in happened
+
+
+def test_open_loop_bidders_in_two_client_processes_pass_the_checker(
+    stack: Stack, tmp_path: Path
+) -> None:
+    regions = tuple(stack.regions)
+    sizes = shape.Sizes(bidders=12, observers=80, regions=regions, duration_s=10, bid_rate=36)
+    done = herd_on_stack(
+        sizes, shape.PROFILES["smoke"], seed=17, log_dir=tmp_path, client_processes=2
+    )
+    result = done.result
+    v, counts = result.verdict, result.counts
+    assert v.ok, v.as_json()["violations"]
+    # Both processes ran clients, and their records were merged before the checker ran.
+    assert [(p["observers"], p["bidders"]) for p in result.processes] == [(40, 6), (40, 6)]
+    assert counts["observers_connected"] == 80
+    assert v.attempts_answered == v.audit_rows
+    assert set(v.observer_latency) == set(regions)
+    # Bids flew on their schedule, not after answers: 36/s for 6 s, then 108/s in the 4 s
+    # soft window is about 650 due, where the smoke profile's closed loop (1/s each, 3/s in
+    # the window, each after its answer) sends at most 12 * (6 + 12) = 216.
+    assert counts["bids_sent"] > 2 * 216
+    assert counts["answers_accepted"] >= v.accepted > 5

@@ -18,6 +18,8 @@ BASE = ["herd", "--gateway", "us=http://127.0.0.1:1", "--fanout", "us=ws://127.0
         (["--bidders", "0"], "--bidders must be at least 1"),
         (["--profile", "stampede"], "unknown profile 'stampede'"),
         (["--home", "ap"], "--home ap is not one of the regions"),
+        (["--bid-rate", "0"], "--bid-rate must be positive"),
+        (["--client-processes", "-1"], "--client-processes"),
     ],
 )
 def test_bad_flags_are_refused_naming_the_mistake(

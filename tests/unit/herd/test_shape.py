@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -13,8 +14,11 @@ from gavel.herd.shape import (
     Sizes,
     Timeline,
     bidders,
+    deal,
     next_amount,
+    profile_for,
     profile_named,
+    send_times,
     spread,
 )
 
@@ -81,3 +85,36 @@ def test_amounts_are_at_least_the_minimum_and_integers() -> None:
 def test_a_profile_with_greedy_bidders_has_at_least_one() -> None:
     few = Sizes(bidders=3, observers=0, regions=("us",), duration_s=10)
     assert sum(b.greedy for b in bidders(few, PROFILES["smoke"], seed=3)) == 1
+
+
+def test_an_open_loop_rate_is_shared_by_the_bidders() -> None:
+    launch = PROFILES["launch"]
+    sizes = Sizes(bidders=400, observers=0, regions=("us",), duration_s=30, bid_rate=1_000)
+    assert profile_for(launch, sizes).rate_per_bidder == 2.5
+    closed = Sizes(bidders=400, observers=0, regions=("us",), duration_s=30)
+    assert profile_for(launch, closed) is launch
+    assert Sizes(1, 0, ("us",), 1, bid_rate=0).errors() == ["--bid-rate must be positive"]
+
+
+def test_an_open_loop_schedule_keeps_its_rate_and_snipes_in_the_window() -> None:
+    launch = dataclasses.replace(PROFILES["launch"], rate_per_bidder=4.0)
+    t = Timeline.of(Sizes(1, 0, ("us",), 60), launch)  # opens 10, window 60-70
+    times = list(send_times(t, launch, random.Random(5)))
+    assert t.opens_s <= times[0] <= t.opens_s + launch.burst_spread_s
+    assert times == sorted(times)
+    assert times[-1] < t.ends_s
+    steady = sum(1 for x in times if x < t.ends_s - t.soft_window_s)
+    snipes = len(times) - steady
+    # 4/s for 50 s, then 12/s for 10 s: Poisson counts, well inside 4 standard deviations.
+    assert abs(steady - 200) < 4 * 200**0.5
+    assert abs(snipes - 120) < 4 * 120**0.5
+    # Reproducible from the seed: the schedule never depends on answers.
+    assert list(send_times(t, launch, random.Random(5))) == times
+
+
+def test_dealing_splits_evenly_and_keeps_everyone_once() -> None:
+    hands = deal(list(range(10)), 3)
+    assert hands == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
+    assert deal([1], 4) == [[1], [], [], []]
+    with pytest.raises(ProfileError):
+        deal([1], 0)

@@ -54,15 +54,21 @@ def wait_ready(
 
 
 def start_logged(
-    args: Sequence[str], log_path: Path, extra_env: dict[str, str] | None = None
+    args: Sequence[str],
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    new_session: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start ``args`` with stdout and stderr appended to ``log_path``."""
+    """Start ``args`` with stdout and stderr appended to ``log_path``; with ``new_session``,
+    in a session of its own (see :class:`gavel_devstack.harness.workloads.Supervisor`)."""
     with log_path.open("ab") as log:
         return subprocess.Popen(
             list(args),
             env={**os.environ, **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
 
 

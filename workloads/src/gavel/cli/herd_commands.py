@@ -45,6 +45,15 @@ def herd(
     bidders: Annotated[int, typer.Option(help="Bidders in total, spread over regions.")] = 50,
     observers: Annotated[int, typer.Option(help="Observers in total, spread over regions.")] = 500,
     duration: Annotated[float, typer.Option(help="Seconds from the open to the planned end.")] = 30,
+    bid_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Open loop: steady bids/s of all bidders together (default: closed loop)."
+        ),
+    ] = None,
+    client_processes: Annotated[
+        int, typer.Option(help="Processes running the clients (0: one per core).", min=0)
+    ] = 0,
     profile: Annotated[str, typer.Option(help="Named profile: launch or smoke.")] = "launch",
     seed: Annotated[int | None, typer.Option(help="Seed (default: a random one, printed).")] = None,
     json_out: Annotated[
@@ -77,7 +86,7 @@ def herd(
     ]
     if missing:
         raise typer.BadParameter("missing " + ", ".join(missing))
-    sizes = shape.Sizes(bidders, observers, names, duration)
+    sizes = shape.Sizes(bidders, observers, names, duration, bid_rate)
     if errors := sizes.errors():
         raise typer.BadParameter("; ".join(errors))
     try:
@@ -100,7 +109,9 @@ def herd(
         raise typer.BadParameter(f"--home {target.home} is not one of the regions {names}")
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     typer.echo(f"herd seed {seed}")
-    result = asyncio.run(run(Herd(target, sizes, chosen, seed), say=typer.echo))
+    result = asyncio.run(
+        run(Herd(target, sizes, chosen, seed, client_processes=client_processes), say=typer.echo)
+    )
     summary.print_result(result)
     if json_out is not None:
         json_out.write_text(json.dumps(result.as_json(), indent=2) + "\n")

@@ -1,12 +1,15 @@
 """The herd's bidders: REST and bidder-WebSocket clients of a region's gateway, and the loop
 that makes each one bid like a person at a launch.
 
-Started by :mod:`gavel.herd.run`, one task per bidder. A bidder waits for the open, bids once
-within the burst, then at its steady rate (a multiple of it inside the soft-close window),
-always offering about the minimum next bid the herd last heard of (:class:`Market`); now and
-then it sends a bid again with the same ``bid_id``, and a greedy bidder once fires a volley past
-its rate limit. Every answer is recorded as an :class:`~gavel.herd.records.Answer`; a bid that
-got no answer (the socket broke, a timeout) is only counted: it may or may not have been decided.
+Started by :mod:`gavel.herd.crew`, one task per bidder. A bidder waits for the open, bids once
+within the burst, then at its steady rate (a multiple of it inside the soft-close window):
+closed loop (:meth:`Bidder.run`: the next bid after the answer to the last), or open loop
+(:meth:`Bidder.run_open`: every bid on its own schedule, several in flight, each timed from
+when it was due, so a slow answer or a late client shows in the latency). It always offers
+about the minimum next bid the herd last heard of (:class:`Market`); now and then it sends a
+bid again with the same ``bid_id``, and a greedy bidder once fires a volley past its rate
+limit. Every answer is recorded as an :class:`~gavel.herd.records.Answer`; a bid that got no
+answer (the socket broke, a timeout) is only counted: it may or may not have been decided.
 """
 
 from __future__ import annotations
@@ -27,9 +30,21 @@ from gavel.herd.http1 import Connection, HttpError
 from gavel.herd.latency import Histogram
 from gavel.herd.records import Answer, Channel
 from gavel.herd.series import Series
-from gavel.herd.shape import GREEDY_VOLLEY, BidderSpec, Profile, Timeline, next_amount
+from gavel.herd.shape import (
+    GREEDY_VOLLEY,
+    BidderSpec,
+    Profile,
+    Timeline,
+    next_amount,
+    send_times,
+)
 
 CLOSED_REASONS = frozenset({"closed", "cancelled"})
+REST_CONNECTIONS = 8
+"""Keep-alive connections one REST bidder opens at most (requests beyond wait for one)."""
+WS_IN_FLIGHT = 64
+"""Bids one bidder WebSocket has unanswered at most: the gateway's own limit per socket
+(``MAX_BIDS_IN_FLIGHT_PER_SOCKET`` in gavel.gateway.app)."""
 
 
 @dataclass
@@ -84,7 +99,7 @@ class Sender(Protocol):
 
 class RestSender:
     """``POST /v1/drops/{drop}/bids`` on keep-alive connections: one for a bidder that bids one
-    at a time, more while a volley is in flight."""
+    at a time, more (up to :data:`REST_CONNECTIONS`) while several bids are in flight."""
 
     channel = Channel.REST
 
@@ -93,15 +108,17 @@ class RestSender:
         self.idle: list[Connection] = []
         self.path = f"/v1/drops/{drop}/bids"
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.slots = asyncio.Semaphore(REST_CONNECTIONS)
 
     async def send(self, bid_id: str, amount: int) -> tuple[int, dict[str, Any]]:
-        conn = self.idle.pop() if self.idle else Connection(self.gateway)
-        try:
-            status, body = await conn.request(
-                "POST", self.path, {"bid_id": bid_id, "amount": amount}, self.headers
-            )
-        finally:
-            self.idle.append(conn)
+        async with self.slots:
+            conn = self.idle.pop() if self.idle else Connection(self.gateway)
+            try:
+                status, body = await conn.request(
+                    "POST", self.path, {"bid_id": bid_id, "amount": amount}, self.headers
+                )
+            finally:
+                self.idle.append(conn)
         return status, body if isinstance(body, dict) else {}
 
     async def close(self) -> None:
@@ -121,16 +138,19 @@ class WebSocketSender:
         self.ws: ClientConnection | None = None
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.reader: asyncio.Task[None] | None = None
+        self.opening = asyncio.Lock()
+        self.slots = asyncio.Semaphore(WS_IN_FLIGHT)
 
     async def _open(self) -> ClientConnection:
-        if self.ws is None:
-            self.ws = await connect(
-                self.url,
-                additional_headers={"Authorization": f"Bearer {self.token}"},
-                compression=None,
-            )
-            self.reader = asyncio.create_task(self._read(self.ws))
-        return self.ws
+        async with self.opening:  # bids in flight at once share one socket
+            if self.ws is None:
+                self.ws = await connect(
+                    self.url,
+                    additional_headers={"Authorization": f"Bearer {self.token}"},
+                    compression=None,
+                )
+                self.reader = asyncio.create_task(self._read(self.ws))
+            return self.ws
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
@@ -149,15 +169,16 @@ class WebSocketSender:
             self.pending.clear()
 
     async def send(self, bid_id: str, amount: int) -> tuple[int, dict[str, Any]]:
-        try:
-            ws = await self._open()
-            waiter = asyncio.get_running_loop().create_future()
-            self.pending[bid_id] = waiter
-            await ws.send(json.dumps({"bid_id": bid_id, "amount": amount}))
-            return 0, await asyncio.wait_for(waiter, 10)
-        except (WebSocketException, TimeoutError) as exc:
-            self.pending.pop(bid_id, None)
-            raise ConnectionError(f"bid {bid_id}: {exc!r}") from exc
+        async with self.slots:
+            try:
+                ws = await self._open()
+                waiter = asyncio.get_running_loop().create_future()
+                self.pending[bid_id] = waiter
+                await ws.send(json.dumps({"bid_id": bid_id, "amount": amount}))
+                return 0, await asyncio.wait_for(waiter, 10)
+            except (WebSocketException, TimeoutError) as exc:
+                self.pending.pop(bid_id, None)
+                raise ConnectionError(f"bid {bid_id}: {exc!r}") from exc
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -176,8 +197,10 @@ class Bidder:
     rng: random.Random
     sent: int = 0
 
-    async def bid(self, bid_id: str, amount: int) -> dict[str, Any] | None:
-        sent_ms, t0 = time.time() * 1000, time.perf_counter()
+    async def bid(self, bid_id: str, amount: int, late_s: float = 0.0) -> dict[str, Any] | None:
+        """Send one bid and record its answer; ``late_s``: how long ago it was due (counted
+        into its latency)."""
+        sent_ms, t0 = (time.time() - late_s) * 1000, time.perf_counter() - late_s
         try:
             status, body = await self.sender.send(bid_id, amount)
         except (HttpError, ConnectionError, OSError):
@@ -200,13 +223,13 @@ class Bidder:
         self.market.learn(body)
         return body
 
-    async def one(self, profile: Profile) -> None:
+    async def one(self, profile: Profile, late_s: float = 0.0) -> None:
         self.sent += 1
         bid_id, amount = (
             f"{self.spec.name}-{self.sent}",
             next_amount(self.market.min_next, self.rng),
         )
-        body = await self.bid(bid_id, amount)
+        body = await self.bid(bid_id, amount, late_s)
         if body is not None and self.rng.random() < profile.retry_fraction:
             await self.bid(bid_id, amount)  # same bid_id: must come back as the first answer
 
@@ -238,5 +261,35 @@ class Bidder:
                     await self.volley()
                 else:
                     await self.one(profile)
+        finally:
+            await self.sender.close()
+
+    async def run_open(
+        self, timeline: Timeline, profile: Profile, clock: Callable[[], float]
+    ) -> None:
+        """Bid on the schedule :func:`~gavel.herd.shape.send_times` draws, without waiting for
+        answers, until the planned end (or until an answer said the drop closed); then wait
+        for the bids still in flight."""
+        schedule = send_times(timeline, profile, random.Random(self.rng.random()))
+        volley_at = (
+            self.rng.uniform(timeline.opens_s, timeline.ends_s - timeline.soft_window_s)
+            if self.spec.greedy
+            else float("inf")
+        )
+        flying: set[asyncio.Task[None]] = set()
+        try:
+            for due in schedule:
+                await asyncio.sleep(max(0.0, due - clock()))
+                if self.market.closed:
+                    break
+                if due >= volley_at:
+                    volley_at = float("inf")
+                    job = self.volley()
+                else:
+                    job = self.one(profile, late_s=max(0.0, clock() - due))
+                task = asyncio.create_task(job)
+                flying.add(task)
+                task.add_done_callback(flying.discard)
+            await asyncio.gather(*flying)
         finally:
             await self.sender.close()

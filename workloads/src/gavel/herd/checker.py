@@ -234,6 +234,8 @@ def _check_observers(
                         "connects": view.connects,
                     },
                 )
+        for record in s.conflicts:
+            found(Kind.PHANTOM_PRICE, {"region": region, **record})
         for seq, price in sorted(s.prices.items()):
             if amounts.get(seq, -1) != price:
                 found(

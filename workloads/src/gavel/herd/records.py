@@ -185,6 +185,9 @@ class RegionSightings:
     connected: int = 0
     """Observer sockets of the region open now (handshake done, not yet closed)."""
     prices: dict[int, int | None] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    """Seqs for which observers in different client processes saw different prices (found when
+    their sightings are merged; within one process it is an observer's :attr:`Anomaly.PHANTOM`)."""
     decoded: dict[bytes, dict[str, Any]] = field(default_factory=dict)
 
     def decode(self, raw: bytes) -> dict[str, Any]:

@@ -10,10 +10,7 @@ is measured per phase, so its cost per observer and per bid can be scaled on pap
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import random
-import resource
 import time
 import uuid
 from collections.abc import Callable
@@ -23,23 +20,18 @@ from typing import Any
 from gavel import drops
 from gavel.auction import IncrementStep, Rules
 from gavel.audit.settings import CassandraTarget
-from gavel.gateway import auth
-from gavel.herd import stores
-from gavel.herd.bidders import Bidder, Market, RestSender, Sender, Tally, WebSocketSender
+from gavel.herd import crew, shape, stores
 from gavel.herd.checker import Verdict, check
+from gavel.herd.crew import CrewPlan
+from gavel.herd.crews import Crews, default_processes
 from gavel.herd.latency import Histogram, Summary
-from gavel.herd.observers import Observer
-from gavel.herd.records import Channel, RegionSightings
+from gavel.herd.merge import merge
+from gavel.herd.records import Answer, RegionSightings
 from gavel.herd.series import Mark, MarkKind, Series
-from gavel.herd.shape import Profile, Sizes, Timeline, bidders, spread
+from gavel.herd.shape import Profile, Sizes, Timeline, spread
 
 START_PRICE = 1_000
 INCREMENTS = (IncrementStep(0, 100), IncrementStep(100_000, 1_000))
-SURGE_SHARE = 0.8
-"""Observers are all connected within this share of the surge, before the open."""
-SETTLE_S = 60.0
-"""How long observers may take to reach the final price after the drop closed: a fan-out
-restarted late in the drop first catches up with Kafka (seconds here, more on a long topic)."""
 AUDIT_S = 90.0
 """How long the audit trail may take to hold every answered attempt (a killed audit writer
 restarts and resumes from its last committed offset)."""
@@ -66,6 +58,8 @@ class Herd:
     profile: Profile
     seed: int
     drop_id: str = field(default_factory=lambda: f"herd-{uuid.uuid4().hex[:10]}")
+    client_processes: int = 0
+    """How many processes run the clients (0: one per core)."""
 
 
 @dataclass
@@ -88,6 +82,10 @@ class Result:
     cdfs: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
     """``ack`` and ``observer`` latency distributions per region, as (ms, share) points."""
     marks: list[Mark] = field(default_factory=list)
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    """Per client process: its observers and bidders, CPU seconds, wall seconds, loop lag."""
+    bid_rate: float | None = None
+    """The open-loop target (steady bids/s in total), or None for closed-loop bidders."""
 
     def cost(self) -> dict[str, float]:
         """Client CPU per observer connected (the surge) and per bid attempt and per delivery
@@ -97,6 +95,26 @@ class Result:
             "cpu_us_per_observer_connect": 1e6 * cpu["surge"] / max(1, c["observers"]),
             "cpu_us_per_bid_upper": 1e6 * cpu["bidding"] / max(1, c["bids_sent"]),
             "cpu_us_per_delivery_upper": 1e6 * cpu["bidding"] / max(1, c["deliveries"]),
+        }
+
+    def bid_rates(self) -> dict[str, float | None]:
+        """Bids answered (or lost) per second from the open to the planned end: the open-loop
+        target, the mean reached, and the busiest second."""
+        opens, ends = (
+            next((m.t_s for m in self.marks if m.label == label), 0.0)
+            for label in ("opens", "planned end")
+        )
+        per_second: dict[int, float] = {}
+        for name, points in self.series.group("answers").items():
+            del name
+            for second, n in points.items():
+                if opens <= second < ends:
+                    per_second[second] = per_second.get(second, 0) + n
+        seconds = max(1, int(ends) - int(opens))
+        return {
+            "target": self.bid_rate,
+            "mean": round(sum(per_second.values()) / seconds, 1),
+            "busiest_second": max(per_second.values(), default=0.0),
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -110,12 +128,16 @@ class Result:
                 "observers": h.sizes.observers,
                 "regions": list(h.sizes.regions),
                 "duration_s": h.sizes.duration_s,
+                "bid_rate": h.sizes.bid_rate,
+                "client_processes": len(self.processes),
             },
             "phases_s": self.phases,
             "cpu_s": self.cpu_s,
             "counts": self.counts,
             "cost": self.cost(),
             "client_loop_lag_ms": self.loop_lag.as_dict(),
+            "client_processes": self.processes,
+            "bid_rate": self.bid_rates(),
             "verdict": self.verdict.as_json(),
             "started_ms": round(self.started_ms),
             "regions": self.regions,
@@ -123,18 +145,6 @@ class Result:
             "series": self.series.as_json(),
             "marks": [m.as_json() for m in self.marks],
         }
-
-
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def _raise_fd_limit() -> None:
-    # Every observer and bidder is a socket: take the hard limit the machine allows.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def rules_for(herd: Herd, now_ms: int, timeline: Timeline) -> Rules:
@@ -155,128 +165,67 @@ def rules_for(herd: Herd, now_ms: int, timeline: Timeline) -> Rules:
     )
 
 
-async def _surge(
-    observers: list[Observer], stop: asyncio.Event, over_s: float
-) -> list[asyncio.Task[None]]:
-    """Start ``observers`` evenly over ``over_s`` seconds, in small batches."""
-    tasks: list[asyncio.Task[None]] = []
-    batches = max(1, min(len(observers), int(over_s * 20)))
-    size = -(-len(observers) // batches) if observers else 1
-    for i in range(0, len(observers), size):
-        tasks += [asyncio.create_task(o.run(stop)) for o in observers[i : i + size]]
-        await asyncio.sleep(over_s / batches)
-    return tasks
-
-
-async def _caught_up(
-    observers: list[Observer], seq: int, high: int | None, timeout_s: float
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if all((o.view.seq, o.view.high_bid) == (seq, high) for o in observers):
-            return
-        await asyncio.sleep(0.2)
-
-
-def _sender(channel: Channel, gateway: str, drop: str, token: str) -> Sender:
-    if channel is Channel.WEBSOCKET:
-        return WebSocketSender(gateway, drop, token)
-    return RestSender(gateway, drop, token)
-
-
 async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result:
     """Run ``herd`` against its target and return the verdict with the herd's own figures."""
-    _raise_fd_limit()
-    t0, started_ms = time.monotonic(), time.time() * 1000
+    crews = Crews(herd.client_processes or default_processes())
+    try:
+        await crews.hear("ready")
+        return await _drive(herd, crews, say)
+    finally:
+        crews.close()
+
+
+async def _drive(herd: Herd, crews: Crews, say: Callable[[str], None]) -> Result:
+    t0, started_ms, cpu0 = time.monotonic(), time.time() * 1000, crew.cpu_now()
 
     def clock() -> float:
         return time.monotonic() - t0
 
-    sizes, profile, target = herd.sizes, herd.profile, herd.target
-    rng = random.Random(herd.seed)
+    sizes, target = herd.sizes, herd.target
+    profile = shape.profile_for(herd.profile, sizes)
     timeline = Timeline.of(sizes, profile)
     rules = rules_for(herd, int(time.time() * 1000), timeline)
     opened = await drops.open_everywhere(rules, {r: target.redis_urls[r] for r in sizes.regions})
     say(
         f"drop {herd.drop_id} opened ({', '.join(f'{r} {o}' for r, o in opened.items())}); "
-        f"opens in {timeline.opens_s:.0f} s, ends at +{timeline.ends_s:.0f} s"
+        f"opens in {timeline.opens_s:.0f} s, ends at +{timeline.ends_s:.0f} s; "
+        f"{len(crews)} client processes"
     )
-    cpu, phases = {"start": _cpu()}, {}
-
-    sightings = {r: RegionSightings(r) for r in sizes.regions}
-    observers = [
-        Observer(
-            target.fanouts[r],
-            herd.drop_id,
-            sightings[r].observer(f"{r}-{i}"),
-            sightings[r],
-            random.Random(rng.random()),
-        )
-        for r, n in spread(sizes.observers, sizes.regions).items()
-        for i in range(n)
-    ]
-    rng.shuffle(observers)
-    stop = asyncio.Event()
-    lag, series = Histogram(), Series()
-    probe = asyncio.create_task(_probe_lag(lag))
-    sampler = asyncio.create_task(_sample(series, sightings, clock))
-    watching = await _surge(observers, stop, timeline.opens_s * SURGE_SHARE)
-    await asyncio.sleep(max(0.0, timeline.opens_s - clock()))
-    connected = sum(o.view.connects > 0 for o in observers)
-    cpu["surge"], phases["surge"] = _cpu() - cpu["start"], clock()
-    gc.freeze()  # the observers are long-lived: keep full collections from rescanning them
-    say(f"{connected}/{len(observers)} observers connected; the drop opens")
-
-    market, tally = Market(START_PRICE, rules.ends_at_ms), Tally(clock, series=series)
-    crowd = [
-        Bidder(
-            spec,
-            _sender(
-                spec.channel,
-                target.gateways[spec.region],
-                herd.drop_id,
-                auth.mint(target.jwt_secret, spec.name),
-            ),
-            market,
-            tally,
-            random.Random(rng.random()),
-        )
-        for spec in bidders(sizes, profile, herd.seed)
-    ]
-    cuts = asyncio.create_task(_cut_some(observers, timeline, profile, rng, clock))
-    await asyncio.gather(*(b.run(timeline, profile, clock) for b in crowd))
-    cuts.cancel()
+    crews.tell(plans(herd, profile, rules, t0=t0, n=len(crews)))
+    connected = sum(await crews.hear("surged"))
+    phases = {"surge": clock()}
+    say(f"{connected}/{sizes.observers} observers connected; the drop opens")
+    await crews.hear("bidding_over")
     home = target.gateways[target.home]
     status = await stores.until_closed(home, herd.drop_id, time.monotonic() + timeline.hard_stop_s)
     final = await stores.final_state(home, herd.drop_id)
     phases["bidding"] = clock() - phases["surge"]
-    say(f"bidding over (drop {status}): {len(tally.answers)} answers, final seq {final.seq}")
-    await _caught_up(observers, final.seq, final.high_bid, timeout_s=SETTLE_S)
-    cpu["bidding"] = _cpu() - cpu["start"] - cpu["surge"]
+    crews.tell([(final.seq, final.high_bid)] * len(crews))
+    records = merge(await crews.hear("records"))
     phases["observers_settled"] = clock() - phases["surge"] - phases["bidding"]
-    stop.set()
-    probe.cancel()
-    sampler.cancel()
-    await asyncio.gather(*watching)
+    answers = records.answers
+    say(f"bidding over (drop {status}): {len(answers)} answers, final seq {final.seq}")
 
-    expected = {a.event_id for a in tally.answers if a.event_id}
+    expected = {a.event_id for a in answers if a.event_id}
     audit, waited = await stores.audit_trail(
         target.audit, herd.drop_id, expected, timeout_s=AUDIT_S
     )
     phases["audit_read"] = waited
     say(f"audit trail read back: {len(audit)} rows in {waited:.1f} s")
-    verdict = check(answers=tally.answers, audit=audit, final=final, sightings=sightings)
+    sightings = records.sightings
+    verdict = check(answers=answers, audit=audit, final=final, sightings=sightings)
+    views = [v for s in sightings.values() for v in s.views]
     counts = {
-        "observers": len(observers),
-        "observers_connected": connected,
-        "observer_connects": sum(o.view.connects for o in observers),
-        "observer_refusals": sum(o.refused for o in observers),
-        "deliveries": sum(o.view.messages for o in observers),
-        "resyncs": sum(o.view.resyncs for o in observers),
-        "bids_sent": len(tally.answers) + tally.unanswered,
-        "answers": len(tally.answers),
-        "unanswered": tally.unanswered,
-        **_by_reason(tally),
+        "observers": len(views),
+        "observers_connected": records.connected_at_open,
+        "observer_connects": sum(v.connects for v in views),
+        "observer_refusals": records.refusals,
+        "deliveries": sum(v.messages for v in views),
+        "resyncs": sum(v.resyncs for v in views),
+        "bids_sent": len(answers) + records.unanswered,
+        "answers": len(answers),
+        "unanswered": records.unanswered,
+        **_by_reason(answers),
     }
     marks = [
         Mark(timeline.opens_s, "opens", MarkKind.PHASE),
@@ -288,18 +237,55 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
         herd,
         verdict,
         phases,
-        cpu,
+        {**records.cpu_s, "coordinator": crew.cpu_now() - cpu0},
         counts,
-        lag.summary(),
+        records.lag.summary(),
         started_ms=started_ms,
-        series=series,
-        regions={r: region_figures(s, tally.ack.get(r)) for r, s in sightings.items()},
+        series=records.series,
+        regions={r: region_figures(s, records.ack.get(r)) for r, s in sightings.items()},
         cdfs={
-            "ack": {r: h.cdf() for r, h in sorted(tally.ack.items())},
+            "ack": {r: h.cdf() for r, h in sorted(records.ack.items())},
             "observer": {r: s.latency.cdf() for r, s in sightings.items()},
         },
         marks=marks,
+        processes=records.processes,
+        bid_rate=sizes.bid_rate,
     )
+
+
+def plans(herd: Herd, profile: Profile, rules: Rules, *, t0: float, n: int) -> list[CrewPlan]:
+    """The herd's observers and bidders dealt over ``n`` client processes, reproducibly from
+    the seed (the same seed and ``n`` give every process the same share)."""
+    sizes, target = herd.sizes, herd.target
+    timeline = Timeline.of(sizes, profile)
+    rng = random.Random(herd.seed)
+    watchers = [
+        (r, f"{r}-{i}") for r, k in spread(sizes.observers, sizes.regions).items() for i in range(k)
+    ]
+    rng.shuffle(watchers)
+    crowd = shape.bidders(sizes, profile, herd.seed)
+    rng.shuffle(crowd)
+    return [
+        CrewPlan(
+            index=i,
+            drop_id=herd.drop_id,
+            gateways={r: target.gateways[r] for r in sizes.regions},
+            fanouts={r: target.fanouts[r] for r in sizes.regions},
+            jwt_secret=target.jwt_secret,
+            timeline=timeline,
+            profile=profile,
+            open_loop=sizes.bid_rate is not None,
+            observers=watching,
+            bidders=bidding,
+            seed=rng.randrange(2**32),
+            t0=t0,
+            start_price=START_PRICE,
+            ends_at_ms=rules.ends_at_ms,
+        )
+        for i, (watching, bidding) in enumerate(
+            zip(shape.deal(watchers, n), shape.deal(crowd, n), strict=True)
+        )
+    ]
 
 
 def region_figures(s: RegionSightings, ack: Histogram | None) -> dict[str, Any]:
@@ -318,53 +304,9 @@ def region_figures(s: RegionSightings, ack: Histogram | None) -> dict[str, Any]:
     }
 
 
-async def _sample(
-    series: Series, sightings: dict[str, RegionSightings], clock: Callable[[], float]
-) -> None:
-    """Once a second, what the observers' counters moved by: a few sums over the views,
-    nothing per message."""
-    before: dict[str, tuple[int, int]] = {}
-    while True:
-        await asyncio.sleep(1.0 - clock() % 1.0)
-        second = int(clock()) - 1  # the second that just ended
-        for r, s in sightings.items():
-            delivered = sum(v.messages for v in s.views)
-            skipped = sum(v.skipped for v in s.views)
-            d0, k0 = before.get(r, (0, 0))
-            before[r] = (delivered, skipped)
-            series.put(f"observers/{r}", second, s.connected)
-            series.put(f"deliveries/{r}", second, delivered - d0)
-            series.put(f"skipped/{r}", second, skipped - k0)
-            series.put(f"stalest_ms/{r}", second, round(s.stalest_ms, 1))
-            s.stalest_ms = 0.0
-
-
-async def _probe_lag(into: Histogram, every_s: float = 0.05) -> None:
-    loop = asyncio.get_running_loop()
-    while True:
-        due = loop.time() + every_s
-        await asyncio.sleep(every_s)
-        into.add((loop.time() - due) * 1000)
-
-
-def _by_reason(tally: Tally) -> dict[str, int]:
+def _by_reason(answers: list[Answer]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for a in tally.answers:
+    for a in answers:
         key = f"answers_{a.reason or a.status}" + ("_duplicate" if a.duplicate else "")
         out[key] = out.get(key, 0) + 1
     return out
-
-
-async def _cut_some(
-    observers: list[Observer],
-    timeline: Timeline,
-    profile: Profile,
-    rng: random.Random,
-    clock: Callable[[], float],
-) -> None:
-    """Half-way through the steady phase, cut a share of the observers' sockets: they must come
-    back with ``since`` and miss nothing."""
-    middle = (timeline.opens_s + timeline.ends_s - timeline.soft_window_s) / 2
-    await asyncio.sleep(max(0.0, middle - clock()))
-    for o in rng.sample(observers, int(len(observers) * profile.cut_fraction)):
-        o.cut()

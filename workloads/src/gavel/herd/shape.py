@@ -8,7 +8,9 @@ bid steadily, and a sniping wave runs in the soft-close window before the planne
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from gavel.herd.records import Channel
 
@@ -90,6 +92,10 @@ class Sizes:
     regions: tuple[str, ...]
     duration_s: float
     """From the open to the planned end (soft close may extend it)."""
+    bid_rate: float | None = None
+    """Open loop: the steady bids/s of all bidders together (the soft-close window multiplies
+    it), each bidder sending on its own schedule without waiting for answers. None: closed
+    loop, each bidder waits for its answer, then bids at the profile's rate."""
 
     def errors(self) -> list[str]:
         errs = []
@@ -101,7 +107,16 @@ class Sizes:
             errs.append("--regions needs at least one region")
         if self.duration_s <= 0:
             errs.append("--duration must be positive")
+        if self.bid_rate is not None and self.bid_rate <= 0:
+            errs.append("--bid-rate must be positive")
         return errs
+
+
+def profile_for(profile: Profile, sizes: Sizes) -> Profile:
+    """``profile`` with each bidder's steady rate set by ``sizes``'s open-loop total, if any."""
+    if sizes.bid_rate is None:
+        return profile
+    return replace(profile, rate_per_bidder=sizes.bid_rate / sizes.bidders)
 
 
 def profile_named(name: str) -> Profile:
@@ -172,3 +187,27 @@ def next_amount(min_next: int, rng: random.Random) -> int:
     """What a bidder offers when the minimum is ``min_next``: usually the minimum, sometimes a
     little more (never a float: amounts are minor units)."""
     return min_next + rng.choice((0, 0, 0, 100, 500))
+
+
+def send_times(timeline: Timeline, profile: Profile, rng: random.Random) -> Iterator[float]:
+    """One open-loop bidder's schedule: when each bid is due on the herd's clock, decided
+    before any answer comes back. The first lands in the burst after the open, then the gaps
+    are exponential (a Poisson process) at :attr:`Profile.rate_per_bidder` times the phase's
+    factor, until the planned end. A bid is timed from when it was due, not from when the
+    client got round to sending it, so a late client shows in the latency (no coordinated
+    omission)."""
+    t = timeline.opens_s + rng.uniform(0, profile.burst_spread_s)
+    while t < timeline.ends_s:
+        yield t
+        t += rng.expovariate(profile.rate_per_bidder * max(1.0, timeline.rate_factor(t, profile)))
+
+
+T = TypeVar("T")
+
+
+def deal(items: Sequence[T], parts: int) -> list[list[T]]:
+    """``items`` dealt round-robin into ``parts`` hands (sizes differ by at most one; a shuffled
+    list gives every hand the same mix of regions and kinds)."""
+    if parts < 1:
+        raise ProfileError(f"cannot deal into {parts} client processes")
+    return [list(items[k::parts]) for k in range(parts)]

@@ -35,6 +35,18 @@ def tables(result: Result) -> list[Table]:
         run.add_row(f"{key} (s)", f"{seconds:.1f}")
     for key, us in result.cost().items():
         run.add_row(key, f"{us:,.0f}")
+    rates = result.bid_rates()
+    target = f"{rates['target']:,.0f}" if rates["target"] else "closed loop"
+    run.add_row(
+        "bids/s: target, mean, busiest second",
+        f"{target}, {rates['mean']:,.0f}, {rates['busiest_second']:,.0f}",
+    )
+    busiest = max(result.processes, key=lambda p: p["cpu_s"] / max(p["wall_s"], 1e-9), default=None)
+    if busiest is not None:
+        share = 100 * busiest["cpu_s"] / max(busiest["wall_s"], 1e-9)
+        run.add_row(
+            "client processes (busiest: % of a core)", f"{len(result.processes)} ({share:.0f} %)"
+        )
     lat = Table(title="latency (ms)")
     for col in ("what", "count", "p50", "p99", "max"):
         lat.add_column(col, justify="left" if col == "what" else "right")
