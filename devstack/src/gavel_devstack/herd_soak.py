@@ -84,6 +84,15 @@ def main(
     observers: Annotated[int, typer.Option(help="Observers in total, per run.")] = 200,
     regions: Annotated[int, typer.Option(help="Regions of the stack to use (0: all).")] = 0,
     duration: Annotated[float, typer.Option(help="Seconds from the open to the end.")] = 20,
+    bid_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Open loop: steady bids/s of all bidders together (default: closed loop)."
+        ),
+    ] = None,
+    client_processes: Annotated[
+        int, typer.Option(help="Processes running the clients (0: one per core).", min=0)
+    ] = 0,
     profile: Annotated[str, typer.Option(help="launch or smoke.")] = "smoke",
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Folder for each run's JSON and report.")
@@ -94,7 +103,7 @@ def main(
         raise typer.BadParameter("--runs must be at least 1")
     stack = Stack(stack_env())
     names = stack.regions[:regions] if regions else stack.regions
-    sizes = shape.Sizes(bidders, observers, tuple(names), duration)
+    sizes = shape.Sizes(bidders, observers, tuple(names), duration, bid_rate)
     if errors := sizes.errors():
         raise typer.BadParameter("; ".join(errors))
     try:
@@ -112,7 +121,10 @@ def main(
         console.rule(f"run {i + 1}/{runs}: seed {run_seed}, {chaos.describe(faults)}")
         logs = folder / f"seed-{run_seed}"
         logs.mkdir(exist_ok=True)
-        out = result_json(herd_on_stack(sizes, chosen, run_seed, logs, faults), faults)
+        done = herd_on_stack(
+            sizes, chosen, run_seed, logs, faults, client_processes=client_processes
+        )
+        out = result_json(done, faults)
         (logs / "result.json").write_text(json.dumps(out, indent=2) + "\n")
         report.write(out, logs / "report.html")
         rows.append(row_of(i + 1, out))
