@@ -20,10 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gavel import drops
+from gavel import drops, token_client
 from gavel.auction import IncrementStep, Rules
 from gavel.audit.settings import CassandraTarget
-from gavel.gateway import auth
 from gavel.herd import stores
 from gavel.herd.bidders import Bidder, Market, RestSender, Sender, Tally, WebSocketSender
 from gavel.herd.checker import Verdict, check
@@ -54,7 +53,8 @@ class Target:
     fanouts: dict[str, str]
     """Region -> ``ws://host:port`` of its fan-out."""
     redis_urls: dict[str, str]
-    jwt_secret: str
+    token_mint_url: str
+    """The token issuer's mint endpoint: one token per bidder, asked for before the clock runs."""
     audit: CassandraTarget
     home: str
 
@@ -184,9 +184,17 @@ def _sender(channel: Channel, gateway: str, drop: str, token: str) -> Sender:
     return RestSender(gateway, drop, token)
 
 
+async def _tokens(herd: Herd) -> dict[str, str]:
+    """A token per bidder from the issuer, asked for before the herd's clock starts."""
+    names = [spec.name for spec in bidders(herd.sizes, herd.profile, herd.seed)]
+    minted = await asyncio.to_thread(token_client.mint, herd.target.token_mint_url, names)
+    return dict(zip(names, minted, strict=True))
+
+
 async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result:
     """Run ``herd`` against its target and return the verdict with the herd's own figures."""
     _raise_fd_limit()
+    tokens = await _tokens(herd)
     t0, started_ms = time.monotonic(), time.time() * 1000
 
     def clock() -> float:
@@ -235,7 +243,7 @@ async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result
                 spec.channel,
                 target.gateways[spec.region],
                 herd.drop_id,
-                auth.mint(target.jwt_secret, spec.name),
+                tokens[spec.name],
             ),
             market,
             tally,
