@@ -73,8 +73,8 @@ def _handler(run_dir: Path) -> type[BaseHTTPRequestHandler]:
                     bidders, ttl = body.get("bidders"), body.get("ttl", 3600)
                     if not isinstance(bidders, list) or not 0 < len(bidders) <= MAX_BIDDERS:
                         raise ValueError(f'"bidders" must be a list of 1..{MAX_BIDDERS} ids')
-                    if not isinstance(ttl, int) or isinstance(ttl, bool):
-                        raise ValueError('"ttl" must be an integer number of seconds')
+                    if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
+                        raise ValueError('"ttl" must be a positive number of seconds')
                     tokens = issuer_keys.mint_many(run_dir, bidders, ttl)
                     self._answer(200, {"tokens": tokens})
                 elif self.path == "/keys":

@@ -100,9 +100,12 @@ class KeySet:
         return kid in self._keys
 
     async def run(self) -> None:
-        """Refresh on the policy's schedule, forever (cancel to stop)."""
+        """Refresh on the policy's schedule (every ``min_gap_s`` while no key is held),
+        forever (cancel to stop)."""
         while True:
-            if self.policy.due(self._clock(), self._last_fetch):
+            if self.policy.due(self._clock(), self._last_fetch) or not self._keys:
                 await self.refresh()
             last = self._last_fetch if self._last_fetch is not None else self._clock()
-            await asyncio.sleep(max(0.05, last + self.policy.interval_s - self._clock()))
+            # Without any key every bidder is refused: try again soon, not a whole interval on.
+            every = self.policy.interval_s if self._keys else self.policy.min_gap_s
+            await asyncio.sleep(max(0.05, last + every - self._clock()))
