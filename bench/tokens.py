@@ -73,7 +73,7 @@ def main() -> None:
     base = rows["HS256 verify (baseline)"]
     print(f"{'row':28} {'us/call':>10} {'x HS256':>9}")
     for name, us in rows.items():
-        print(f"{name:28} {us:10.2f} {us / base:9.2f}")
+        print(f"{name:28} {us:10.2f} {us / base:9.3f}")
 
 
 if __name__ == "__main__":

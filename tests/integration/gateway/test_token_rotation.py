@@ -125,3 +125,24 @@ async def test_a_flood_of_unknown_kids_fetches_the_jwks_at_most_once(
     assert fetches[("schedule", "ok")] == 1, fetches  # the start-up fetch
     # The 50 random kids arrived within one min gap (10 s): one early fetch at most.
     assert fetches.get(("unknown_kid", "ok"), 0) + fetches.get(("unknown_kid", "failed"), 0) <= 1
+
+
+async def test_the_issuer_refuses_bad_requests_and_changes_nothing(stack: Stack) -> None:
+    base = issuer_base(stack)
+    before = issuer_keys.published(tokens.run_dir(stack.env))
+    signing = issuer_keys.ensure(tokens.run_dir(stack.env))
+    async with httpx.AsyncClient(timeout=10) as http:
+        for body in (
+            {"bidders": ["ok"], "ttl": 0},
+            {"bidders": ["not valid!"]},
+            {"bidders": "alice"},
+            {"bidders": []},
+        ):
+            r = await http.post(f"{base}/mint", json=body)
+            assert (r.status_code, r.json()["error"]) == (400, "bad_request"), body
+        r = await http.post(f"{base}/mint", content=b"[1]")
+        assert r.status_code == 400
+        assert (await http.post(f"{base}/keys", json={"alg": "HS256"})).status_code == 400
+        assert (await http.delete(f"{base}/keys/no-such-kid")).status_code == 404
+        assert (await http.delete(f"{base}/keys/{signing}")).status_code == 409
+    assert issuer_keys.published(tokens.run_dir(stack.env)) == before
