@@ -131,13 +131,14 @@ async def test_the_issuer_refuses_bad_requests_and_changes_nothing(stack: Stack)
     base = issuer_base(stack)
     before = issuer_keys.published(tokens.run_dir(stack.env))
     signing = issuer_keys.ensure(tokens.run_dir(stack.env))
+    bad: list[dict[str, object]] = [
+        {"bidders": ["ok"], "ttl": 0},
+        {"bidders": ["not valid!"]},
+        {"bidders": "alice"},
+        {"bidders": []},
+    ]
     async with httpx.AsyncClient(timeout=10) as http:
-        for body in (
-            {"bidders": ["ok"], "ttl": 0},
-            {"bidders": ["not valid!"]},
-            {"bidders": "alice"},
-            {"bidders": []},
-        ):
+        for body in bad:
             r = await http.post(f"{base}/mint", json=body)
             assert (r.status_code, r.json()["error"]) == (400, "bad_request"), body
         r = await http.post(f"{base}/mint", content=b"[1]")
