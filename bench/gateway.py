@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,8 +48,8 @@ from rich.console import Console
 from rich.table import Table
 
 from gavel import auction, bidding, drops, endpoints, keys, luascripts, redis_client, redis_url
-from gavel.gateway import auth
 from gavel.gateway.redis_pipe import RedisPipe
+from gavel_devstack.harness import tokens as bidder_tokens
 from gavel_devstack.harness.processes import free_port, stack_env
 from gavel_operator import auctions
 
@@ -88,11 +88,13 @@ async def open_bench_drop(redis: Redis) -> str:
     return rules.drop_id
 
 
-def write_tokens(secret: str, bidders: int) -> Path:
+def write_tokens(env: Mapping[str, str], bidders: int) -> Path:
     """A file of bidder tokens, one per line, for the wrk script."""
     fd, name = tempfile.mkstemp(prefix="gavel-bench-tokens-")
     with os.fdopen(fd, "w") as f:
-        f.writelines(auth.mint(secret, f"bidder-{i}") + "\n" for i in range(bidders))
+        f.writelines(
+            t + "\n" for t in bidder_tokens.mint_many(env, [f"bidder-{i}" for i in range(bidders)])
+        )
     return Path(name)
 
 
@@ -351,7 +353,7 @@ async def main() -> None:
     env = stack_env()
     url = env[endpoints.redis_url_var("us")]
     redis = redis_client.connect(url)
-    tokens = write_tokens(env[endpoints.JWT_SECRET], 200)
+    tokens = write_tokens(env, 200)
     wait = "off" if args.wait_replicas == 0 or not redis_url.has_replicas(url) else "on"
     rows: list[tuple[int, str, Row, Row]] = []
     for conns in (int(c) for c in args.connections.split(",")):

@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gavel import auction, drops, endpoints, redis_client, topics
-from gavel.gateway import auth
+from gavel_devstack.harness import tokens
 from gavel_devstack.harness.fanout import running_fanout
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.processes import stack_env, stop_process
@@ -136,7 +136,7 @@ async def main() -> None:
     redis_url = with_db(env[endpoints.redis_url_var(home)], BENCH_DB)
     run_env = {**env, endpoints.redis_url_var(home): redis_url}
     drop = await open_drop(redis_url, home)
-    token = auth.mint(env[endpoints.JWT_SECRET], "latency-bench")
+    token = tokens.mint(env, "latency-bench")
     work = Path(tempfile.mkdtemp(prefix="gavel-latency-"))
     relay = relay_process(
         relay_settings(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from gavel import keys, redis_client
-from gavel.gateway import auth
+from gavel_devstack.harness import tokens as issuer
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.fanout import Observer, running_fanout, until_subscribed
 from gavel_devstack.harness.gateway import running_gateway
@@ -34,9 +34,9 @@ async def redis(stack: Stack) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-async def place_bids(gateway: str, secret: str, drop: str) -> list[int]:
+async def place_bids(gateway: str, secret: Mapping[str, str], drop: str) -> list[int]:
     """BIDS bids from BIDDERS bidders racing upwards; returns the HTTP statuses."""
-    tokens = [auth.mint(secret, f"e2e-{n}") for n in range(BIDDERS)]
+    tokens = issuer.mint_many(secret, [f"e2e-{n}" for n in range(BIDDERS)])
     rng = random.Random(11)
     statuses: list[int] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -99,7 +99,7 @@ async def test_bids_in_one_region_reach_observers_in_every_region(
             with running_gateway(
                 env, home, outbox, ("--rate-burst", "100000", "--rate-per-second", "100000")
             ) as gw:
-                statuses = await place_bids(gw, stack.env["GAVEL_JWT_SECRET"], drop)
+                statuses = await place_bids(gw, stack.env, drop)
             state = {
                 k.decode(): v.decode()
                 for k, v in (await redis.hgetall(keys.for_drop(drop).state)).items()

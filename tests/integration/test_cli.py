@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from gavel.gateway import auth
+from gavel import endpoints
+from gavel.gateway import auth, jwks
+from gavel_devstack import issuer_keys
+from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import new_drop_id
 from gavel_devstack.harness.stack_env import Stack
 
@@ -70,10 +74,15 @@ def test_drops_open_explains_a_bad_manifest(stack: Stack, tmp_path: Path) -> Non
     assert "missing field" in out.stderr
 
 
+def _verify_with_the_stacks_keys(stack: Stack, token: str) -> str:
+    keys = jwks.parse(json.dumps(issuer_keys.published(tokens.run_dir(stack.env))))
+    return auth.verify(keys, stack.env[endpoints.TOKEN_ISSUER], token)
+
+
 def test_token_mint_makes_a_token_the_gateway_accepts(stack: Stack) -> None:
     out = gavel(stack, "token", "mint", "--bidder", "zoe", "--ttl", "60")
     assert out.returncode == 0, out.stderr
-    assert auth.verify(stack.env["GAVEL_JWT_SECRET"], out.stdout.strip()) == "zoe"
+    assert _verify_with_the_stacks_keys(stack, out.stdout.strip()) == "zoe"
     refused = gavel(stack, "token", "mint", "--bidder", "no spaces please")
     assert refused.returncode == 2
     assert "invalid bidder id" in refused.stderr

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from gavel import endpoints, keys, redis_client
-from gavel.gateway import auth
+from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.stack_env import Stack
@@ -61,7 +61,13 @@ def test_runs_as_the_unprivileged_user(image: str) -> None:
 
 def _gateway_env(stack: Stack) -> list[str]:
     # What the operator gives a gateway container, and nothing of the host's stack folder.
-    keep = (endpoints.REGIONS, endpoints.JWT_SECRET, "REDIS_URL_", "KAFKA_BOOTSTRAP_")
+    keep = (
+        endpoints.REGIONS,
+        endpoints.JWKS,
+        endpoints.TOKEN_ISSUER,
+        "REDIS_URL_",
+        "KAFKA_BOOTSTRAP_",
+    )
     return [f"--env={k}={v}" for k, v in sorted(stack.env.items()) if k.startswith(keep)]
 
 
@@ -85,7 +91,7 @@ async def test_gateway_in_a_read_only_container_accepts_a_bid(
         image,
     )
     podman_conf = {"CONTAINERS_CONF": podman_env()["CONTAINERS_CONF"]}
-    token = auth.mint(stack.env[endpoints.JWT_SECRET], "alice")
+    token = tokens.mint(stack.env, "alice")
     async with redis_client.connect(stack.redis_url("us")) as redis:
         rules = await open_test_drop(redis)
         try:

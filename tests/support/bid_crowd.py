@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
-from gavel.gateway import auth
+from gavel_devstack.harness import tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,8 @@ class Crowd:
     one ``amounts`` counter, so their bidders and bids never collide."""
 
     base: str
-    secret: str
+    stack_env: Mapping[str, str]
+    """The stack's env: tokens are signed with its issuer's keys."""
     drop: str
     bidders: int = 8
     name: str = "crowd"
@@ -48,7 +50,7 @@ class Crowd:
 
     async def _bidder(self, n: int) -> None:
         name = f"{self.name}-{n}"
-        headers = {"Authorization": f"Bearer {auth.mint(self.secret, name)}"}
+        headers = {"Authorization": f"Bearer {tokens.mint(self.stack_env, name)}"}
         async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
             for i in itertools.count():
                 if self._stop.is_set():

@@ -11,7 +11,9 @@ ENV = {
     "KAFKA_BOOTSTRAP_US": "us:9092",
     "CASSANDRA_CONTACT": "cass:9042",
     "CASSANDRA_DC": "us",
-    "GAVEL_JWT_SECRET": "s3cret",
+    "GAVEL_JWKS": "https://idp/jwks",
+    "GAVEL_TOKEN_ISSUER": "https://idp/",
+    "GAVEL_TOKEN_MINT_URL": "http://127.0.0.1:1/mint",
     "KUBECONFIG_HUB": "/etc/hub.kubeconfig",
 }
 
@@ -22,7 +24,9 @@ def test_each_reader_reads_its_variable() -> None:
     assert endpoints.kafka_bootstrap("us", ENV) == "us:9092"
     assert endpoints.cassandra_contact(ENV) == "cass:9042"
     assert endpoints.cassandra_dc(ENV) == "us"
-    assert endpoints.jwt_secret(ENV) == "s3cret"
+    assert endpoints.jwks(ENV) == "https://idp/jwks"
+    assert endpoints.token_issuer(ENV) == "https://idp/"
+    assert endpoints.token_mint_url(ENV) == "http://127.0.0.1:1/mint"
     assert endpoints.hub_kubeconfig(ENV) == "/etc/hub.kubeconfig"
 
 
@@ -45,6 +49,6 @@ def test_a_missing_variable_names_itself_and_the_flag_and_never_the_dev_stack() 
     with pytest.raises(endpoints.MissingEndpointError, match=r"or pass --cassandra-dc$"):
         endpoints.cassandra_dc({})
     with pytest.raises(endpoints.MissingEndpointError) as caught:
-        endpoints.jwt_secret({})
-    assert str(caught.value) == "GAVEL_JWT_SECRET is not set: set it in the environment"
+        endpoints.token_mint_url({})
+    assert str(caught.value) == "GAVEL_TOKEN_MINT_URL is not set: set it in the environment"
     assert "stack" not in str(caught.value)

@@ -14,13 +14,23 @@ import dataclasses
 import json
 import os
 import secrets
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from gavel import mirror, redis_replication
+from gavel import endpoints, mirror, redis_replication
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
-from gavel_devstack import clusters, configs, layout, node_config, probes, real_nodes
+from gavel_devstack import (
+    clusters,
+    configs,
+    issuer,
+    issuer_keys,
+    layout,
+    node_config,
+    probes,
+    real_nodes,
+)
 from gavel_devstack.component import NO_PORT, SHARED, Component
 from gavel_devstack.install import Installed
 
@@ -47,9 +57,42 @@ def admin_token(run_dir: Path) -> str:
     return _secret(run_dir / "k8s" / "admin-token", lambda: secrets.token_urlsafe(32))
 
 
-def jwt_secret(run_dir: Path) -> str:
-    """The stack's bidder-token signing secret, so gateways and `gavel token mint` agree."""
-    return _secret(run_dir / "gateway" / "jwt-secret", lambda: secrets.token_urlsafe(48))
+def issuer_url(run_dir: Path) -> str | None:
+    """Base URL of the stack's token issuer, once it has bound its port."""
+    path = issuer.url_file(run_dir)
+    return path.read_text().strip() if path.exists() else None
+
+
+def _issuer_ready(run_dir: Path) -> bool:
+    url = issuer_url(run_dir)
+    return url is not None and probes.healthz(url + issuer.JWKS_PATH)
+
+
+def _issuer(run_dir: Path) -> Component:
+    """The token issuer (every stack runs it: any gateway needs its JWKS)."""
+    return Component(
+        "issuer",
+        SHARED,
+        NO_PORT,
+        [sys.executable, "-m", "gavel_devstack.issuer", "--run-dir", str(run_dir)],
+        partial(_issuer_ready, run_dir),
+        timeout_s=30,
+        # A URL left by a previous run names a port nobody may hold now.
+        prepare=partial(issuer.url_file(run_dir).unlink, missing_ok=True),
+    )
+
+
+def token_env(run_dir: Path) -> list[str]:
+    """The bidder-token lines of ``scripts/stack env``: where gateways find the public keys,
+    the issuer they require, where `gavel token mint` asks for tokens."""
+    url = issuer_url(run_dir)
+    if url is None:
+        return []
+    return [
+        f"{endpoints.JWKS}={url}{issuer.JWKS_PATH}",
+        f"{endpoints.TOKEN_ISSUER}={issuer_keys.ISSUER}",
+        f"{endpoints.TOKEN_MINT_URL}={url}/mint",
+    ]
 
 
 def _service_account_key(run_dir: Path) -> tuple[Path, Path]:
@@ -386,7 +429,7 @@ def plan(
         raise ValueError("kubelet needs k8s: --only k8s,kubelet")
     if "mirror" in kinds:
         kinds = kinds | {"kafka"}
-    comps: list[Component] = []
+    comps: list[Component] = [_issuer(run_dir)]
     for region in regions:
         rp = ports.regions[region]
         if "redis" in kinds:

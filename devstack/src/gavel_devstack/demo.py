@@ -96,9 +96,11 @@ async def _watch(url: str, into: Seen, stop: asyncio.Event) -> None:
 
 
 async def _bids(gateway: str, env: dict[str, str], drop: str) -> list[tuple[str, int, str]]:
-    from gavel.gateway import auth  # noqa: PLC0415
+    from gavel import token_client  # noqa: PLC0415
 
-    tokens = {b: auth.mint(env[endpoints.JWT_SECRET], b) for b in ("alice", "bob")}
+    names = ["alice", "bob"]
+    minted = await asyncio.to_thread(token_client.mint, env[endpoints.TOKEN_MINT_URL], names)
+    tokens = dict(zip(names, minted, strict=True))
     placed = []
     async with httpx.AsyncClient(base_url=gateway) as http:
         state = (await http.get(f"/v1/drops/{drop}")).json()

@@ -43,7 +43,7 @@ def target_of(stack: Stack, sup: Supervisor, regions: list[str]) -> Target:
         gateways={r: sup.url("gateway", r) for r in regions},
         fanouts={r: sup.url("fanout", r, "ws") for r in regions},
         redis_urls={r: stack.redis_url(r) for r in regions},
-        jwt_secret=stack.env[endpoints.JWT_SECRET],
+        token_mint_url=stack.env[endpoints.TOKEN_MINT_URL],
         audit=CassandraTarget(host, port, stack.cassandra_dc),
         home=regions[0],
     )

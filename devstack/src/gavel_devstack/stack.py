@@ -302,6 +302,7 @@ _STOP_ORDER = (
     "redis",
     *components.REPLICA_KINDS,
     "etcd",
+    "issuer",
 )
 
 
@@ -361,7 +362,7 @@ def env_lines(run_dir: Path, state: State) -> list[str]:
     lines = [
         f"GAVEL_STACK_DIR={run_dir}",
         f"{endpoints.REGIONS}={','.join(state.regions)}",
-        f"{endpoints.JWT_SECRET}={components.jwt_secret(run_dir)}",
+        *components.token_env(run_dir),
     ]
     for region in state.regions:
         rp, key = ports.regions[region], layout.env_key(region)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from gavel import endpoints, mirror
 from gavel.resources.drop import DropSpec
-from gavel.resources.region import RegionSpec, Resources
+from gavel.resources.region import BidderTokens, RegionSpec, Resources
 from gavel_operator import rendering_redis
 from gavel_operator.rendering_parts import Obj, labels, meta, pdb, service
 
@@ -79,6 +79,8 @@ class RegionView:
     """Public URL of its bid gateway: where drop pages send bids (spec.endpoints.gatewayUrl)."""
     fanout_url: str | None = None
     """Public ws(s) URL of its fan-out, which also serves the drop page at that origin."""
+    bidder_tokens: BidderTokens | None = None
+    """spec.bidderTokens: the JWKS (URL or ConfigMap) and issuer gateways verify tokens with."""
 
     @classmethod
     def of(cls, name: str, spec: RegionSpec, minimums: tuple[int, int] | None = None) -> RegionView:
@@ -97,6 +99,7 @@ class RegionView:
             spec.resources,
             spec.endpoints.gateway_url,
             spec.endpoints.fanout_url,
+            spec.bidder_tokens,
         )
 
     def resources_of(self, component: str) -> Obj:
@@ -235,14 +238,31 @@ def _gavel(
         "resources": r.resources_of(resources or command),
         "securityContext": security_context(),
     }
-    if command == "gateway":
-        container["env"].append(
-            {
-                "name": endpoints.JWT_SECRET,
-                "valueFrom": {"secretKeyRef": {"name": "gavel-bidder-tokens", "key": "secret"}},
-            }
-        )
     return container
+
+
+JWKS_DIR = "/etc/gavel/jwks"
+JWKS_FILE = "jwks.json"
+
+
+def _token_settings(r: RegionView) -> tuple[list[Obj], list[str], Obj | None]:
+    """The gateway's env, args and JWKS volume for spec.bidderTokens: public keys only (the
+    identity provider keeps the signing keys), from a URL or a ConfigMap mounted as a folder
+    (not subPath: the kubelet then updates the file when the ConfigMap changes)."""
+    tokens = r.bidder_tokens
+    if tokens is None:
+        return [], [], None
+    volume = None
+    jwks = tokens.jwks_url
+    if tokens.jwks_config_map_ref is not None:
+        ref = tokens.jwks_config_map_ref
+        volume = {
+            "name": "jwks",
+            "configMap": {"name": ref.name, "items": [{"key": ref.key, "path": JWKS_FILE}]},
+        }
+        jwks = f"{JWKS_DIR}/{JWKS_FILE}"
+    env = _env({endpoints.JWKS: str(jwks), endpoints.TOKEN_ISSUER: tokens.issuer})
+    return env, ["--jwks-refresh-s", str(tokens.refresh_seconds)], volume
 
 
 def _page_origins(regions: list[RegionView]) -> tuple[str, ...]:
@@ -273,14 +293,16 @@ def _gateway_pod(images: Images, r: RegionView, regions: list[RegionView]) -> Ob
     with ``--no-streams``) takes it to Kafka. The folder is an emptyDir: it outlives a crash of
     either container, not the loss of the pod's node (docs/operator.md)."""
     mount = {"name": "outbox", "mountPath": OUTBOX_DIR}
+    token_env, token_args, jwks_volume = _token_settings(r)
     gateway = _gavel(
         images,
         r,
         regions,
         "gateway",
         GATEWAY_PORT,
-        args=(*_page_origins(regions), "--outbox-dir", OUTBOX_DIR),
+        args=(*_page_origins(regions), *token_args, "--outbox-dir", OUTBOX_DIR),
     )
+    gateway["env"] += token_env
     shipper = _gavel(
         images,
         r,
@@ -295,11 +317,14 @@ def _gateway_pod(images: Images, r: RegionView, regions: list[RegionView]) -> Ob
     # pod must stay in the Service.
     del shipper["readinessProbe"]
     shipper["ports"][0]["name"] = "shipper"
-    gateway["volumeMounts"] = shipper["volumeMounts"] = [mount]
+    gateway["volumeMounts"], shipper["volumeMounts"] = [mount], [dict(mount)]
     deployment = _deployment(r, "gateway", None, gateway)
     pod = deployment["spec"]["template"]["spec"]
     pod["containers"].append(shipper)
     pod["volumes"] = [{"name": "outbox", "emptyDir": {}}]
+    if jwks_volume is not None:
+        gateway["volumeMounts"].append({"name": "jwks", "mountPath": JWKS_DIR, "readOnly": True})
+        pod["volumes"].append(jwks_volume)
     return deployment
 
 

@@ -66,7 +66,7 @@ async def _bid_through_a_kill(stack: Stack, url: str, drop: str, outbox: Path) -
         gateway.enter_context, running_gateway(env, HOME, outbox, UNLIMITED)
     )
     try:
-        crowd = Crowd(base, stack.env["GAVEL_JWT_SECRET"], drop)
+        crowd = Crowd(base, stack.env, drop)
         done = asyncio.Event()
         bidding = asyncio.create_task(crowd.run_until(done))
 

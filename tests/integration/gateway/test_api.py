@@ -14,13 +14,15 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from gavel import outbox, redis_client
 from gavel.events import BidEvent
-from gavel.gateway import auth
+from gavel_devstack import issuer_keys
+from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.stack_env import Stack
@@ -52,7 +54,7 @@ async def http(gateway: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def token(stack: Stack, bidder: str = "alice", **kw: int) -> dict[str, str]:
-    return {"Authorization": f"Bearer {auth.mint(stack.env['GAVEL_JWT_SECRET'], bidder, **kw)}"}
+    return {"Authorization": f"Bearer {tokens.mint(stack.env, bidder, **kw)}"}
 
 
 async def post(
@@ -172,7 +174,16 @@ async def test_tokens(http: httpx.AsyncClient, stack: Stack) -> None:
         401,
         "malformed_token",
     )
-    forged = auth.mint("not-the-secret-but-just-as-long-as-one-0123456789", "alice")
+    # Signed by a key the issuer never published, under the kid of one it did.
+    signing_kid = issuer_keys.ensure(tokens.run_dir(stack.env))
+    impostor = ec.generate_private_key(ec.SECP256R1())
+    claims = {"sub": "alice", "aud": "gavel-bidders", "iss": stack.env["GAVEL_TOKEN_ISSUER"]}
+    forged = jwt.encode(
+        {**claims, "exp": int(time.time()) + 60},
+        impostor,
+        algorithm="ES256",
+        headers={"kid": signing_kid},
+    )
     assert_problem(
         await http.post(url, json=body, headers={"Authorization": f"Bearer {forged}"}),
         401,
@@ -180,21 +191,18 @@ async def test_tokens(http: httpx.AsyncClient, stack: Stack) -> None:
     )
     expired = token(stack, ttl_s=-60)
     assert_problem(await http.post(url, json=body, headers=expired), 401, "token_expired")
-    secret = stack.env["GAVEL_JWT_SECRET"]
-    other_aud = jwt.encode(
-        {"sub": "alice", "aud": "observers", "iss": "gavel", "exp": int(time.time()) + 60},
-        secret,
-        algorithm="HS256",
-    )
-    assert_problem(
-        await http.post(url, json=body, headers={"Authorization": f"Bearer {other_aud}"}),
-        401,
-        "invalid_token",
-    )
+    for wrong in ({"aud": "observers"}, {"iss": "https://elsewhere.example/"}):
+        other = tokens.mint(stack.env, "alice", claims=wrong)
+        assert_problem(
+            await http.post(url, json=body, headers={"Authorization": f"Bearer {other}"}),
+            401,
+            "invalid_token",
+        )
     none_alg = jwt.encode(
-        {"sub": "alice", "aud": "gavel-bidders", "iss": "gavel", "exp": int(time.time()) + 60},
+        {**claims, "exp": int(time.time()) + 60},
         None,
         algorithm="none",
+        headers={"kid": signing_kid},
     )
     assert_problem(
         await http.post(url, json=body, headers={"Authorization": f"Bearer {none_alg}"}),

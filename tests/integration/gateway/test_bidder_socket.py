@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection
 
 from gavel import keys, redis_client
-from gavel.gateway import auth
+from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.stack_env import Stack
@@ -32,7 +32,7 @@ async def redis(stack: Stack) -> AsyncIterator[Redis]:
 
 
 def socket_url(stack: Stack, base: str, drop: str, bidder: str) -> tuple[str, dict[str, str]]:
-    tok = auth.mint(stack.env["GAVEL_JWT_SECRET"], bidder)
+    tok = tokens.mint(stack.env, bidder)
     return f"{base}/v1/drops/{drop}/bidder", {"Authorization": f"Bearer {tok}"}
 
 

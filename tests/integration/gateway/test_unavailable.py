@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from gavel import drops, outbox, redis_client
-from gavel.gateway import auth
+from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import new_drop_id, open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.processes import free_port
@@ -27,7 +27,7 @@ async def test_unreachable_home_region(stack: Stack, tmp_path: Path) -> None:
         await local.aclose()
     env = {**stack.env, "REDIS_URL_DEAD": f"redis://127.0.0.1:{free_port()}/0"}
     with running_gateway(env, "us", tmp_path) as base:
-        tok = auth.mint(stack.env["GAVEL_JWT_SECRET"], "alice")
+        tok = tokens.mint(stack.env, "alice")
         async with httpx.AsyncClient() as client:
             r = await client.post(
                 f"{base}/v1/drops/{rules.drop_id}/bids",

@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 
 from gavel import endpoints, keys, redis_client
-from gavel.gateway import auth
-from gavel.resources.region import Resources
+from gavel.resources.region import BidderTokens, Resources
+from gavel_devstack import issuer_keys
+from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.waiting import poll
 from gavel_operator.rendering import GATEWAY_PORT, RegionView, render_region
@@ -47,6 +48,11 @@ def _region(node: Node) -> RegionView:
         cassandra_dc="datacenter1",
         redis_replicas=0,
         resources=Resources.model_validate({"gateway": small, "fanout": small, "relay": small}),
+        # The pods cannot reach the issuer on the host's loopback: its JWKS comes in a
+        # ConfigMap, the way a cluster without egress to the identity provider would get it.
+        bidder_tokens=BidderTokens.model_validate(
+            {"issuer": issuer_keys.ISSUER, "jwksConfigMapRef": {"name": "bidder-jwks"}}
+        ),
     )
 
 
@@ -104,15 +110,14 @@ async def test_the_rendered_gateway_runs_ready_and_decides_a_bid_sent_to_its_ser
         if o["kind"] == "Deployment"
         for c in o["spec"]["template"]["spec"]["containers"]
     )
-    secret = node.env[endpoints.JWT_SECRET]
     node.apply(rendered[0])  # the namespace first
     node.apply(
         *_stack_redis(node),
         {
             "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "gavel-bidder-tokens", "namespace": NS},
-            "stringData": {"secret": secret},
+            "kind": "ConfigMap",
+            "metadata": {"name": "bidder-jwks", "namespace": NS},
+            "data": {"jwks.json": json.dumps(issuer_keys.published(tokens.run_dir(node.env)))},
         },
         *rendered[1:],
     )
@@ -127,7 +132,7 @@ async def test_the_rendered_gateway_runs_ready_and_decides_a_bid_sent_to_its_ser
     }
     service = json.loads(node.kubectl("get", "service", "gavel-gateway", "-n", NS, "-o", "json"))
     base_url = f"http://{service['spec']['clusterIP']}:{GATEWAY_PORT}"
-    token = auth.mint(secret, "alice")
+    token = tokens.mint(node.env, "alice")
     async with redis_client.connect(node.env[endpoints.redis_url_var(REGION)]) as redis:
         rules = await open_test_drop(redis)
         async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:

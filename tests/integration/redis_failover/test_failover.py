@@ -74,7 +74,7 @@ async def _bid_through_fault(
         outbox_dir,
         ("--rate-burst", "100000", "--rate-per-second", "100000"),
     ) as base:
-        crowd = Crowd(base, stack.env["GAVEL_JWT_SECRET"], rules.drop_id)
+        crowd = Crowd(base, stack.env, rules.drop_id)
         done = asyncio.Event()
         bidding = asyncio.create_task(crowd.run_until(done))
 

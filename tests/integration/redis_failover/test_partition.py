@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +93,7 @@ class Run:
 
 
 async def _bid_across_the_cut(
-    region: PartitionedRegion, drop: str, bases: tuple[str, str], secret: str
+    region: PartitionedRegion, drop: str, bases: tuple[str, str], secret: Mapping[str, str]
 ) -> Run:
     amounts = itertools.count(1)
     old = Crowd(bases[0], secret, drop, bidders=4, name="old", amounts=amounts)
@@ -137,7 +137,7 @@ async def test_a_partitioned_primary_stops_deciding_and_no_acknowledged_bid_is_l
     outboxes = (tmp_path / "outbox-old", tmp_path / "outbox-new")
     old_primary = region.primary_port
     async with _gateways(stack, region, outboxes) as bases:
-        run = await _bid_across_the_cut(region, rules.drop_id, bases, stack.env["GAVEL_JWT_SECRET"])
+        run = await _bid_across_the_cut(region, rules.drop_id, bases, stack.env)
     first = run.new.accepted_after(run.cut_at)
     assert first is not None
     resumed_s = first.answered - run.cut_at
@@ -175,7 +175,7 @@ async def test_a_partition_healed_while_the_sentinels_fail_over(
     async with redis_client.connect(region.sentinel_url) as redis:
         rules = await open_test_drop(redis, start_price=1_000, increments=(IncrementStep(0, 100),))
     outboxes = (tmp_path / "outbox-old", tmp_path / "outbox-new")
-    secret = stack.env["GAVEL_JWT_SECRET"]
+    secret = stack.env
     async with _gateways(stack, region, outboxes) as bases:
         amounts = itertools.count(1)
         old = Crowd(bases[0], secret, rules.drop_id, bidders=4, name="old", amounts=amounts)

@@ -14,9 +14,8 @@ from prometheus_client import REGISTRY
 
 from gavel import bidding, outbox, redis_client
 from gavel.auction import RateLimit
-from gavel.gateway import auth
 from gavel.gateway.replicated import NotReplicatedError, ReplicatedBids
-from gavel_devstack.harness import redis_nodes
+from gavel_devstack.harness import redis_nodes, tokens
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.stack_env import Stack
@@ -44,7 +43,7 @@ async def test_unconfirmed_decision_is_a_503_and_its_retry_the_first_outcome(
         rules = await open_test_drop(client)
     finally:
         await client.aclose()
-    headers = {"Authorization": f"Bearer {auth.mint(stack.env['GAVEL_JWT_SECRET'], 'ann')}"}
+    headers = {"Authorization": f"Bearer {tokens.mint(stack.env, 'ann')}"}
     bid = {"bid_id": "w-1", "amount": 6_000}
     with running_gateway(stack.env, HOME, tmp_path) as base:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:

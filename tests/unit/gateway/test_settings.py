@@ -16,7 +16,12 @@ URLS = {
 
 def _settings(**overrides: object) -> GatewaySettings:
     return GatewaySettings(
-        region="us", redis_urls=URLS, jwt_secret="s", outbox_dir=Path("/x"), **overrides
+        region="us",
+        redis_urls=URLS,
+        jwks="/keys/jwks.json",
+        token_issuer="https://idp.example/",
+        outbox_dir=Path("/x"),
+        **overrides,
     )
 
 

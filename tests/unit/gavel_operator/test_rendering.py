@@ -13,7 +13,7 @@ from gavel import endpoints
 from gavel.resources.region import RegionSpec
 from gavel_operator.rendering import Images, RegionView, drop_record, render_region
 from gavel_operator.rendering_parts import labels
-from tests.unit.resources.samples import DROP, drop_spec
+from tests.unit.resources.samples import DROP, drop_spec, region_spec
 
 GOLDEN = Path(__file__).with_name("golden")
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "regions.yaml"
@@ -242,7 +242,8 @@ def test_every_rendered_workload_finds_its_endpoints_in_its_env() -> None:
     readers = {
         "gateway": lambda region, env: (
             endpoints.redis_url(region, env),
-            env[endpoints.JWT_SECRET],
+            endpoints.jwks(env),
+            endpoints.token_issuer(env),
         ),
         "relay": lambda region, env: (
             endpoints.redis_url(region, env),
@@ -294,3 +295,45 @@ def test_every_gavel_container_runs_as_non_root_on_a_read_only_root_and_may_star
         # The liveness probe waits for the start: a slow import is not a dead process.
         assert startup["httpGet"] == c["livenessProbe"]["httpGet"]
         assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
+
+
+def test_gateways_get_only_public_keys_from_a_url_or_a_mounted_config_map() -> None:
+    spec = region_spec(
+        bidderTokens={
+            "issuer": "https://idp.example/",
+            "jwksConfigMapRef": {"name": "bidder-jwks"},
+            "refreshSeconds": 60,
+        }
+    )
+    us = RegionView.of("us", spec)
+    pod = next(
+        o["spec"]["template"]["spec"]
+        for o in render_region(us, [us])
+        if o["metadata"]["name"] == "gavel-gateway" and o["kind"] == "Deployment"
+    )
+    gateway = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in gateway["env"]}
+    assert env[endpoints.JWKS] == "/etc/gavel/jwks/jwks.json"
+    assert env[endpoints.TOKEN_ISSUER] == "https://idp.example/"
+    assert gateway["args"][gateway["args"].index("--jwks-refresh-s") + 1] == "60"
+    assert {"name": "jwks", "mountPath": "/etc/gavel/jwks", "readOnly": True} in gateway[
+        "volumeMounts"
+    ]
+    # Mounted as a folder, never subPath: the kubelet then swaps the file when keys rotate.
+    assert all("subPath" not in m for m in gateway["volumeMounts"])
+    assert {
+        "name": "jwks",
+        "configMap": {"name": "bidder-jwks", "items": [{"key": "jwks.json", "path": "jwks.json"}]},
+    } in pod["volumes"]
+    # No container of any workload is given a secret to sign or verify tokens with.
+    for obj in render_region(us, [us]):
+        text = yaml.safe_dump(obj)
+        assert "JWT_SECRET" not in text
+        assert "gavel-bidder-tokens" not in text
+
+
+def test_a_region_names_exactly_one_jwks_source() -> None:
+    both = {"issuer": "i", "jwksUrl": "https://x/jwks", "jwksConfigMapRef": {"name": "k"}}
+    for tokens in (both, {"issuer": "i"}):
+        with pytest.raises(ValueError, match="exactly one of bidderTokens"):
+            region_spec(bidderTokens=tokens)

@@ -26,7 +26,7 @@ def test_bad_flags_are_refused_naming_the_mistake(
     extra: list[str], error: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REDIS_URL_US", "redis://127.0.0.1:1/0")
-    monkeypatch.setenv("GAVEL_JWT_SECRET", "s" * 32)
+    monkeypatch.setenv("GAVEL_TOKEN_MINT_URL", "http://127.0.0.1:1/mint")
     monkeypatch.setenv("CASSANDRA_CONTACT", "127.0.0.1:1")
     monkeypatch.setenv("CASSANDRA_DC", "dc1")
     result = CliRunner().invoke(app, [*BASE, *extra])

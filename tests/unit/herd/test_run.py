@@ -8,14 +8,14 @@ from collections import Counter
 from gavel.audit.settings import CassandraTarget
 from gavel.herd.crew import CrewPlan
 from gavel.herd.run import Herd, Target, plans, rules_for
-from gavel.herd.shape import PROFILES, Sizes, Timeline, profile_for
+from gavel.herd.shape import PROFILES, Sizes, Timeline, bidders, profile_for
 
 REGIONS = ("us", "eu")
 TARGET = Target(
     gateways={r: f"http://gw-{r}:8080" for r in REGIONS},
     fanouts={r: f"ws://fo-{r}:8090" for r in REGIONS},
     redis_urls={r: f"redis://redis-{r}" for r in REGIONS},
-    jwt_secret="s",
+    token_mint_url="http://issuer/mint",
     audit=CassandraTarget("localhost", 9042, "us"),
     home="us",
 )
@@ -28,7 +28,8 @@ def herd_of(sizes: Sizes, seed: int = 9) -> Herd:
 def split(herd: Herd, n: int) -> list[CrewPlan]:
     profile = profile_for(herd.profile, herd.sizes)
     rules = rules_for(herd, 0, Timeline.of(herd.sizes, profile))
-    return plans(herd, profile, rules, t0=123.0, n=n)
+    tokens = {b.name: f"token-{b.name}" for b in bidders(herd.sizes, profile, herd.seed)}
+    return plans(herd, profile, rules, tokens, t0=123.0, n=n)
 
 
 def test_every_observer_and_bidder_runs_in_exactly_one_process() -> None:

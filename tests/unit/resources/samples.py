@@ -24,6 +24,7 @@ def region(name: str = "us") -> dict[str, Any]:
             "cassandra": {"contactPoints": f"cassandra-{name}:9042"},
         },
         "capacity": {"observersPerFanoutPod": 1_000, "bidsPerSecondPerGatewayPod": 100},
+        "bidderTokens": {"issuer": "https://idp.example/", "jwksUrl": "https://idp.example/jwks"},
     }
 
 

@@ -16,8 +16,15 @@ from collections.abc import Mapping
 REGIONS = "GAVEL_REGIONS"
 """Comma-separated names of every region."""
 
-JWT_SECRET = "GAVEL_JWT_SECRET"  # noqa: S105 - the variable's name, not a secret
-"""The secret bidder tokens are signed with (the gateway's)."""
+JWKS = "GAVEL_JWKS"
+"""Where the bidder-token public keys are: a JWKS URL or a mounted file's path (the gateway's)."""
+
+TOKEN_ISSUER = "GAVEL_TOKEN_ISSUER"  # noqa: S105 - the variable's name, not a secret
+"""The ``iss`` of bidder tokens: the identity provider that signs them (the gateway's)."""
+
+TOKEN_MINT_URL = "GAVEL_TOKEN_MINT_URL"  # noqa: S105 - the variable's name, not a secret
+"""The local stack's issuer endpoint that signs tokens for any bidder (``gavel token mint``, the
+herd); a stand-in for logging in at the real identity provider, never set in production."""
 
 CASSANDRA_CONTACT = "CASSANDRA_CONTACT"
 """``host:port`` of a Cassandra node of this region (the audit writer's)."""
@@ -73,8 +80,18 @@ def kafka_bootstrap(
     return _get(kafka_bootstrap_var(region), env, flag)
 
 
-def jwt_secret(env: Mapping[str, str] | None = None) -> str:
-    return _get(JWT_SECRET, env, None)
+def jwks(env: Mapping[str, str] | None = None, *, flag: str | None = "--jwks") -> str:
+    return _get(JWKS, env, flag)
+
+
+def token_issuer(
+    env: Mapping[str, str] | None = None, *, flag: str | None = "--token-issuer"
+) -> str:
+    return _get(TOKEN_ISSUER, env, flag)
+
+
+def token_mint_url(env: Mapping[str, str] | None = None) -> str:
+    return _get(TOKEN_MINT_URL, env, None)
 
 
 def cassandra_contact(

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from gavel import drops, endpoints
+from gavel import drops, endpoints, token_client
 from gavel.auction import IncrementStep, Rules
 from gavel.drop_rules import Listing
-from gavel.gateway import auth
 from gavel_devstack.harness.processes import free_port, start_logged, stop_process, wait_ready
 
 GAVEL = (sys.executable, "-m", "gavel")
@@ -147,7 +146,7 @@ class PageStack:
 
     def bid(self, drop: str, bidder: str, amount: int) -> httpx.Response:
         """One bid through the gateway, as a client would send it."""
-        token = auth.mint(endpoints.jwt_secret(self.env), bidder)
+        token = token_client.mint(endpoints.token_mint_url(self.env), [bidder])[0]
         return httpx.post(
             f"{self.gateway}/v1/drops/{drop}/bids",
             headers={"Authorization": f"Bearer {token}"},

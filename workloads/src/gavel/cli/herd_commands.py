@@ -95,7 +95,7 @@ def herd(
             gateways=gateways,
             fanouts=fanouts,
             redis_urls={r: endpoints.redis_url(r) for r in names},
-            jwt_secret=endpoints.jwt_secret(),
+            token_mint_url=endpoints.token_mint_url(),
             audit=CassandraTarget(
                 *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
                 local_dc=cassandra_dc or endpoints.cassandra_dc(),

@@ -45,6 +45,17 @@ def gateway(
             "sockets); default: none."
         ),
     ] = [],  # noqa: B006
+    jwks: Annotated[
+        str | None,
+        typer.Option(help="Bidder-token public keys: JWKS URL or file (default: $GAVEL_JWKS)."),
+    ] = None,
+    token_issuer: Annotated[
+        str | None,
+        typer.Option(help="Required token issuer, iss (default: $GAVEL_TOKEN_ISSUER)."),
+    ] = None,
+    jwks_refresh_s: Annotated[
+        float, typer.Option(help="Fetch the JWKS this often (seconds).", min=1.0)
+    ] = 300.0,
 ) -> None:
     """Run the bid gateway (REST + bidder WebSocket) for REGION."""
     import os  # noqa: PLC0415
@@ -59,13 +70,17 @@ def gateway(
     try:
         urls = endpoints.redis_urls()
         endpoints.redis_url(region)
-        secret = endpoints.jwt_secret()
+        jwks = jwks or endpoints.jwks()
+        token_issuer = token_issuer or endpoints.token_issuer()
     except endpoints.MissingEndpointError as exc:
         raise typer.BadParameter(str(exc)) from exc
     settings = GatewaySettings(
         region=region,
         redis_urls=urls,
-        jwt_secret=secret,
+        jwks=jwks,
+        token_issuer=token_issuer,
+        jwks_refresh_s=jwks_refresh_s,
+        jwks_min_gap_s=min(10.0, jwks_refresh_s),
         outbox_dir=outbox_dir or default_outbox_dir(region),
         rate_limit=RateLimit(rate_burst, rate_per_second),
         wait_replicas=wait_replicas,

@@ -1,6 +1,7 @@
-"""``gavel token mint``: bidder tokens signed with the gateways' secret.
+"""``gavel token mint``: a bidder token from the local stack's token issuer.
 
-Mounted as ``gavel token`` by :mod:`gavel.cli`.
+A client of the issuer (``$GAVEL_TOKEN_MINT_URL``, printed by ``scripts/stack env``): it never
+holds a signing key. Mounted as ``gavel token`` by :mod:`gavel.cli`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ app = typer.Typer(no_args_is_help=True, help="Bidder tokens.")
 @app.command("mint")
 def token_mint(
     bidder: Annotated[str, typer.Option(help="Bidder id (the token's subject).")],
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.", min=1)] = 3600,
 ) -> None:
-    """Print a bidder token signed with $GAVEL_JWT_SECRET."""
-    from gavel import endpoints  # noqa: PLC0415
-    from gavel.gateway import auth  # noqa: PLC0415
+    """Print a bidder token signed by the local stack's issuer ($GAVEL_TOKEN_MINT_URL)."""
+    from gavel import endpoints, keys, token_client  # noqa: PLC0415
 
+    if not keys.BIDDER_ID_PATTERN.match(bidder):
+        raise typer.BadParameter(f"invalid bidder id {bidder!r}: 1-64 of A-Z a-z 0-9 . _ @ : -")
     try:
-        typer.echo(auth.mint(endpoints.jwt_secret(), bidder, ttl))
-    except (endpoints.MissingEndpointError, ValueError) as exc:
+        typer.echo(token_client.mint(endpoints.token_mint_url(), [bidder], ttl)[0])
+    except (endpoints.MissingEndpointError, token_client.MintError) as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -60,7 +60,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         gc.collect()
         gc.freeze()
         flusher = asyncio.create_task(_flush_outbox(service))
+        await handling.keys.refresh()
+        refresher = asyncio.create_task(handling.keys.run())
         yield
+        refresher.cancel()
         flusher.cancel()
         await notifier.close()
         await service.close()
@@ -125,6 +128,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @app.get("/readyz")
     async def readyz() -> Response:
+        if not handling.keys.current():
+            return _problem_response(problem("unavailable", "no bidder-token keys (JWKS) yet"))
         if await service.ready():
             return JSONResponse({"status": "ready"})
         return _problem_response(problem("unavailable", "own region's Redis is not reachable"))
@@ -197,7 +202,7 @@ async def _serve_bidder(
     # Accept first, then close with a code: a refused handshake would only say "403".
     await ws.accept()
     try:
-        bidder = handling.bidder(header)
+        bidder = await handling.bidder(header)
     except Problem as p:
         await ws.close(code=4401, reason=p.code)
         return

@@ -3,7 +3,8 @@
 Shared by the REST fast path (:mod:`gavel.gateway.fastpath`), the FastAPI route that documents
 it (and serves it when the app runs without the fast path), and the bidder WebSocket, so every
 entrance authenticates, validates, decides and answers the same way: the token through the
-bounded :class:`gavel.gateway.auth.TokenCache`, the body through msgspec
+bounded :class:`gavel.gateway.auth.TokenCache` over the JWKS keys
+(:class:`gavel.gateway.keyset.KeySet`), the body through msgspec
 (:mod:`gavel.gateway.wire`), the decision through :class:`gavel.gateway.service.BidService`.
 """
 
@@ -18,6 +19,8 @@ from prometheus_client import Counter
 from gavel.auction import Reason
 from gavel.bidding import BidResult
 from gavel.gateway import auth, metrics, wire
+from gavel.gateway.jwks import RefreshPolicy
+from gavel.gateway.keyset import KeySet
 from gavel.gateway.problems import PROBLEM_JSON, Problem, problem
 from gavel.gateway.service import Attempt, BidService, now_ms
 
@@ -34,13 +37,26 @@ class BidHandling:
 
     def __init__(self, service: BidService, token_cache_entries: int = 65_536) -> None:
         self.service = service
-        self.tokens = auth.TokenCache(service.settings.jwt_secret, token_cache_entries)
+        settings = service.settings
+        policy = RefreshPolicy(settings.jwks_refresh_s, settings.jwks_min_gap_s)
+        self.keys = KeySet(settings.jwks, policy)
+        self.tokens = auth.TokenCache(self.keys.current, settings.token_issuer, token_cache_entries)
+        self.keys.on_removed(self.tokens.forget_keys)
         self._counted: dict[tuple[str, str], Counter] = {}
 
-    def bidder(self, authorization: str | None) -> str:
-        """The bidder of an ``Authorization`` header, or a 401 Problem."""
+    async def bidder(self, authorization: str | None) -> str:
+        """The bidder of an ``Authorization`` header, or a 401 Problem.
+
+        A token naming a key we do not hold fetches the JWKS once more (rate-limited by the
+        key set), so a key the issuer just published works at once, without a restart.
+        """
         try:
-            return self.tokens.bidder_from_header(authorization)
+            try:
+                return self.tokens.bidder_from_header(authorization)
+            except auth.UnknownKeyError as exc:
+                if not await self.keys.refresh_for_unknown_kid(exc.kid):
+                    raise
+                return self.tokens.bidder_from_header(authorization)
         except auth.AuthError as exc:
             raise problem(exc.code, exc.detail) from exc
 
@@ -51,7 +67,7 @@ class BidHandling:
         received = now_ms()
         started = time.perf_counter()
         try:
-            bidder = self.bidder(authorization)
+            bidder = await self.bidder(authorization)
             if "json" not in content_type:
                 raise problem("unsupported_media_type", "Content-Type must be application/json")
             bid = wire.parse_bid(body)

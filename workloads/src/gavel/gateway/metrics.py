@@ -32,3 +32,9 @@ REPLICATION_UNCONFIRMED = Counter(
     "gavel_gateway_replication_unconfirmed_total",
     "Bids answered 503 because too few replicas confirmed their decision in time",
 )
+JWKS_FETCHES = Counter(
+    "gavel_gateway_jwks_fetches_total",
+    "Fetches of the bidder-token JWKS, by why (schedule, unknown_kid) and outcome (ok, failed)",
+    ["why", "outcome"],
+)
+JWKS_KEYS = Gauge("gavel_gateway_jwks_keys", "Bidder-token public keys held")

@@ -11,7 +11,7 @@ from gavel import redis_url
 from gavel.auction import RateLimit
 
 TOKEN_AUDIENCE = "gavel-bidders"  # noqa: S105 - a claim value, not a secret
-TOKEN_ISSUER = "gavel"  # noqa: S105 - a claim value, not a secret
+"""The ``aud`` every bidder token must carry: the identity provider issues it for bidding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,11 @@ class GatewaySettings:
     region: str
     redis_urls: dict[str, str]
     """Redis of every region this gateway may need: a drop's bids go to its home region."""
-    jwt_secret: str
+    jwks: str
+    """Where the bidder-token public keys are: an ``http(s)://`` URL of a JWKS document or the
+    path of a mounted file holding one (docs/security.md, "Bidder tokens")."""
+    token_issuer: str
+    """The ``iss`` every bidder token must carry (the identity provider's issuer)."""
     outbox_dir: Path
     rate_limit: RateLimit = field(default_factory=RateLimit)
     max_body_bytes: int = 4096
@@ -35,6 +39,10 @@ class GatewaySettings:
     wait_timeout_ms: int = 500
     """How long ``WAIT`` may take; past it the answer is 503 ``unavailable``. Below
     ``redis_timeout_s``, so a slow replica is told apart from an unreachable primary."""
+    jwks_refresh_s: float = 300.0
+    """The JWKS is fetched again this often: the longest a removed key keeps admitting tokens."""
+    jwks_min_gap_s: float = 10.0
+    """A token with an unknown ``kid`` fetches the JWKS early, but at most once per this."""
     allowed_origins: tuple[str, ...] = ()
     """Browser origins (``https://host[:port]``) whose pages may call this gateway (CORS) and
     open bidder sockets: the regions' drop pages. Empty: no browser page may."""

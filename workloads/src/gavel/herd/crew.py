@@ -19,7 +19,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from gavel.gateway import auth
 from gavel.herd.bidders import Bidder, Market, RestSender, Sender, Tally, WebSocketSender
 from gavel.herd.latency import Histogram
 from gavel.herd.merge import CrewRecords
@@ -43,7 +42,8 @@ class CrewPlan:
     drop_id: str
     gateways: dict[str, str]
     fanouts: dict[str, str]
-    jwt_secret: str
+    tokens: dict[str, str]
+    """A bidder token for each of its bidders, by name (minted by the parent)."""
     timeline: Timeline
     profile: Profile
     open_loop: bool
@@ -119,7 +119,7 @@ async def run_crew(
                 spec.channel,
                 plan.gateways[spec.region],
                 plan.drop_id,
-                auth.mint(plan.jwt_secret, spec.name),
+                plan.tokens[spec.name],
             ),
             market,
             tally,

@@ -10,6 +10,7 @@ is measured per phase, so its cost per observer and per bid can be scaled on pap
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import uuid
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gavel import drops
+from gavel import drops, token_client
 from gavel.auction import IncrementStep, Rules
 from gavel.audit.settings import CassandraTarget
 from gavel.herd import crew, shape, stores
@@ -46,7 +47,8 @@ class Target:
     fanouts: dict[str, str]
     """Region -> ``ws://host:port`` of its fan-out."""
     redis_urls: dict[str, str]
-    jwt_secret: str
+    token_mint_url: str
+    """The token issuer's mint endpoint: one token per bidder, asked for before the clock runs."""
     audit: CassandraTarget
     home: str
 
@@ -165,17 +167,28 @@ def rules_for(herd: Herd, now_ms: int, timeline: Timeline) -> Rules:
     )
 
 
+async def _tokens(herd: Herd) -> dict[str, str]:
+    """A token per bidder from the issuer, asked for before the herd's clock starts."""
+    profile = shape.profile_for(herd.profile, herd.sizes)
+    names = [spec.name for spec in shape.bidders(herd.sizes, profile, herd.seed)]
+    minted = await asyncio.to_thread(token_client.mint, herd.target.token_mint_url, names)
+    return dict(zip(names, minted, strict=True))
+
+
 async def run(herd: Herd, say: Callable[[str], None] = lambda _: None) -> Result:
     """Run ``herd`` against its target and return the verdict with the herd's own figures."""
+    tokens = await _tokens(herd)
     crews = Crews(herd.client_processes or default_processes())
     try:
         await crews.hear("ready")
-        return await _drive(herd, crews, say)
+        return await _drive(herd, crews, tokens, say)
     finally:
         crews.close()
 
 
-async def _drive(herd: Herd, crews: Crews, say: Callable[[str], None]) -> Result:
+async def _drive(
+    herd: Herd, crews: Crews, tokens: dict[str, str], say: Callable[[str], None]
+) -> Result:
     t0, started_ms, cpu0 = time.monotonic(), time.time() * 1000, crew.cpu_now()
 
     def clock() -> float:
@@ -191,7 +204,7 @@ async def _drive(herd: Herd, crews: Crews, say: Callable[[str], None]) -> Result
         f"opens in {timeline.opens_s:.0f} s, ends at +{timeline.ends_s:.0f} s; "
         f"{len(crews)} client processes"
     )
-    crews.tell(plans(herd, profile, rules, t0=t0, n=len(crews)))
+    crews.tell(plans(herd, profile, rules, tokens, t0=t0, n=len(crews)))
     connected = sum(await crews.hear("surged"))
     phases = {"surge": clock()}
     say(f"{connected}/{sizes.observers} observers connected; the drop opens")
@@ -253,9 +266,12 @@ async def _drive(herd: Herd, crews: Crews, say: Callable[[str], None]) -> Result
     )
 
 
-def plans(herd: Herd, profile: Profile, rules: Rules, *, t0: float, n: int) -> list[CrewPlan]:
+def plans(
+    herd: Herd, profile: Profile, rules: Rules, tokens: dict[str, str], *, t0: float, n: int
+) -> list[CrewPlan]:
     """The herd's observers and bidders dealt over ``n`` client processes, reproducibly from
-    the seed (the same seed and ``n`` give every process the same share)."""
+    the seed (the same seed and ``n`` give every process the same share); each process gets
+    the tokens of its own bidders (``tokens``: by bidder name)."""
     sizes, target = herd.sizes, herd.target
     timeline = Timeline.of(sizes, profile)
     rng = random.Random(herd.seed)
@@ -271,7 +287,7 @@ def plans(herd: Herd, profile: Profile, rules: Rules, *, t0: float, n: int) -> l
             drop_id=herd.drop_id,
             gateways={r: target.gateways[r] for r in sizes.regions},
             fanouts={r: target.fanouts[r] for r in sizes.regions},
-            jwt_secret=target.jwt_secret,
+            tokens={b.name: tokens[b.name] for b in bidding},
             timeline=timeline,
             profile=profile,
             open_loop=sizes.bid_rate is not None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from gavel.resources.fields import (
     DNS_LABEL,
@@ -96,6 +96,55 @@ class Endpoints(Resource):
         if url.startswith("redis+sentinel://") and not re.match(SENTINEL_URL, url):
             raise ValueError(_SENTINEL_MESSAGE)
         return url
+
+
+class ConfigMapKeyRef(Resource):
+    name: str = Field(min_length=1, pattern=DNS_LABEL, description="ConfigMap name.")
+    key: str = Field(
+        default="jwks.json", min_length=1, max_length=253, description="Key in the ConfigMap."
+    )
+
+
+class BidderTokens(Resource):
+    """Where gateways find the public keys of bidder tokens and which issuer they require.
+
+    Only public keys: the identity provider keeps the signing keys (docs/security.md)."""
+
+    cel = (
+        Rule(
+            "has(self.jwksUrl) != has(self.jwksConfigMapRef)",
+            "set exactly one of bidderTokens.jwksUrl or bidderTokens.jwksConfigMapRef",
+        ),
+    )
+
+    issuer: str = Field(
+        min_length=1, max_length=2048, description="The iss every bidder token must carry."
+    )
+    jwks_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        max_length=2048,
+        description="URL of the identity provider's JWKS, fetched by every gateway pod.",
+    )
+    jwks_config_map_ref: ConfigMapKeyRef | None = Field(
+        default=None,
+        description="A ConfigMap in the region's namespace holding the JWKS, mounted into the "
+        "gateway pods (the kubelet updates the file in place: rotation needs no restart).",
+    )
+    refresh_seconds: Int = Field(
+        default=300,
+        ge=10,
+        le=86_400,
+        description="How often gateways read the JWKS again: the longest a removed key keeps "
+        "admitting tokens.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BidderTokens:
+        # The CEL rule above, for readers that parse a spec the API server never checked.
+        if (self.jwks_url is None) == (self.jwks_config_map_ref is None):
+            raise ValueError(self.cel[0].message)
+        return self
 
 
 class Capacity(Resource):
@@ -206,6 +255,9 @@ class RegionSpec(Resource):
     )
     endpoints: Endpoints = Field(description="Addresses clients and other regions use.")
     capacity: Capacity = Field(description="What one pod handles, for pre-scaling.")
+    bidder_tokens: BidderTokens = Field(
+        description="The identity provider's public keys and issuer for bidder tokens."
+    )
     baseline: Baseline = Field(default_factory=Baseline, description="Replicas outside drops.")
     redis: RedisTopology = Field(
         default_factory=RedisTopology,
