@@ -63,7 +63,7 @@ def view(node: Node) -> RegionView:
     )
 
 
-def _stack_redis(node: Node) -> list[dict[str, Any]]:
+def stack_redis(node: Node, namespace: str = NS) -> list[dict[str, Any]]:
     """``gavel-redis`` as the workloads expect it (single server, port 6379), leading to the
     stack's primary: kube-proxy sends it to the host's end of the link, the host to loopback."""
     port = {"name": "redis", "port": REDIS_PORT, "targetPort": node.ports.redis}
@@ -71,7 +71,7 @@ def _stack_redis(node: Node) -> list[dict[str, Any]]:
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": "gavel-redis", "namespace": NS},
+            "metadata": {"name": "gavel-redis", "namespace": namespace},
             "spec": {"ports": [port]},
         },
         {
@@ -79,7 +79,7 @@ def _stack_redis(node: Node) -> list[dict[str, Any]]:
             "kind": "EndpointSlice",
             "metadata": {
                 "name": "gavel-redis-stack",
-                "namespace": NS,
+                "namespace": namespace,
                 "labels": {"kubernetes.io/service-name": "gavel-redis"},
             },
             "addressType": "IPv4",
@@ -121,7 +121,7 @@ def apply(node: Node, image: str) -> AppliedRegion:
     secret = node.env[endpoints.JWT_SECRET]
     node.apply(rendered[0])  # the namespace first
     node.apply(
-        *_stack_redis(node),
+        *stack_redis(node),
         {
             "apiVersion": "v1",
             "kind": "Secret",
