@@ -13,7 +13,9 @@ timed, every step waits for what it needs to see.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +24,12 @@ from typing import Any
 
 import httpx
 
-from gavel import endpoints, keys, redis_client, topics
+from gavel import endpoints, keys, outbox, redis_client, topics
 from gavel.gateway import auth
 from gavel_devstack import node_network
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.kafka import KafkaTail
+from gavel_devstack.harness.relay import edge_event
 from gavel_devstack.harness.waiting import poll
 from gavel_operator.rendering import OUTBOX_DIR
 from tests.integration.real_nodes import region
@@ -34,6 +37,8 @@ from tests.integration.real_nodes.conftest import Node
 from tests.integration.real_nodes.region import NS, REGION, AppliedRegion
 
 OUTBOX_VOLUME = "outbox"
+IMAGE_USER = 10001
+"""The Dockerfile's ``USER``: the owner of every segment a gateway writes."""
 
 
 @contextmanager
@@ -127,6 +132,37 @@ async def test_a_killed_gateway_pod_still_ships_the_attempt_its_disk_outbox_held
     (record,) = {s.value["event_id"]: s for s in tail.seen}.values()
     assert (record.value["outcome"], record.value["reason"]) == ("rejected", "unknown_drop")
     poll(lambda: not segment.exists(), timeout_s=30, what="the shipped segment to be deleted")
+
+
+async def test_a_segment_a_dead_gateway_left_open_is_shipped_by_its_pods_shipper(
+    node: Node, applied_region: AppliedRegion
+) -> None:
+    """A gateway killed within the second between an fsync and its next close leaves its
+    segment ``.open``, named by its pid in its own container: 1, which in the shipper's
+    container is the shipper itself. That instant cannot be hit on purpose, so the file it
+    leaves is laid down as the gateway writes it (name, owner, mode, an event line)."""
+    (pod,) = region.pods(node, "gateway")
+    drop_id = f"orphan-{uuid.uuid4().hex[:8]}"
+    event = edge_event(drop_id, 1)
+    name = f"gateway-{REGION}-1-{int(time.time() * 1000)}-1{outbox.OPEN_SUFFIX}"
+    orphan = region.empty_dir(node, pod, OUTBOX_VOLUME) / name
+    bootstrap = node.env[endpoints.kafka_bootstrap_var(REGION)]
+    async with KafkaTail(bootstrap, (topics.AUDIT,), keys={drop_id.encode()}) as tail:
+        orphan.write_bytes(event.to_json() + b"\n")
+        os.chown(orphan, IMAGE_USER, IMAGE_USER)
+        orphan.chmod(0o600)
+        long_ago = time.time() - 60  # idle past the shipper's reclaim delay
+        os.utime(orphan, (long_ago, long_ago))
+        await tail.until(
+            lambda t: event.event_id in t.event_ids(topics.AUDIT),
+            timeout_s=60,
+            what="the dead gateway's open segment shipped",
+        )
+    poll(
+        lambda: not any(orphan.parent.glob(f"{orphan.stem}.*")),
+        timeout_s=30,
+        what="the reclaimed segment to be deleted once shipped",
+    )
 
 
 async def test_a_deleted_gateway_pod_is_replaced_and_the_drop_takes_bids_again(
