@@ -123,9 +123,12 @@ async def region_tick(
         new = await region_sync.reconcile(
             me, peers=peers, plans=plans, rt=memo.runtime, memo=memo.region, now=time.time()
         )
-    event = region_sync.reachability_event(me.status, new)
-    if event:
-        kopf.event(body, type=event[0], reason=event[1], message=event[2])
+    for event in (
+        region_sync.reachability_event(me.status, new),
+        region_sync.pods_event(me.status, new),
+    ):
+        if event:
+            kopf.event(body, type=event[0], reason=event[1], message=event[2])
     _patch_changes(patch, status, new)
 
 

@@ -53,6 +53,8 @@ def regional_rules() -> list[Obj]:
         _rule("", ["configmaps"], [*APPLY, "delete"]),
         # list: the Region's status counts their ready replicas.
         _rule("apps", ["deployments", "statefulsets"], [*APPLY, "list"]),
+        # The Region's PodsHealthy condition says why pods fail (image, crash, readiness).
+        _rule("", ["pods"], ["list"]),
         _rule("apps", ["deployments/scale"], ["get", "patch"]),
         _rule("autoscaling", ["horizontalpodautoscalers"], APPLY),
         _rule("policy", ["poddisruptionbudgets"], APPLY),

@@ -20,7 +20,15 @@ from typing import Any
 
 from gavel.backoff import Backoff
 from gavel.resources.region import Region, RegionSpec, RegionStatus
-from gavel_operator import auctions, conditions, kube, redis_health, rendering, retrying
+from gavel_operator import (
+    auctions,
+    conditions,
+    kube,
+    pod_health,
+    redis_health,
+    rendering,
+    retrying,
+)
 from gavel_operator.clusters import ClusterConfigError
 from gavel_operator.conditions import Observed
 from gavel_operator.rendering_parts import MANAGER
@@ -94,25 +102,57 @@ def availability(workloads: list[Obj]) -> tuple[dict[str, str], list[str]]:
     return summary, short
 
 
-def _workloads(k: kube.Kube, namespace: str) -> list[Obj]:
-    """Gavel's Deployments and StatefulSets in the region: one list request per kind, which
+def readiness_needs(spec: RegionSpec) -> pod_health.Needs:
+    """What each rendered container's readiness waits for, in the Region's own addresses: named
+    in ``PodsHealthy`` when a container never becomes ready. Pure."""
+    kafka = f"Kafka at {spec.endpoints.kafka_bootstrap} (spec.endpoints.kafkaBootstrap)"
+    redis = f"the region's Redis (Service gavel-redis in namespace {spec.namespace})"
+    cassandra = (
+        f"Cassandra at {spec.endpoints.cassandra.contact_points} "
+        "(spec.endpoints.cassandra.contactPoints)"
+    )
+    return {
+        "gateway": redis,
+        "relay": f"{redis} and {kafka}",
+        "fanout": kafka,
+        "audit-writer": f"{kafka} and {cassandra}",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Gavel's workloads (Deployments, StatefulSets) and their pods, as listed in the region."""
+
+    workloads: list[Obj]
+    pods: list[Obj]
+
+
+def observe(k: kube.Kube, namespace: str) -> Found:
+    """Gavel's workloads and pods in the region's namespace: one list request per kind, which
     doubles as the check that the region answers."""
     selector = [("labelSelector", f"app.kubernetes.io/managed-by={MANAGER}")]
-    found: list[Obj] = []
-    for prefix, plural in (("/apis/apps/v1", "deployments"), ("/apis/apps/v1", "statefulsets")):
+    lists: dict[str, list[Obj]] = {}
+    for prefix, plural in (
+        ("/apis/apps/v1", "deployments"),
+        ("/apis/apps/v1", "statefulsets"),
+        ("/api/v1", "pods"),
+    ):
         listed = k.request("GET", f"{prefix}/namespaces/{namespace}/{plural}", query=selector)
-        found += listed.get("items", [])
-    return found
+        lists[plural] = listed.get("items", [])
+    return Found([*lists["deployments"], *lists["statefulsets"]], lists["pods"])
 
 
-def _available(region: RegionInfo, workloads: list[Obj], now: float) -> Obj:
-    summary, short = availability(workloads)
+def available_patch(region: RegionInfo, found: Found, now: float) -> Obj:
+    """The status patch of what ``found`` tells: ready replicas per workload, and the
+    ``Available`` and ``PodsHealthy`` conditions. Pure."""
+    summary, short = availability(found.workloads)
     message = "short: " + ", ".join(short) if short else "every workload has its ready replicas"
+    pods = pod_health.assess(found.pods, now, needs=readiness_needs(region.spec))
     return {
         "workloads": summary,
         "conditions": conditions.merge(
             region.status.conditions,
-            [Observed("Available", not short and bool(summary), "Replicas", message)],
+            [Observed("Available", not short and bool(summary), "Replicas", message), pods],
             now,
             region.generation,
         ),
@@ -161,10 +201,10 @@ async def reconcile(
         if fresh:
             # Nothing to apply; still look at the workloads, which also tells within a tick
             # that a stopped API server no longer answers.
-            found = await rt.blocking(_workloads, k, namespace)
-            return await _with_redis(region, rt, _available(region, found, now), now)
+            found = await rt.blocking(observe, k, namespace)
+            return await _with_redis(region, rt, available_patch(region, found, now), now)
         await rt.blocking(_apply, k, objects, floors)
-        found = await rt.blocking(_workloads, k, namespace)
+        found = await rt.blocking(observe, k, namespace)
     except kube.Unreachable as exc:
         rt.clusters.forget(region.name)
         return _failed(region, rt, memo, now, "Unreachable", str(exc), reachable=False)
@@ -206,7 +246,7 @@ async def reconcile(
     m.region_reachable.labels(region.name).set(1)
     m.region_floor.labels(region.name, "gateway").set(floors.gateway)
     m.region_floor.labels(region.name, "fanout").set(floors.fanout)
-    available = _available(region, found, now)
+    available = available_patch(region, found, now)
     patch = {
         "reachable": True,
         "lastSync": conditions.stamp(now),
@@ -265,3 +305,13 @@ def reachability_event(before: RegionStatus, after: Obj | None) -> tuple[str, st
     if after["reachable"]:
         return "Normal", "Reachable", ready.get("message", "")
     return "Warning", ready.get("reason", "Unreachable"), ready.get("message", "")
+
+
+def pods_event(before: RegionStatus, after: Obj | None) -> tuple[str, str, str] | None:
+    """(type, reason, message) of the event for a change of ``PodsHealthy``: a new problem
+    of the region's pods (a Warning), or all of them healthy again."""
+    if after is None:
+        return None
+    # A merge with nothing observed: the stored conditions as plain dicts.
+    old = conditions.merge(before.conditions, [], 0.0, 0)
+    return pod_health.event(old, after.get("conditions", []))

@@ -237,6 +237,9 @@ def _gavel(
         "livenessProbe": _probe("/healthz", port),
         "resources": r.resources_of(resources or command),
         "securityContext": security_context(),
+        # A crash's traceback (the log's end) becomes the last termination message, which the
+        # Region's PodsHealthy condition quotes: the cause shows without reading pod logs.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
     }
     return container
 

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
-from gavel_devstack import layout, node_config, node_network, stack
+from gavel_devstack import layout, node_config, node_network, real_nodes, stack
 from gavel_devstack.harness.waiting import poll
 from tests.conftest import ROOT
+from tests.integration.real_nodes import region
+from tests.integration.real_nodes.region import REGION
 from tests.support.clusters import Clusters, run_stack
-
-REGION = "us"
 
 
 @dataclass
@@ -35,6 +35,14 @@ class Node:
     env: dict[str, str]
     net: node_config.NodeNet
     ports: layout.RegionPorts
+
+    @property
+    def kubelet_dir(self) -> Path:
+        return real_nodes.node_home(self.run_dir, REGION) / "kubelet"
+
+    @property
+    def containerd_socket(self) -> Path:
+        return node_config.containerd_socket(real_nodes.node_home(self.run_dir, REGION))
 
     def kubectl(self, *args: str, stdin: str | None = None) -> str:
         return Clusters(self.run_dir, self.env).kubectl(REGION, *args, stdin=stdin).stdout
@@ -126,3 +134,9 @@ def node(image: str) -> Iterator[Node]:
     finally:
         run_stack(run_dir, "down", "--purge")
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="package")
+def applied_region(node: Node, image: str) -> region.AppliedRegion:
+    """The operator's rendered region workloads, ready on the node (applied once)."""
+    return region.apply(node, image)

@@ -1,7 +1,5 @@
-"""The operator's rendered region workloads on a real node (the folder's shared stack,
-``conftest.node``): the gateway with its outbox shipper, the relay and the fan-out, exactly as
-:func:`gavel_operator.rendering.render_region` makes them, with the region's Redis given by the
-stack (a Service without selector whose endpoint is the host's end of the node's link).
+"""The operator's rendered region workloads on a real node (the folder's shared stack and
+``conftest.applied_region``): the gateway with its outbox shipper, the relay and the fan-out.
 
 Kafka is the stack's, through its listener for pods. Every container must start and become
 ready under the rendered command, environment, probes and security context, without a restart.
@@ -11,131 +9,22 @@ Redis.
 
 from __future__ import annotations
 
-import json
-from functools import partial
-from typing import Any
-
 import httpx
 
 from gavel import endpoints, keys, redis_client
-from gavel.resources.region import BidderTokens, Resources
-from gavel_devstack import issuer_keys
 from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import open_test_drop
-from gavel_devstack.harness.waiting import poll
-from gavel_operator.rendering import GATEWAY_PORT, RegionView, render_region
-from gavel_operator.rendering_redis import REDIS_PORT
-from tests.integration.real_nodes.conftest import REGION, Node
-
-NS = "gavel"
-REDIS_COMPONENTS = {"redis", "redis-sentinel", "redis-scripts"}
-LEFT_OUT = {*REDIS_COMPONENTS, "audit-writer"}
-"""Redis comes from the stack; the audit writer needs Cassandra, which this stack lacks."""
-
-
-def _region(node: Node) -> RegionView:
-    host = node.net.host_ip
-    # Requests cut to fit a 2-core node; the rest are the operator's defaults.
-    small = {"requests": {"cpu": "100m"}}
-    return RegionView(
-        name=REGION,
-        namespace=NS,
-        kafka_bootstrap=f"{host}:{node.ports.kafka_pods}",
-        redis_url=f"redis://{host}:{node.ports.redis}/0",
-        gateway_min=1,
-        fanout_min=1,
-        cassandra_contact=f"{host}:9042",
-        cassandra_dc="datacenter1",
-        redis_replicas=0,
-        resources=Resources.model_validate({"gateway": small, "fanout": small, "relay": small}),
-        # The pods cannot reach the issuer on the host's loopback: its JWKS comes in a
-        # ConfigMap, the way a cluster without egress to the identity provider would get it.
-        bidder_tokens=BidderTokens.model_validate(
-            {"issuer": issuer_keys.ISSUER, "jwksConfigMapRef": {"name": "bidder-jwks"}}
-        ),
-    )
-
-
-def _stack_redis(node: Node) -> list[dict[str, Any]]:
-    """``gavel-redis`` as the workloads expect it (single server, port 6379), leading to the
-    stack's primary: kube-proxy sends it to the host's end of the link, the host to loopback."""
-    port = {"name": "redis", "port": REDIS_PORT, "targetPort": node.ports.redis}
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "gavel-redis", "namespace": NS},
-            "spec": {"ports": [port]},
-        },
-        {
-            "apiVersion": "discovery.k8s.io/v1",
-            "kind": "EndpointSlice",
-            "metadata": {
-                "name": "gavel-redis-stack",
-                "namespace": NS,
-                "labels": {"kubernetes.io/service-name": "gavel-redis"},
-            },
-            "addressType": "IPv4",
-            "endpoints": [{"addresses": [node.net.host_ip]}],
-            "ports": [{"name": "redis", "port": node.ports.redis, "protocol": "TCP"}],
-        },
-    ]
-
-
-def _pods(node: Node, component: str) -> list[dict[str, Any]]:
-    selector = f"app.kubernetes.io/name={component}"
-    found = json.loads(node.kubectl("get", "pods", "-n", NS, "-l", selector, "-o", "json"))
-    return list(found["items"])
-
-
-def _containers_ready(node: Node, component: str) -> list[dict[str, Any]] | None:
-    pods = _pods(node, component)
-    statuses = [s for p in pods for s in p["status"].get("containerStatuses") or []]
-    return statuses if statuses and all(s.get("ready") for s in statuses) else None
+from tests.integration.real_nodes.conftest import Node
+from tests.integration.real_nodes.region import REGION, AppliedRegion
 
 
 async def test_the_rendered_gateway_runs_ready_and_decides_a_bid_sent_to_its_service(
-    node: Node, image: str
+    node: Node, applied_region: AppliedRegion
 ) -> None:
-    region = _region(node)
-    rendered = [
-        obj
-        for obj in render_region(region, [region])
-        if obj["metadata"]["labels"]["app.kubernetes.io/name"] not in LEFT_OUT
-    ]
-    assert {o["kind"] for o in rendered} >= {"Deployment", "Service", "HorizontalPodAutoscaler"}
-    assert all(
-        c["image"] == image
-        for o in rendered
-        if o["kind"] == "Deployment"
-        for c in o["spec"]["template"]["spec"]["containers"]
-    )
-    node.apply(rendered[0])  # the namespace first
-    node.apply(
-        *_stack_redis(node),
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "bidder-jwks", "namespace": NS},
-            "data": {"jwks.json": json.dumps(issuer_keys.published(tokens.run_dir(node.env)))},
-        },
-        *rendered[1:],
-    )
-
-    ready = {
-        component: poll(
-            partial(_containers_ready, node, component),
-            timeout_s=180,
-            what=f"the rendered {component} pod to be ready",
-        )
-        for component in ("gateway", "relay", "fanout")
-    }
-    service = json.loads(node.kubectl("get", "service", "gavel-gateway", "-n", NS, "-o", "json"))
-    base_url = f"http://{service['spec']['clusterIP']}:{GATEWAY_PORT}"
     token = tokens.mint(node.env, "alice")
     async with redis_client.connect(node.env[endpoints.redis_url_var(REGION)]) as redis:
         rules = await open_test_drop(redis)
-        async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        async with httpx.AsyncClient(base_url=applied_region.gateway_url(node), timeout=10) as http:
             r = await http.post(
                 f"/v1/drops/{rules.drop_id}/bids",
                 json={"bid_id": "b1", "amount": 1_500},
@@ -145,5 +34,9 @@ async def test_the_rendered_gateway_runs_ready_and_decides_a_bid_sent_to_its_ser
         assert r.json()["outcome"] == "accepted"
         assert await redis.hget(keys.for_drop(rules.drop_id).state, "high_bid") == b"1500"
 
-    restarts = {s["name"]: s["restartCount"] for statuses in ready.values() for s in statuses}
+    restarts = {
+        s["name"]: s["restartCount"]
+        for statuses in applied_region.first_ready.values()
+        for s in statuses
+    }
     assert restarts == {"gateway": 0, "outbox-shipper": 0, "relay": 0, "fanout": 0}

@@ -28,6 +28,7 @@ def test_the_regional_role_covers_exactly_what_the_operator_applies() -> None:
     needed |= {("apps", "deployments/scale", "get"), ("apps", "deployments/scale", "patch")}
     needed.add(("", "configmaps", "delete"))  # drop records go on delete
     needed |= {("apps", "deployments", "list"), ("apps", "statefulsets", "list")}  # readiness
+    needed.add(("", "pods", "list"))  # why pods fail: the PodsHealthy condition
     assert _granted(rbac.regional_rules()) == needed
 
 

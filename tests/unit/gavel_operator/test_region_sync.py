@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from gavel.resources.drop import DropStatus
 from gavel.resources.region import RegionStatus
-from gavel_operator.region_sync import RegionInfo, availability, desired, reachability_event
+from gavel_operator.region_sync import (
+    RegionInfo,
+    availability,
+    desired,
+    pods_event,
+    reachability_event,
+    readiness_needs,
+)
 from gavel_operator.rendering import Images
 from gavel_operator.scheduling import Demand, DropPlan, Replicas, Timeline
 from tests.unit.resources.samples import drop_spec, region_spec
@@ -66,3 +73,26 @@ def test_availability_counts_ready_over_wanted() -> None:
     assert summary == {"gateway": "4/6", "redis": "1/1"}
     assert short == ["gateway 4/6"]
     assert availability([_workload("relay", 1, None)]) == ({"relay": "0/1"}, ["relay 0/1"])
+
+
+def test_a_new_pod_problem_is_a_warning_event_once() -> None:
+    healthy = {"type": "PodsHealthy", "status": "True", "reason": "Healthy", "message": "2 pods"}
+    before = RegionStatus.model_validate(
+        {"conditions": [healthy | {"lastTransitionTime": "2027-01-01T00:00:00Z"}]}
+    )
+    crashing = healthy | {"status": "False", "reason": "CrashLooping", "message": "pod r-1 ..."}
+    assert pods_event(before, {"conditions": [crashing]}) == (
+        "Warning",
+        "CrashLooping",
+        "pod r-1 ...",
+    )
+    assert pods_event(before, {"conditions": [healthy]}) is None
+    assert pods_event(before, None) is None
+
+
+def test_readiness_needs_name_the_regions_own_addresses() -> None:
+    needs = readiness_needs(region_spec("us"))
+    spec = region_spec("us")
+    assert spec.endpoints.kafka_bootstrap in needs["relay"]
+    assert "gavel-redis" in needs["gateway"]
+    assert spec.endpoints.cassandra.contact_points in needs["audit-writer"]

@@ -11,13 +11,17 @@ Layout of the folder:
 * ``<writer>-<n>.jsonl`` — closed segments, ready for the relay.
 
 A writer closes its segment (rename, atomic) when it grows past ``max_segment_bytes``, on a
-timer, and on shutdown. A segment left ``.open`` by a process that died is closed by the relay
-(:func:`reclaim`) once no live process holds it. A torn last line (a crash mid-write) is skipped
-when read: its request was never answered, so nothing was promised for it.
+timer, and on shutdown. It holds an exclusive ``flock`` on its open segment until the rename;
+the kernel drops the lock when the process dies, however it dies. A segment left ``.open`` is
+closed by the relay (:func:`reclaim`) once it is idle and nobody holds its lock. A lock, not
+the writer's pid: in a pod the gateway and its shipper are containers with pid namespaces of
+their own, where the gateway's pid (1) names the shipper itself. A torn last line (a crash
+mid-write) is skipped when read: its request was never answered, so nothing was promised for it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from collections.abc import Iterator
@@ -57,9 +61,11 @@ class OutboxWriter:
         """Hand the current segment to the relay; returns its closed path, if there was one."""
         if self._fd is None or self._path is None:
             return None
-        os.close(self._fd)
         closed = self._path.with_suffix(CLOSED_SUFFIX)
+        # Renamed before the lock goes (with the descriptor), so reclaim never finds this
+        # segment open and unlocked while its writer lives.
         os.replace(self._path, closed)
+        os.close(self._fd)
         self._fd, self._path, self._size = None, None, 0
         return closed
 
@@ -68,6 +74,7 @@ class OutboxWriter:
         name = f"{self.writer_id}-{os.getpid()}-{int(time.time() * 1000)}-{self._n}"
         self._path = self.folder / f"{name}{OPEN_SUFFIX}"
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else has it
         return self._fd
 
 
@@ -101,18 +108,28 @@ def read_segment(path: Path) -> Segment:
 
 
 def reclaim(folder: Path, idle_s: float = 5.0) -> list[Path]:
-    """Close ``.open`` segments whose writer is gone (not written for ``idle_s`` and its pid
-    dead); returns the segments closed."""
+    """Close ``.open`` segments whose writer is gone (not written for ``idle_s`` and nobody
+    holds its lock); returns the segments closed."""
     closed: list[Path] = []
     if not folder.is_dir():
         return closed
     for path in folder.glob(f"*{OPEN_SUFFIX}"):
-        pid = _writer_pid(path)
-        idle = time.time() - path.stat().st_mtime > idle_s
-        if idle and (pid is None or not _pid_alive(pid)):
+        try:
+            if time.time() - path.stat().st_mtime <= idle_s:
+                continue
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # closed by its writer since the listing
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its writer lives (and is only quiet)
             target = path.with_suffix(CLOSED_SUFFIX)
             os.replace(path, target)
             closed.append(target)
+        finally:
+            os.close(fd)
     return closed
 
 
@@ -120,21 +137,3 @@ def iter_pending(folder: Path) -> Iterator[Segment]:
     """Every closed segment with its events, oldest first."""
     for path in closed_segments(folder):
         yield read_segment(path)
-
-
-def _writer_pid(path: Path) -> int | None:
-    parts = path.stem.split("-")
-    try:
-        return int(parts[-3])
-    except (IndexError, ValueError):
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
