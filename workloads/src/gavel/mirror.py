@@ -18,7 +18,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from gavel import topics
+from gavel import kafka_auth, topics
+
+PASSWORD_KEY = "password"  # noqa: S105 - a key name, not a secret
+"""The key of the password in MirrorMaker's credential file (a Secret's key when mounted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +35,53 @@ class MirrorSettings:
     target_linger_ms: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class MirrorAuth:
+    """MirrorMaker's Kafka user, the same in every region it connects to.
+
+    The password never enters the rendered text: ``password_file`` is a properties file with
+    ``password=...`` (a mounted Secret in a pod), read by Kafka's FileConfigProvider.
+    ``ca_file``: PEM of the CA that signed the brokers' certificates; with it the clients use
+    SASL_SSL (connections that leave a host), without it SASL_PLAINTEXT (loopback)."""
+
+    username: str
+    password_file: str
+    ca_file: str | None = None
+
+    @property
+    def protocol(self) -> str:
+        return kafka_auth.SASL_SSL if self.ca_file else kafka_auth.SASL_PLAINTEXT
+
+    def client_properties(self) -> dict[str, str]:
+        """Client settings for one cluster (prefixed with the cluster's alias by the caller)."""
+        password = f"${{file:{self.password_file}:{PASSWORD_KEY}}}"
+        props = {
+            "security.protocol": self.protocol,
+            "sasl.mechanism": kafka_auth.MECHANISM,
+            "sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{self.username}" password="{password}";'
+            ),
+        }
+        if self.ca_file:
+            props["ssl.truststore.type"] = "PEM"
+            props["ssl.truststore.location"] = self.ca_file
+        return props
+
+
 def render_mirrormaker_config(
     target: str,
     bootstrap_servers: Mapping[str, str],
     settings: MirrorSettings = MirrorSettings(),
     mirrored_topics: Sequence[str] = (topics.PRICE,),
+    auth: MirrorAuth | None = None,
 ) -> str:
     """Render ``mm2.properties`` for the MirrorMaker 2 process of region ``target``.
 
     ``bootstrap_servers`` maps every region (the target included) to its Kafka bootstrap list.
-    Returns the file's text, keys sorted so the output is stable (it is hashed to decide whether
-    a running process needs a restart).
+    ``auth``: MirrorMaker's Kafka user in every cluster; None for Kafka without
+    authentication. Returns the file's text, keys sorted so the output is stable (it is
+    hashed to decide whether a running process needs a restart).
     """
     if target not in bootstrap_servers:
         raise ValueError(f"target region {target!r} has no bootstrap servers")
@@ -73,6 +112,16 @@ def render_mirrormaker_config(
     pattern = "|".join(re.escape(t) for t in mirrored_topics)
     for region in sorted(bootstrap_servers):
         props[f"{region}.bootstrap.servers"] = bootstrap_servers[region]
+    if auth is not None:
+        # Copying ACLs needs rights over every cluster's ACLs; each region sets its own.
+        props["sync.topic.acls.enabled"] = "false"
+        props["config.providers"] = "file"
+        props["config.providers.file.class"] = (
+            "org.apache.kafka.common.config.provider.FileConfigProvider"
+        )
+        for region in sorted(bootstrap_servers):
+            for key, value in auth.client_properties().items():
+                props[f"{region}.{key}"] = value
     for source in sources:
         flow = f"{source}->{target}"
         props[f"{flow}.enabled"] = "true"
