@@ -93,6 +93,20 @@ def client_settings(auth: KafkaAuth | None) -> dict[str, Any]:
     return settings
 
 
+def to_env(role: str, auth: KafkaAuth | None) -> dict[str, str]:
+    """The variables :func:`from_env` reads back as ``auth`` (empty for no authentication)."""
+    if auth is None:
+        return {}
+    env = {
+        endpoints.kafka_user_var(role): auth.username,
+        endpoints.kafka_password_var(role): auth.password,
+        endpoints.KAFKA_SECURITY_PROTOCOL: auth.protocol,
+    }
+    if auth.ca_file:
+        env[endpoints.KAFKA_CA_FILE] = auth.ca_file
+    return env
+
+
 def from_env(role: str, env: Mapping[str, str] | None = None) -> KafkaAuth | None:
     """``role``'s credential from the environment; None when its user variable is unset
     (a Kafka without authentication). A user without a password is an error."""

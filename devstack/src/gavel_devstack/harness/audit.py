@@ -262,4 +262,6 @@ def writer_process(
         "--durability-window",
         str(settings.durability_window_s),
     ]
-    return start_logged(args, log_path, extra_env)
+    # Its Kafka credential is the settings', whatever this process's environment holds.
+    env = kafka_auth.to_env(kafka_auth.AUDIT_WRITER, settings.kafka_auth) | (extra_env or {})
+    return start_logged(args, log_path, env)

@@ -247,4 +247,6 @@ def relay_process(
     ]
     if settings.outbox_dir is not None:
         args += ["--outbox-dir", str(settings.outbox_dir)]
-    return start_logged(args, log_path, extra_env)
+    # Its Kafka credential is the settings', whatever this process's environment holds.
+    env = kafka_auth.to_env(kafka_auth.RELAY, settings.kafka_auth) | (extra_env or {})
+    return start_logged(args, log_path, env)

@@ -166,7 +166,11 @@ class KafkaSink:
             self.metrics.failures.labels("kafka_start").inc()
             with contextlib.suppress(KafkaError):
                 await producer.stop()
-            raise DeliveryError(f"Kafka at {self.bootstrap} did not answer: {exc!r}") from exc
+            who = f" as {self.auth.username}" if self.auth else ""
+            raise DeliveryError(
+                f"Kafka at {self.bootstrap} did not start a producer{who} (down, or refused the "
+                f"credential: the error above says which): {exc!r}"
+            ) from exc
         log.info("Kafka producer started (%s)", self.bootstrap)
         self._producer = producer
         self.health.kafka_started = True
