@@ -287,14 +287,11 @@ def _mirror(
     home = run_dir / f"mirror-{region}"
     props, log4j = home / "mm2.properties", home / "log4j2.properties"
     bootstraps = {r: f"127.0.0.1:{all_ports.regions[r].kafka}" for r in regions}
-    # MirrorMaker reads its password from a file of the run folder through Kafka's
-    # FileConfigProvider, the way a pod reads it from a mounted Secret.
-    secret = home / "kafka-credential.properties"
-    password = kafka_security.passwords(run_dir)[kafka_auth.MIRROR]
-    auth = mirror.MirrorAuth(
-        username=kafka_auth.username(kafka_auth.MIRROR),
-        password_file=str(secret),
-    )
+    # MirrorMaker reads its credential from files of the run folder through Kafka's
+    # DirectoryConfigProvider, the way a pod reads a mounted Secret.
+    secret = home / "kafka-credential"
+    creds = kafka_security.auth(run_dir, kafka_auth.MIRROR)
+    auth = mirror.MirrorAuth(credential_dir=str(secret))
     text = mirror.render_mirrormaker_config(region, bootstraps, mirror_settings(), auth=auth)
     # C1 only: MirrorMaker's start (one Connect worker per flow) is JIT-bound on small machines,
     # and its steady state, forwarding a few records per second, never needs C2.
@@ -326,7 +323,8 @@ def _mirror(
         files={
             props: text,
             log4j: configs.log4j2_properties(),
-            secret: f"{mirror.PASSWORD_KEY}={password}\n",
+            secret / mirror.USERNAME_KEY: creds.username,
+            secret / mirror.PASSWORD_KEY: creds.password,
         },
         after=tuple(f"kafka/{r}" for r in regions),
     )

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from gavel import kafka_auth, topics
 
+USERNAME_KEY = "username"
 PASSWORD_KEY = "password"  # noqa: S105 - a key name, not a secret
-"""The key of the password in MirrorMaker's credential file (a Secret's key when mounted)."""
+"""Files (a mounted Secret's keys) of MirrorMaker's credential directory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +40,13 @@ class MirrorSettings:
 class MirrorAuth:
     """MirrorMaker's Kafka user, the same in every region it connects to.
 
-    The password never enters the rendered text: ``password_file`` is a properties file with
-    ``password=...`` (a mounted Secret in a pod), read by Kafka's FileConfigProvider.
+    The credential never enters the rendered text: ``credential_dir`` holds the files
+    ``username`` and ``password`` (a mounted Secret in a pod), read by Kafka's
+    DirectoryConfigProvider when MirrorMaker starts.
     ``ca_file``: PEM of the CA that signed the brokers' certificates; with it the clients use
     SASL_SSL (connections that leave a host), without it SASL_PLAINTEXT (loopback)."""
 
-    username: str
-    password_file: str
+    credential_dir: str
     ca_file: str | None = None
 
     @property
@@ -54,13 +55,14 @@ class MirrorAuth:
 
     def client_properties(self) -> dict[str, str]:
         """Client settings for one cluster (prefixed with the cluster's alias by the caller)."""
-        password = f"${{file:{self.password_file}:{PASSWORD_KEY}}}"
+        username = f"${{directory:{self.credential_dir}:{USERNAME_KEY}}}"
+        password = f"${{directory:{self.credential_dir}:{PASSWORD_KEY}}}"
         props = {
             "security.protocol": self.protocol,
             "sasl.mechanism": kafka_auth.MECHANISM,
             "sasl.jaas.config": (
                 "org.apache.kafka.common.security.scram.ScramLoginModule required "
-                f'username="{self.username}" password="{password}";'
+                f'username="{username}" password="{password}";'
             ),
         }
         if self.ca_file:
@@ -115,9 +117,9 @@ def render_mirrormaker_config(
     if auth is not None:
         # Copying ACLs needs rights over every cluster's ACLs; each region sets its own.
         props["sync.topic.acls.enabled"] = "false"
-        props["config.providers"] = "file"
-        props["config.providers.file.class"] = (
-            "org.apache.kafka.common.config.provider.FileConfigProvider"
+        props["config.providers"] = "directory"
+        props["config.providers.directory.class"] = (
+            "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
         )
         for region in sorted(bootstrap_servers):
             for key, value in auth.client_properties().items():
