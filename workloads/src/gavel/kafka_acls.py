@@ -8,8 +8,9 @@ super user and needs none. The local stack applies these bindings at start-up
 
 The rights, per principal (each region's Kafka):
 
-* relay: write ``gavel.price`` and ``gavel.audit`` (idempotent producer: ``IdempotentWrite``
-  on the cluster, which Kafka 3+ also grants with Write on a topic; listed for older brokers).
+* relay: write ``gavel.price``, ``gavel.audit`` and ``gavel.audit.dlq`` (idempotent
+  producer: ``IdempotentWrite`` on the cluster, which Kafka 3+ also grants with Write on a
+  topic; listed for older brokers).
 * fan-out: read ``gavel.price`` and every mirrored copy ``<source>.gavel.price``; no group (it
   assigns partitions itself).
 * audit writer: read ``gavel.audit`` in its consumer groups (those named with the group's
@@ -74,6 +75,8 @@ def region_acls(region: str, regions: Sequence[str], audit_group: str) -> list[A
     acls = [
         *_topic(kafka_auth.RELAY, topics.PRICE, WRITE, DESCRIBE),
         *_topic(kafka_auth.RELAY, topics.AUDIT, WRITE, DESCRIBE),
+        # Outbox entries that do not parse go to the dead letters, with their raw fields.
+        *_topic(kafka_auth.RELAY, topics.AUDIT_DEAD_LETTER, WRITE, DESCRIBE),
         AclBinding(kafka_auth.principal(kafka_auth.RELAY), CLUSTER, CLUSTER_NAME, IDEMPOTENT_WRITE),
         *_topic(kafka_auth.AUDIT_WRITER, topics.AUDIT, READ, DESCRIBE),
         # Prefixed: a second fleet (blue/green) or a test may run as ``<group>-<suffix>``.
