@@ -22,6 +22,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gavel import endpoints, kafka_acls, kafka_auth
 
@@ -106,30 +107,49 @@ async def _create_acls(
     bootstrap: str, admin: kafka_auth.KafkaAuth, acls: list[kafka_acls.AclBinding]
 ) -> None:
     from aiokafka.admin import AIOKafkaAdminClient  # noqa: PLC0415
-    from aiokafka.protocol.admin import CreateAclsRequest  # noqa: PLC0415
 
     client = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, request_timeout_ms=10000, **kafka_auth.client_settings(admin)
     )
     await client.start()
     try:
-        for acl in acls:
-            request = CreateAclsRequest(
-                acl.resource_type,
-                acl.resource_name,
-                acl.pattern_type,
-                acl.principal,
-                "*",
-                acl.operation,
-                kafka_acls.ALLOW,
-            )
-            # aiokafka has no public ACL call; its protocol layer has the request.
-            response = await client._send_request(request)
-            for code, message in response.creation_responses:
-                if code != 0:
-                    raise RuntimeError(f"creating ACL {acl} failed: {code} {message}")
+        response = await client._send_request(_batch(acls))
+        for acl, (code, message) in zip(acls, response.creation_responses, strict=True):
+            if code != 0:
+                raise RuntimeError(f"creating ACL {acl} failed: {code} {message}")
     finally:
         await client.close()
+
+
+def _batch(acls: list[kafka_acls.AclBinding]) -> Any:
+    """One CreateAcls request (v1: with pattern types) carrying every binding: the controller
+    commits them in one metadata write, where one request each took 5-7 s for 57 bindings on
+    a busy machine. aiokafka has no public ACL call and its request wrapper takes one."""
+    from aiokafka.protocol.admin import CreateAclsRequest  # noqa: PLC0415
+
+    class _CreateMany(CreateAclsRequest):  # type: ignore[misc] - aiokafka is untyped here
+        def __init__(self) -> None:
+            pass
+
+        def build(self, request_struct_class: Any) -> Any:
+            if request_struct_class.API_VERSION < 1:
+                raise RuntimeError("the broker is too old for prefixed ACLs")
+            return request_struct_class(
+                [
+                    (
+                        a.resource_type,
+                        a.resource_name,
+                        a.pattern_type,
+                        a.principal,
+                        "*",
+                        a.operation,
+                        kafka_acls.ALLOW,
+                    )
+                    for a in acls
+                ]
+            )
+
+    return _CreateMany()
 
 
 def apply_acls(
