@@ -127,7 +127,8 @@ def _batch(acls: list[kafka_acls.AclBinding]) -> Any:
     a busy machine. aiokafka has no public ACL call and its request wrapper takes one."""
     from aiokafka.protocol.admin import CreateAclsRequest  # noqa: PLC0415
 
-    class _CreateMany(CreateAclsRequest):  # type: ignore[misc] - aiokafka is untyped here
+    # aiokafka is untyped here.
+    class _CreateMany(CreateAclsRequest):  # type: ignore[misc]
         def __init__(self) -> None:
             pass
 
