@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from gavel import endpoints, keys, redis_client
+from gavel import endpoints, kafka_auth, keys, redis_client
 from gavel.gateway import auth
-from gavel.resources.region import Resources
+from gavel.resources.region import KafkaSecurity, Resources
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.waiting import poll
 from gavel_operator.rendering import GATEWAY_PORT, RegionView, render_region
@@ -47,7 +47,40 @@ def _region(node: Node) -> RegionView:
         cassandra_dc="datacenter1",
         redis_replicas=0,
         resources=Resources.model_validate({"gateway": small, "fanout": small, "relay": small}),
+        # The stack's Kafka authenticates: each workload's user from its own Secret.
+        kafka=KafkaSecurity.model_validate({"users": KAFKA_SECRETS}),
     )
+
+
+KAFKA_SECRETS = {
+    "relay": "gavel-kafka-relay",
+    "fanout": "gavel-kafka-fanout",
+    "auditWriter": "gavel-kafka-audit-writer",
+    "mirror": "gavel-kafka-mirror",
+}
+
+
+def _kafka_secrets(node: Node) -> list[dict[str, Any]]:
+    """The Secrets spec.kafka names, holding the stack's users (a platform team's job)."""
+    roles = {
+        "relay": kafka_auth.RELAY,
+        "fanout": kafka_auth.FANOUT,
+        "auditWriter": kafka_auth.AUDIT_WRITER,
+        "mirror": kafka_auth.MIRROR,
+    }
+    secrets = []
+    for field, name in KAFKA_SECRETS.items():
+        auth = kafka_auth.from_env(roles[field], node.env)
+        assert auth is not None, "the stack exports no Kafka credentials"
+        secrets.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": NS},
+                "stringData": {"username": auth.username, "password": auth.password},
+            }
+        )
+    return secrets
 
 
 def _stack_redis(node: Node) -> list[dict[str, Any]]:
@@ -108,6 +141,7 @@ async def test_the_rendered_gateway_runs_ready_and_decides_a_bid_sent_to_its_ser
     node.apply(rendered[0])  # the namespace first
     node.apply(
         *_stack_redis(node),
+        *_kafka_secrets(node),
         {
             "apiVersion": "v1",
             "kind": "Secret",
