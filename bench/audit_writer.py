@@ -41,10 +41,10 @@ from cassandra.concurrent import execute_concurrent_with_args
 from rich.console import Console
 from rich.table import Table
 
-from gavel import endpoints, kafka_clients
+from gavel import endpoints, kafka_auth, kafka_clients
 from gavel.audit import schema
 from gavel.audit.rows import attempt_from_event
-from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact
+from gavel.audit.settings import DEFAULT_GROUP, CassandraTarget, WriterSettings, parse_contact
 from gavel.audit.store import AuditStore, connect
 from gavel.events import BidEvent
 from gavel_devstack.harness.audit import (
@@ -128,13 +128,14 @@ async def run_writer(
     to the shared ``gavel.audit`` meanwhile: the writer writes those rows too, so the rate is,
     if anything, understated.)"""
     kafka = env[endpoints.kafka_bootstrap_var("us")]
-    group = f"bench-audit-{uuid.uuid4().hex[:8]}"
+    group = f"{DEFAULT_GROUP}-bench-{uuid.uuid4().hex[:8]}"
     await group_at_end(kafka, group)
     await produce_events(kafka, events)
     ends = await end_offsets(kafka)
     settings = WriterSettings(
         region="us",
         kafka_bootstrap=kafka,
+        kafka_auth=kafka_auth.from_env(kafka_auth.AUDIT_WRITER, env),
         cassandra=target,
         port=free_port(),
         group_id=group,
@@ -144,7 +145,10 @@ async def run_writer(
         durability_window_s=0.0,
     )
     watcher = kafka_clients.make_consumer(
-        bootstrap=kafka, group_id=group, client_id="bench-audit-watcher"
+        bootstrap=kafka,
+        group_id=group,
+        client_id="bench-audit-watcher",
+        auth=kafka_auth.from_env(kafka_auth.ADMIN, env),
     )
     await watcher.start()
     watcher.assign(list(ends))

@@ -48,10 +48,11 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from gavel import endpoints, kafka_clients, topics
+from gavel import endpoints, kafka_auth, kafka_clients, topics
 from gavel.events import PriceEvent
 from gavel_devstack.harness.fanout import price_event
 from gavel_devstack.harness.processes import free_port, stack_env
+from gavel_devstack.harness.stack_env import stack_kafka_auth
 from gavel_devstack.install import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,7 +126,9 @@ def price_payload(drop: str, seq: int) -> PriceEvent:
 
 
 async def publish_kafka(bootstrap: str, drop: str, messages: int, rate: float) -> float:
-    producer = kafka_clients.make_producer(bootstrap, "bench-fanout")
+    producer = kafka_clients.make_producer(
+        bootstrap, "bench-fanout", stack_kafka_auth(kafka_auth.RELAY)
+    )
     await producer.start()
     try:
         began = time.perf_counter()

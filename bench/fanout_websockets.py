@@ -22,7 +22,7 @@ import websockets
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from gavel import endpoints
+from gavel import endpoints, kafka_auth
 from gavel.events import PriceEvent
 from gavel.fanout import ingest
 from gavel.fanout.feed import Applied, Feed
@@ -57,6 +57,7 @@ async def main() -> None:
         region=args.region,
         regions=tuple(endpoints.regions()),
         kafka_bootstrap=endpoints.kafka_bootstrap(args.region),
+        kafka_auth=kafka_auth.from_env(kafka_auth.FANOUT),
     )
     hub = BroadcastHub()
     ready = asyncio.Event()

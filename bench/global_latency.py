@@ -35,12 +35,13 @@ from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, drops, endpoints, redis_client, topics
+from gavel import auction, drops, endpoints, kafka_auth, redis_client, topics
 from gavel_devstack.harness import tokens
 from gavel_devstack.harness.fanout import running_fanout
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.processes import stack_env, stop_process
 from gavel_devstack.harness.relay import relay_process, relay_settings, with_db
+from gavel_devstack.harness.stack_env import stack_kafka_auth
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = 4  # its own logical database: this relay drains only the benchmark's drop
@@ -88,6 +89,7 @@ async def tail_kafka(
         auto_offset_reset="latest",
         enable_auto_commit=False,
         fetch_max_wait_ms=10,
+        **kafka_auth.client_settings(stack_kafka_auth(kafka_auth.FANOUT)),
     )
     await consumer.start()
     try:

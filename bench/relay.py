@@ -35,7 +35,16 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
-from gavel import auction, bidding, endpoints, kafka_clients, keys, redis_client, topics
+from gavel import (
+    auction,
+    bidding,
+    endpoints,
+    kafka_auth,
+    kafka_clients,
+    keys,
+    redis_client,
+    topics,
+)
 from gavel.relay.plan import StreamEntry, plan_batch
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.kafka import KafkaTail
@@ -47,6 +56,7 @@ from gavel_devstack.harness.relay import (
     running_relay,
     with_db,
 )
+from gavel_devstack.harness.stack_env import stack_kafka_auth
 from gavel_devstack.harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +71,9 @@ async def baseline(redis: Redis, kafka: str, drop_ids: list[str]) -> tuple[float
         stream = keys.for_drop(d).events
         entries += [StreamEntry(stream, d, i, f) for i, f in await redis.xrange(stream)]
     records = plan_batch(entries).records
-    producer = kafka_clients.make_producer(kafka, "bench-baseline")
+    producer = kafka_clients.make_producer(
+        kafka, "bench-baseline", stack_kafka_auth(kafka_auth.RELAY)
+    )
     await producer.start()
     try:
         began = time.perf_counter()

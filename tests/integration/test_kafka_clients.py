@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from gavel import kafka_clients, topics
+from gavel import kafka_auth, kafka_clients, topics
 from gavel_devstack.harness.stack_env import Stack
 
 
 async def test_idempotent_producer_round_trips_through_a_real_broker(stack: Stack) -> None:
     bootstrap = stack.kafka(stack.regions[0])
-    producer = kafka_clients.make_producer(bootstrap, "smoke-producer")
+    producer = kafka_clients.make_producer(
+        bootstrap, "smoke-producer", stack.kafka_auth(kafka_auth.RELAY)
+    )
     # aiokafka keeps its settings privately; these are what the broker-facing code uses.
     assert producer._sender._acks == -1  # acks=all
     assert producer._txn_manager is not None  # idempotence on
@@ -23,7 +25,10 @@ async def test_idempotent_producer_round_trips_through_a_real_broker(stack: Stac
         await producer.stop()
 
     consumer = kafka_clients.make_consumer(
-        bootstrap=bootstrap, group_id=f"smoke-{uuid.uuid4().hex}", client_id="smoke-consumer"
+        bootstrap=bootstrap,
+        group_id=f"gavel-audit-writer-smoke-{uuid.uuid4().hex}",
+        client_id="smoke-consumer",
+        auth=stack.kafka_auth(kafka_auth.AUDIT_WRITER),
     )
     from aiokafka import TopicPartition
 

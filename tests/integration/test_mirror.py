@@ -7,7 +7,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer
 
-from gavel import kafka_clients, topics
+from gavel import kafka_auth, kafka_clients, topics
 from gavel_devstack.harness.stack_env import Stack
 
 
@@ -22,6 +22,8 @@ async def test_price_record_is_mirrored_to_every_other_region(stack: Stack) -> N
             bootstrap_servers=stack.kafka(region),
             enable_auto_commit=False,
             auto_offset_reset="latest",
+            # As a fan-out of the target region, which reads the copies.
+            **kafka_auth.client_settings(stack.kafka_auth(kafka_auth.FANOUT)),
         )
         await c.start()
         await c.seek_to_end()
@@ -29,7 +31,9 @@ async def test_price_record_is_mirrored_to_every_other_region(stack: Stack) -> N
             await c.position(tp)
         consumers[region] = c
     marker = uuid.uuid4().hex.encode()
-    producer = kafka_clients.make_producer(stack.kafka(source), "mirror-smoke")
+    producer = kafka_clients.make_producer(
+        stack.kafka(source), "mirror-smoke", stack.kafka_auth(kafka_auth.RELAY)
+    )
     await producer.start()
     try:
         sent = time.monotonic()

@@ -55,3 +55,17 @@ def test_output_is_stable() -> None:
 def test_unknown_target_is_refused() -> None:
     with pytest.raises(ValueError, match="no bootstrap"):
         mirror.render_mirrormaker_config("ap", BOOTSTRAPS)
+
+
+def test_with_auth_every_cluster_gets_scram_and_the_credential_stays_in_files() -> None:
+    auth = mirror.MirrorAuth(credential_dir="/etc/gavel/kafka-user")
+    text = mirror.render_mirrormaker_config("us", {"us": "a:1", "eu": "b:1"}, auth=auth)
+    for region in ("us", "eu"):
+        assert f"{region}.security.protocol = SASL_PLAINTEXT" in text
+        assert f"{region}.sasl.mechanism = SCRAM-SHA-512" in text
+    assert 'password="${directory:/etc/gavel/kafka-user:password}"' in text
+    assert "config.providers.directory.class" in text
+    tls = mirror.MirrorAuth(credential_dir="/c", ca_file="/ca/ca.crt")
+    text = mirror.render_mirrormaker_config("us", {"us": "a:1", "eu": "b:1"}, auth=tls)
+    assert "eu.security.protocol = SASL_SSL" in text
+    assert "eu.ssl.truststore.type = PEM" in text

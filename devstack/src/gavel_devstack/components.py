@@ -14,18 +14,21 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from gavel import endpoints, mirror, redis_replication
+from gavel import endpoints, kafka_auth, mirror, redis_replication
+from gavel.audit.settings import DEFAULT_GROUP as DEFAULT_AUDIT_GROUP
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 from gavel_devstack import (
     clusters,
     configs,
     issuer,
     issuer_keys,
+    kafka_security,
     layout,
     node_config,
     probes,
@@ -226,7 +229,13 @@ def _redis(
 
 
 def _kafka(
-    inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts, block: int
+    inst: Installed,
+    run_dir: Path,
+    region: str,
+    regions: tuple[str, ...],
+    ports: layout.RegionPorts,
+    *,
+    block: int,
 ) -> Component:
     home = run_dir / f"kafka-{region}"
     pods = None
@@ -237,10 +246,20 @@ def _kafka(
     log_flag = f"-Dlog4j2.configurationFile=file:{log4j}"
     argv = _java(inst, "384m", log_flag, "-cp", classpath, "kafka.Kafka", str(props))
     bootstrap = f"127.0.0.1:{ports.kafka}"
+    admin = kafka_security.auth(run_dir, kafka_auth.ADMIN)
+    security = kafka_security.broker_properties(
+        admin.password, ["CLIENT"] + (["PODS"] if pods else [])
+    )
+    users_marker = home / "data" / "gavel-scram-users"
 
     def format_storage() -> None:
+        # The SCRAM users go into the storage when it is formatted; a storage formatted with
+        # other users (or none, before authentication) is made again: its topics are recreated.
+        digest = kafka_security.users_digest(run_dir)
         if (home / "data" / "meta.properties").exists():
-            return
+            if users_marker.exists() and users_marker.read_text() == digest:
+                return
+            shutil.rmtree(home / "data")
         import subprocess  # noqa: PLC0415
 
         cmd = _java(
@@ -255,26 +274,32 @@ def _kafka(
             configs.kafka_cluster_id(),
             "-c",
             str(props),
+            *kafka_security.scram_format_args(run_dir),
         )
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"kafka storage format failed:\n{out.stdout}{out.stderr}")
+        users_marker.write_text(digest)
+
+    def when_ready() -> None:
+        probes.ensure_topics(bootstrap, auth=admin)
+        kafka_security.apply_acls(run_dir, bootstrap, region, regions, DEFAULT_AUDIT_GROUP)
 
     return Component(
         "kafka",
         region,
         ports.kafka,
         argv,
-        partial(probes.kafka_ready, bootstrap),
+        partial(probes.kafka_ready, bootstrap, auth=admin),
         timeout_s=120,
         files={
             props: configs.kafka_server_properties(
-                ports.kafka, ports.kafka_controller, home / "data", pods
+                ports.kafka, ports.kafka_controller, home / "data", pods, security
             ),
             log4j: configs.log4j2_properties(),
         },
         prepare=format_storage,
-        when_ready=partial(probes.ensure_topics, bootstrap),
+        when_ready=when_ready,
     )
 
 
@@ -298,7 +323,12 @@ def _mirror(
     home = run_dir / f"mirror-{region}"
     props, log4j = home / "mm2.properties", home / "log4j2.properties"
     bootstraps = {r: f"127.0.0.1:{all_ports.regions[r].kafka}" for r in regions}
-    text = mirror.render_mirrormaker_config(region, bootstraps, mirror_settings())
+    # MirrorMaker reads its credential from files of the run folder through Kafka's
+    # DirectoryConfigProvider, the way a pod reads a mounted Secret.
+    secret = home / "kafka-credential"
+    creds = kafka_security.auth(run_dir, kafka_auth.MIRROR)
+    auth = mirror.MirrorAuth(credential_dir=str(secret))
+    text = mirror.render_mirrormaker_config(region, bootstraps, mirror_settings(), auth=auth)
     # C1 only: MirrorMaker's start (one Connect worker per flow) is JIT-bound on small machines,
     # and its steady state, forwarding a few records per second, never needs C2.
     argv = _java(
@@ -319,9 +349,19 @@ def _mirror(
         region,
         NO_PORT,
         argv,
-        partial(probes.mirror_ready, bootstraps[region], sources),
+        partial(
+            probes.mirror_ready,
+            bootstraps[region],
+            sources,
+            auth=kafka_security.auth(run_dir, kafka_auth.ADMIN),
+        ),
         timeout_s=180,
-        files={props: text, log4j: configs.log4j2_properties()},
+        files={
+            props: text,
+            log4j: configs.log4j2_properties(),
+            secret / mirror.USERNAME_KEY: creds.username,
+            secret / mirror.PASSWORD_KEY: creds.password,
+        },
         after=tuple(f"kafka/{r}" for r in regions),
     )
 
@@ -435,7 +475,7 @@ def plan(
         if "redis" in kinds:
             comps += _redis(inst, run_dir, region, rp)
         if "kafka" in kinds:
-            comps.append(_kafka(inst, run_dir, region, rp, ports.block))
+            comps.append(_kafka(inst, run_dir, region, regions, rp, block=ports.block))
     if "mirror" in kinds and len(regions) > 1:
         comps += [_mirror(inst, run_dir, r, regions, ports) for r in regions]
     if "cassandra" in kinds:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -31,20 +32,24 @@ def kafka_server_properties(
     controller_port: int,
     data_dir: Path,
     pods: tuple[str, int] | None = None,
+    security: Mapping[str, str] | None = None,
 ) -> str:
     """A single-node KRaft broker+controller on loopback, every internal topic at RF 1.
 
     ``pods``: (host address of the region's real node, port) of a second listener, also on
     loopback but advertised at that address, for clients in pods (the host forwards the
-    address to loopback; a client told 127.0.0.1 would dial its own pod)."""
-    listeners = f"PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}"
-    advertised = f"PLAINTEXT://127.0.0.1:{broker_port}"
-    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    address to loopback; a client told 127.0.0.1 would dial its own pod).
+    ``security``: the SASL and ACL settings of :func:`gavel_devstack.kafka_security.
+    broker_properties`; every listener then runs SASL_PLAINTEXT (loopback only)."""
+    proto = "PLAINTEXT" if security is None else "SASL_PLAINTEXT"
+    listeners = f"CLIENT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}"
+    advertised = f"CLIENT://127.0.0.1:{broker_port}"
+    protocols = f"CLIENT:{proto},CONTROLLER:{proto}"
     if pods is not None:
         host, port = pods
         listeners += f",PODS://127.0.0.1:{port}"
         advertised += f",PODS://{host}:{port}"
-        protocols += ",PODS:PLAINTEXT"
+        protocols += f",PODS:{proto}"
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -52,7 +57,7 @@ def kafka_server_properties(
         "listeners": listeners,
         "advertised.listeners": advertised,
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
+        "inter.broker.listener.name": "CLIENT",
         "listener.security.protocol.map": protocols,
         "log.dirs": str(data_dir),
         "num.partitions": "3",
@@ -66,6 +71,7 @@ def kafka_server_properties(
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
         "log.segment.bytes": str(64 * 1024 * 1024),
+        **(security or {}),
     }
     return "".join(f"{k}={v}\n" for k, v in props.items())
 

@@ -18,6 +18,7 @@ import httpx
 import redis
 
 from gavel import topics as gavel_topics
+from gavel.kafka_auth import KafkaAuth, client_settings
 
 _TIMEOUT_S = 2.0
 
@@ -173,24 +174,26 @@ def ensure_fake_nodes(apiserver_port: int, token: str) -> None:
             r.raise_for_status()
 
 
-def kafka_ready(bootstrap: str) -> bool:
+def kafka_ready(bootstrap: str, auth: KafkaAuth | None = None) -> bool:
     """The broker answers metadata requests (so its controller quorum has formed)."""
-    return _run(_kafka_list_topics(bootstrap)) is not None
+    return _run(_kafka_list_topics(bootstrap, auth)) is not None
 
 
-def ensure_topics(bootstrap: str, replication_factor: int = 1) -> None:
+def ensure_topics(
+    bootstrap: str, replication_factor: int = 1, auth: KafkaAuth | None = None
+) -> None:
     """Create every topic of :data:`gavel.topics.LOCAL_TOPICS` that does not exist yet."""
-    _run(_create_topics(bootstrap, replication_factor), raise_errors=True)
+    _run(_create_topics(bootstrap, replication_factor, auth), raise_errors=True)
 
 
-def mirror_ready(target_bootstrap: str, sources: list[str]) -> bool:
+def mirror_ready(target_bootstrap: str, sources: list[str], auth: KafkaAuth | None = None) -> bool:
     """MirrorMaker 2 reports a RUNNING source task for every flow ``source -> target``.
 
     MirrorMaker keeps one Connect status topic per flow in the target cluster,
     ``mm2-status.<source>.internal``; we read it to its end and look at the latest state of the
     MirrorSourceConnector's tasks.
     """
-    result = _run(_mirror_states(target_bootstrap, sources))
+    result = _run(_mirror_states(target_bootstrap, sources, auth))
     return bool(result)
 
 
@@ -222,10 +225,12 @@ def _run(coro, raise_errors: bool = False):  # type: ignore[no-untyped-def]
         return None
 
 
-async def _kafka_list_topics(bootstrap: str) -> list[str]:
+async def _kafka_list_topics(bootstrap: str, auth: KafkaAuth | None) -> list[str]:
     from aiokafka.admin import AIOKafkaAdminClient  # noqa: PLC0415
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=3000, **client_settings(auth)
+    )
     await admin.start()
     try:
         return list(await admin.list_topics())
@@ -233,10 +238,12 @@ async def _kafka_list_topics(bootstrap: str) -> list[str]:
         await admin.close()
 
 
-async def _create_topics(bootstrap: str, replication_factor: int) -> None:
+async def _create_topics(bootstrap: str, replication_factor: int, auth: KafkaAuth | None) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: PLC0415
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10000, **client_settings(auth)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -256,16 +263,18 @@ async def _create_topics(bootstrap: str, replication_factor: int) -> None:
         await admin.close()
 
 
-async def _mirror_states(target_bootstrap: str, sources: list[str]) -> bool:
+async def _mirror_states(target_bootstrap: str, sources: list[str], auth: KafkaAuth | None) -> bool:
     for source in sources:
-        states = await _read_compacted(target_bootstrap, f"mm2-status.{source}.internal")
+        states = await _read_compacted(target_bootstrap, f"mm2-status.{source}.internal", auth)
         tasks = {k: v for k, v in states.items() if k.startswith("status-task-MirrorSource")}
         if not tasks or any(json.loads(v).get("state") != "RUNNING" for v in tasks.values()):
             return False
     return True
 
 
-async def _read_compacted(bootstrap: str, topic: str) -> dict[str, bytes]:
+async def _read_compacted(
+    bootstrap: str, topic: str, auth: KafkaAuth | None = None
+) -> dict[str, bytes]:
     """The latest value per key of ``topic``, read from the beginning to the current end."""
     from aiokafka import AIOKafkaConsumer  # noqa: PLC0415
 
@@ -275,6 +284,7 @@ async def _read_compacted(bootstrap: str, topic: str) -> dict[str, bytes]:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         request_timeout_ms=3000,
+        **client_settings(auth),
     )
     latest: dict[str, bytes] = {}
     try:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from gavel import endpoints, mirror
 from gavel.resources.drop import DropSpec
-from gavel.resources.region import BidderTokens, RegionSpec, Resources
-from gavel_operator import rendering_redis
+from gavel.resources.region import BidderTokens, KafkaSecurity, RegionSpec, Resources
+from gavel_operator import rendering_kafka, rendering_redis
 from gavel_operator.rendering_parts import Obj, labels, meta, pdb, service
 
 GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 8080, 8090, 8081, 8082
@@ -81,6 +81,8 @@ class RegionView:
     """Public ws(s) URL of its fan-out, which also serves the drop page at that origin."""
     bidder_tokens: BidderTokens | None = None
     """spec.bidderTokens: the JWKS (URL or ConfigMap) and issuer gateways verify tokens with."""
+    kafka: KafkaSecurity | None = None
+    """spec.kafka: the workloads' Kafka users and the brokers' CA (rendering_kafka)."""
 
     @classmethod
     def of(cls, name: str, spec: RegionSpec, minimums: tuple[int, int] | None = None) -> RegionView:
@@ -100,6 +102,7 @@ class RegionView:
             spec.endpoints.gateway_url,
             spec.endpoints.fanout_url,
             spec.bidder_tokens,
+            spec.kafka,
         )
 
     def resources_of(self, component: str) -> Obj:
@@ -241,6 +244,7 @@ def _gavel(
         # Region's PodsHealthy condition quotes: the cause shows without reading pod logs.
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
+    container["env"] += rendering_kafka.container_env(r.kafka, command)
     return container
 
 
@@ -338,7 +342,11 @@ def render_region(
     images = images or Images()
     ns = r.namespace
     bootstraps = {x.name: x.kafka_bootstrap for x in regions}
-    mm2 = mirror.render_mirrormaker_config(r.name, bootstraps) if len(regions) > 1 else ""
+    mm2 = ""
+    if len(regions) > 1:
+        auth = rendering_kafka.mirror_auth(r.kafka)
+        mm2 = mirror.render_mirrormaker_config(r.name, bootstraps, auth=auth)
+    secret_volumes, secret_mounts = rendering_kafka.mirror_volumes(r.kafka)
     objects: list[Obj] = [
         {
             "apiVersion": "v1",
@@ -375,14 +383,15 @@ def render_region(
                         "--clusters",
                         r.name,
                     ],
-                    "volumeMounts": [{"name": "config", "mountPath": "/config"}],
+                    "volumeMounts": [{"name": "config", "mountPath": "/config"}, *secret_mounts],
                     "resources": r.resources_of("mirrormaker"),
                 },
                 "Recreate",
             ),
         ]
         objects[-1]["spec"]["template"]["spec"]["volumes"] = [
-            {"name": "config", "configMap": {"name": "gavel-mirrormaker"}}
+            {"name": "config", "configMap": {"name": "gavel-mirrormaker"}},
+            *secret_volumes,
         ]
     for component, port, minimum in (
         ("gateway", GATEWAY_PORT, r.gateway_min),
@@ -419,7 +428,7 @@ def render_region(
             _gavel(images, r, regions, "audit-writer", AUDIT_PORT, resources="auditWriter"),
         ),
     ]
-    return objects
+    return rendering_kafka.with_ca(objects, r.kafka)
 
 
 SCALED = ("gateway", "fanout")

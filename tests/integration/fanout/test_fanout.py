@@ -13,7 +13,7 @@ import pytest
 import websockets
 from aiokafka import AIOKafkaProducer
 
-from gavel import kafka_clients, topics
+from gavel import kafka_auth, kafka_clients, topics
 from gavel.events import PriceEvent
 from gavel_devstack.harness.fanout import Observer, price_event, running_fanout, until_subscribed
 from gavel_devstack.harness.stack_env import Stack
@@ -26,7 +26,9 @@ def price(drop: str, seq: int) -> PriceEvent:
 
 @pytest.fixture
 async def producer(stack: Stack) -> AsyncIterator[AIOKafkaProducer]:
-    p = kafka_clients.make_producer(stack.kafka(stack.regions[0]), "fanout-test")
+    p = kafka_clients.make_producer(
+        stack.kafka(stack.regions[0]), "fanout-test", stack.kafka_auth(kafka_auth.RELAY)
+    )
     await p.start()
     yield p
     await p.stop()

@@ -16,7 +16,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-from gavel import kafka_clients, topics
+from gavel import kafka_auth, kafka_clients, topics
 from gavel_devstack.harness.fanout import Observer, price_event, running_fanout, until_subscribed
 from gavel_devstack.harness.stack_env import Stack
 
@@ -74,7 +74,9 @@ class SlowObserver:
 
 async def test_a_slow_observer_gets_a_resync_instead_of_a_backlog(stack: Stack) -> None:
     drop = f"fresh-{uuid.uuid4().hex[:8]}"
-    producer = kafka_clients.make_producer(stack.kafka(stack.regions[0]), "fresh-test")
+    producer = kafka_clients.make_producer(
+        stack.kafka(stack.regions[0]), "fresh-test", stack.kafka_auth(kafka_auth.RELAY)
+    )
     await producer.start()
     try:
         with running_fanout(stack.env, stack.regions[0]) as base:

@@ -14,7 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gavel.resources.region import BidderTokens, Resources
+from gavel import kafka_auth
+from gavel.resources.region import BidderTokens, KafkaSecurity, Resources
 from gavel_devstack import issuer_keys
 from gavel_devstack.harness import tokens
 from gavel_devstack.harness.waiting import poll
@@ -65,7 +66,40 @@ def view(node: Node) -> RegionView:
         bidder_tokens=BidderTokens.model_validate(
             {"issuer": issuer_keys.ISSUER, "jwksConfigMapRef": {"name": "bidder-jwks"}}
         ),
+        # The stack's Kafka authenticates: each workload's user from its own Secret.
+        kafka=KafkaSecurity.model_validate({"users": KAFKA_SECRETS}),
     )
+
+
+KAFKA_SECRETS = {
+    "relay": "gavel-kafka-relay",
+    "fanout": "gavel-kafka-fanout",
+    "auditWriter": "gavel-kafka-audit-writer",
+    "mirror": "gavel-kafka-mirror",
+}
+
+
+def kafka_secrets(node: Node) -> list[dict[str, Any]]:
+    """The Secrets spec.kafka names, holding the stack's users (a platform team's job)."""
+    roles = {
+        "relay": kafka_auth.RELAY,
+        "fanout": kafka_auth.FANOUT,
+        "auditWriter": kafka_auth.AUDIT_WRITER,
+        "mirror": kafka_auth.MIRROR,
+    }
+    secrets = []
+    for field, name in KAFKA_SECRETS.items():
+        auth = kafka_auth.from_env(roles[field], node.env)
+        assert auth is not None, "the stack exports no Kafka credentials"
+        secrets.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": NS},
+                "stringData": {"username": auth.username, "password": auth.password},
+            }
+        )
+    return secrets
 
 
 def stack_redis(node: Node, namespace: str = NS) -> list[dict[str, Any]]:
@@ -126,6 +160,7 @@ def apply(node: Node, image: str) -> AppliedRegion:
     node.apply(rendered[0])  # the namespace first
     node.apply(
         *stack_redis(node),
+        *kafka_secrets(node),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",

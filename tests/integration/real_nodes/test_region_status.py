@@ -47,6 +47,8 @@ def _spec(node: Node) -> RegionSpec:
             },
             "capacity": {"observersPerFanoutPod": 1_000, "bidsPerSecondPerGatewayPod": 100},
             "resources": {"relay": {"requests": {"cpu": "50m"}}},
+            # Required by the schema; only gateways read it, and none runs here.
+            "bidderTokens": {"issuer": "gavel-test", "jwksUrl": f"http://{host}:1/jwks.json"},
         }
     )
 

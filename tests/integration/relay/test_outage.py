@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from gavel import keys, outbox, redis_client, topics
+from gavel import kafka_auth, keys, outbox, redis_client, topics
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings
 from gavel_devstack.harness.drops import open_test_drop
@@ -43,6 +43,9 @@ class Throwaway:
     run_dir: Path
     redis_url: str
     kafka: str
+    relay_auth: kafka_auth.KafkaAuth | None = None
+    admin_auth: kafka_auth.KafkaAuth | None = None
+    """The throwaway stack's own Kafka users (its run folder makes their passwords)."""
 
     def up(self) -> None:
         subprocess.run(
@@ -83,7 +86,13 @@ def throwaway(stack: Stack, tmp_path: Path) -> Iterator[Throwaway]:
         values = dict(
             line.removeprefix("export ").split("=", 1) for line in env.splitlines() if "=" in line
         )
-        yield Throwaway(run_dir, values["REDIS_URL_US"], values["KAFKA_BOOTSTRAP_US"])
+        yield Throwaway(
+            run_dir,
+            values["REDIS_URL_US"],
+            values["KAFKA_BOOTSTRAP_US"],
+            kafka_auth.from_env(kafka_auth.RELAY, values),
+            kafka_auth.from_env(kafka_auth.ADMIN, values),
+        )
     finally:
         subprocess.run(
             [str(STACK), "down", "--purge", "--dir", str(run_dir)], check=False, capture_output=True
@@ -103,7 +112,8 @@ async def test_kafka_outage_then_everything_flows(
     folder = tmp_path / "outbox"
     drop_id = (await open_test_drop(redis)).drop_id
     url, kafka = throwaway.redis_url, throwaway.kafka
-    settings = relay_settings(url, kafka, outbox_dir=folder, claim_idle_ms=2_000)
+    auth = throwaway.relay_auth
+    settings = relay_settings(url, kafka, outbox_dir=folder, claim_idle_ms=2_000, kafka_auth=auth)
     async with running_relay(settings) as relay:
         before = await place_attempts(url, [drop_id], per_drop=50)
         await wait_for(lambda: drained(redis, [drop_id]), 30, "relayed while Kafka is up")
@@ -126,7 +136,7 @@ async def test_kafka_outage_then_everything_flows(
         assert (await http_get(settings.port, "/healthz")).status_code == 200
 
         # A relay that starts while Kafka is down retries with a backoff and is not ready.
-        late = relay_settings(url, kafka, outbox_dir=None)
+        late = relay_settings(url, kafka, outbox_dir=None, kafka_auth=auth)
         async with running_relay(late) as late_relay:
             await wait_for(
                 metric_above(late.port, "gavel_relay_failures_total", 0.5, stage="kafka_start"),
@@ -144,7 +154,9 @@ async def test_kafka_outage_then_everything_flows(
             assert not late_relay.done()
 
     expected = before.all | during.all | {e.event_id for e in edge}
-    await assert_all_in_kafka(kafka, expected, before.accepted | during.accepted)
+    await assert_all_in_kafka(
+        kafka, expected, before.accepted | during.accepted, throwaway.admin_auth
+    )
 
 
 def write_segment(folder: Path, drop_id: str) -> list[BidEvent]:
@@ -174,8 +186,10 @@ async def assert_kept_fresh(redis: Redis, settings: RelaySettings, drop_id: str)
     assert max(int(h["time_since_delivered"]) for h in held) < settings.claim_idle_ms
 
 
-async def assert_all_in_kafka(kafka: str, expected: set[str], accepted: set[str]) -> None:
-    async with KafkaTail(kafka, (topics.AUDIT, topics.PRICE), from_end=False) as tail:
+async def assert_all_in_kafka(
+    kafka: str, expected: set[str], accepted: set[str], auth: kafka_auth.KafkaAuth | None
+) -> None:
+    async with KafkaTail(kafka, (topics.AUDIT, topics.PRICE), from_end=False, auth=auth) as tail:
         await tail.until(
             lambda t: (
                 set(t.event_ids(topics.AUDIT)) >= expected

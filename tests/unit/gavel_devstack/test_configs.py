@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from gavel_devstack import configs
+from gavel_devstack import configs, kafka_security
 
 
 def _props(text: str) -> dict[str, str]:
@@ -16,7 +16,7 @@ def test_kafka_is_one_kraft_node_on_loopback_with_rf1_internal_topics() -> None:
     props = _props(configs.kafka_server_properties(21011, 21012, Path("/data")))
     assert props["process.roles"] == "broker,controller"
     assert props["controller.quorum.voters"] == "1@127.0.0.1:21012"
-    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:21011"
+    assert props["advertised.listeners"] == "CLIENT://127.0.0.1:21011"
     assert props["auto.create.topics.enable"] == "false"
     for key in (
         "offsets.topic.replication.factor",
@@ -29,19 +29,41 @@ def test_kafka_is_one_kraft_node_on_loopback_with_rf1_internal_topics() -> None:
 
 def test_kafka_pods_get_a_second_loopback_listener_advertised_at_the_nodes_host_address() -> None:
     props = _props(
-        configs.kafka_server_properties(21011, 21012, Path("/data"), ("10.200.3.253", 21006))
+        configs.kafka_server_properties(
+            21011,
+            21012,
+            Path("/data"),
+            ("10.200.3.253", 21006),
+            kafka_security.broker_properties("pw", ["CLIENT", "PODS"]),
+        )
     )
     assert props["listeners"].split(",") == [
-        "PLAINTEXT://127.0.0.1:21011",
+        "CLIENT://127.0.0.1:21011",
         "CONTROLLER://127.0.0.1:21012",
         "PODS://127.0.0.1:21006",
     ]
     # Host clients keep 127.0.0.1; a pod is told the address the host forwards to loopback.
-    assert props["advertised.listeners"] == (
-        "PLAINTEXT://127.0.0.1:21011,PODS://10.200.3.253:21006"
+    assert props["advertised.listeners"] == ("CLIENT://127.0.0.1:21011,PODS://10.200.3.253:21006")
+    assert "PODS:SASL_PLAINTEXT" in props["listener.security.protocol.map"].split(",")
+    assert props["inter.broker.listener.name"] == "CLIENT"
+
+
+def test_an_authenticated_kafka_refuses_what_no_acl_allows() -> None:
+    props = _props(
+        configs.kafka_server_properties(
+            21011, 21012, Path("/data"), None, kafka_security.broker_properties("pw", ["CLIENT"])
+        )
     )
-    assert "PODS:PLAINTEXT" in props["listener.security.protocol.map"].split(",")
-    assert props["inter.broker.listener.name"] == "PLAINTEXT"
+    assert set(props["listener.security.protocol.map"].split(",")) == {
+        "CLIENT:SASL_PLAINTEXT",
+        "CONTROLLER:SASL_PLAINTEXT",
+    }
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:gavel-admin"
+    assert props["sasl.mechanism.inter.broker.protocol"] == "SCRAM-SHA-512"
+    assert props["sasl.mechanism.controller.protocol"] == "PLAIN"
+    assert "listener.name.client.scram-sha-512.sasl.jaas.config" in props
 
 
 def test_kafka_cluster_id_is_22_url_safe_chars_not_starting_with_dash() -> None:

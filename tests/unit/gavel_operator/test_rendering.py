@@ -197,8 +197,10 @@ def test_each_gateway_pod_ships_its_own_disk_outbox() -> None:
         "--outbox-dir",
         "/var/lib/gavel/outbox",
     ]
-    assert gateway["volumeMounts"] == shipper["volumeMounts"]
-    assert pod["volumes"] == [{"name": "outbox", "emptyDir": {}}]
+    outbox = {"name": "outbox", "mountPath": "/var/lib/gavel/outbox"}
+    assert gateway["volumeMounts"] == [outbox]  # the gateway never talks to Kafka
+    assert shipper["volumeMounts"][0] == outbox
+    assert pod["volumes"][0] == {"name": "outbox", "emptyDir": {}}
     assert "readinessProbe" not in shipper  # never takes the gateway out of its Service
 
 

@@ -38,6 +38,12 @@ AUDIT_REPLICATION = "GAVEL_AUDIT_REPLICATION"
 HUB_KUBECONFIG = "KUBECONFIG_HUB"
 """Path of a kubeconfig for the hub cluster, where Drops and Regions live (the merch console's)."""
 
+KAFKA_SECURITY_PROTOCOL = "KAFKA_SECURITY_PROTOCOL"
+"""``SASL_PLAINTEXT`` (default when a Kafka user is set) or ``SASL_SSL``."""
+
+KAFKA_CA_FILE = "KAFKA_CA_FILE"
+"""PEM file of the CA that signed the brokers' certificates (``SASL_SSL``)."""
+
 _REDIS_URL_PREFIX = "REDIS_URL_"
 _KAFKA_BOOTSTRAP_PREFIX = "KAFKA_BOOTSTRAP_"
 
@@ -50,6 +56,16 @@ def redis_url_var(region: str) -> str:
 def kafka_bootstrap_var(region: str) -> str:
     """The variable holding ``region``'s Kafka bootstrap servers, e.g. ``KAFKA_BOOTSTRAP_US``."""
     return _KAFKA_BOOTSTRAP_PREFIX + region.upper()
+
+
+def kafka_user_var(role: str) -> str:
+    """The variable holding the Kafka user of a workload role, e.g. ``KAFKA_USER_AUDIT_WRITER``."""
+    return "KAFKA_USER_" + role.upper().replace("-", "_")
+
+
+def kafka_password_var(role: str) -> str:
+    """The variable holding that user's password, e.g. ``KAFKA_PASSWORD_RELAY``."""
+    return "KAFKA_PASSWORD_" + role.upper().replace("-", "_")
 
 
 class MissingEndpointError(LookupError):

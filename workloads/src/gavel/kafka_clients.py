@@ -4,7 +4,8 @@ Every producer of bid events must be idempotent with ``acks=all`` (aiokafka's de
 ``acks=1`` and no idempotence, which can lose or duplicate an acknowledged event when a leader
 changes), and every consumer commits offsets itself, after its side effect is durable (aiokafka
 defaults to auto-commit). The settings live here, in plain dicts a test can assert on, and the
-factories only pass them through.
+factories only pass them through. ``auth`` adds the workload's SASL credential
+(:mod:`gavel.kafka_auth`); None is a client without authentication.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from gavel.kafka_auth import KafkaAuth, client_settings
 
-def producer_settings(bootstrap: str, client_id: str) -> dict[str, Any]:
+
+def producer_settings(
+    bootstrap: str, client_id: str, auth: KafkaAuth | None = None
+) -> dict[str, Any]:
     """Settings of every Gavel producer."""
-    return {
+    return client_settings(auth) | {
         "bootstrap_servers": bootstrap,
         "client_id": client_id,
         "enable_idempotence": True,
@@ -28,9 +33,11 @@ def producer_settings(bootstrap: str, client_id: str) -> dict[str, Any]:
     }
 
 
-def consumer_settings(bootstrap: str, group_id: str | None, client_id: str) -> dict[str, Any]:
+def consumer_settings(
+    bootstrap: str, group_id: str | None, client_id: str, auth: KafkaAuth | None = None
+) -> dict[str, Any]:
     """Settings of every Gavel consumer: manual commits, start from the earliest record."""
-    return {
+    return client_settings(auth) | {
         "bootstrap_servers": bootstrap,
         "group_id": group_id,
         "client_id": client_id,
@@ -41,11 +48,17 @@ def consumer_settings(bootstrap: str, group_id: str | None, client_id: str) -> d
     }
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
-    return AIOKafkaProducer(**producer_settings(bootstrap, client_id))
+def make_producer(
+    bootstrap: str, client_id: str, auth: KafkaAuth | None = None
+) -> AIOKafkaProducer:
+    return AIOKafkaProducer(**producer_settings(bootstrap, client_id, auth))
 
 
 def make_consumer(
-    *topics: str, bootstrap: str, group_id: str | None, client_id: str
+    *topics: str,
+    bootstrap: str,
+    group_id: str | None,
+    client_id: str,
+    auth: KafkaAuth | None = None,
 ) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(*topics, **consumer_settings(bootstrap, group_id, client_id))
+    return AIOKafkaConsumer(*topics, **consumer_settings(bootstrap, group_id, client_id, auth))

@@ -18,7 +18,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from gavel import topics
+from gavel import kafka_auth, topics
+
+USERNAME_KEY = "username"
+PASSWORD_KEY = "password"  # noqa: S105 - a key name, not a secret
+"""Files (a mounted Secret's keys) of MirrorMaker's credential directory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +36,54 @@ class MirrorSettings:
     target_linger_ms: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class MirrorAuth:
+    """MirrorMaker's Kafka user, the same in every region it connects to.
+
+    The credential never enters the rendered text: ``credential_dir`` holds the files
+    ``username`` and ``password`` (a mounted Secret in a pod), read by Kafka's
+    DirectoryConfigProvider when MirrorMaker starts.
+    ``ca_file``: PEM of the CA that signed the brokers' certificates; with it the clients use
+    SASL_SSL (connections that leave a host), without it SASL_PLAINTEXT (loopback)."""
+
+    credential_dir: str
+    ca_file: str | None = None
+
+    @property
+    def protocol(self) -> str:
+        return kafka_auth.SASL_SSL if self.ca_file else kafka_auth.SASL_PLAINTEXT
+
+    def client_properties(self) -> dict[str, str]:
+        """Client settings for one cluster (prefixed with the cluster's alias by the caller)."""
+        username = f"${{directory:{self.credential_dir}:{USERNAME_KEY}}}"
+        password = f"${{directory:{self.credential_dir}:{PASSWORD_KEY}}}"
+        props = {
+            "security.protocol": self.protocol,
+            "sasl.mechanism": kafka_auth.MECHANISM,
+            "sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{username}" password="{password}";'
+            ),
+        }
+        if self.ca_file:
+            props["ssl.truststore.type"] = "PEM"
+            props["ssl.truststore.location"] = self.ca_file
+        return props
+
+
 def render_mirrormaker_config(
     target: str,
     bootstrap_servers: Mapping[str, str],
     settings: MirrorSettings = MirrorSettings(),
     mirrored_topics: Sequence[str] = (topics.PRICE,),
+    auth: MirrorAuth | None = None,
 ) -> str:
     """Render ``mm2.properties`` for the MirrorMaker 2 process of region ``target``.
 
     ``bootstrap_servers`` maps every region (the target included) to its Kafka bootstrap list.
-    Returns the file's text, keys sorted so the output is stable (it is hashed to decide whether
-    a running process needs a restart).
+    ``auth``: MirrorMaker's Kafka user in every cluster; None for Kafka without
+    authentication. Returns the file's text, keys sorted so the output is stable (it is
+    hashed to decide whether a running process needs a restart).
     """
     if target not in bootstrap_servers:
         raise ValueError(f"target region {target!r} has no bootstrap servers")
@@ -73,6 +114,16 @@ def render_mirrormaker_config(
     pattern = "|".join(re.escape(t) for t in mirrored_topics)
     for region in sorted(bootstrap_servers):
         props[f"{region}.bootstrap.servers"] = bootstrap_servers[region]
+    if auth is not None:
+        # Copying ACLs needs rights over every cluster's ACLs; each region sets its own.
+        props["sync.topic.acls.enabled"] = "false"
+        props["config.providers"] = "directory"
+        props["config.providers.directory.class"] = (
+            "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
+        )
+        for region in sorted(bootstrap_servers):
+            for key, value in auth.client_properties().items():
+                props[f"{region}.{key}"] = value
     for source in sources:
         flow = f"{source}->{target}"
         props[f"{flow}.enabled"] = "true"

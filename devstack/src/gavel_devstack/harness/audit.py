@@ -21,23 +21,24 @@ import httpx
 from aiokafka import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from gavel import kafka_clients, topics
+from gavel import kafka_auth, kafka_clients, topics
 from gavel.auction import Decision, Outcome, Reason
 from gavel.audit import reading
 from gavel.audit.rows import Attempt
 from gavel.audit.service import run
-from gavel.audit.settings import CassandraTarget, WriterSettings
+from gavel.audit.settings import DEFAULT_GROUP, CassandraTarget, WriterSettings
 from gavel.audit.store import AuditStore
 from gavel.events import BidEvent
 from gavel_devstack.harness.processes import free_port, start_logged
-from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.stack_env import Stack, stack_kafka_auth
 
 GAVEL = Path(sys.executable).with_name("gavel")
 AUDIT_PARTITIONS = next(t.partitions for t in topics.LOCAL_TOPICS if t.name == topics.AUDIT)
 
 
 def new_group() -> str:
-    return f"test-audit-{uuid.uuid4().hex[:10]}"
+    # Under the writers' group prefix, which the audit writer's Kafka user may join.
+    return f"{DEFAULT_GROUP}-test-{uuid.uuid4().hex[:10]}"
 
 
 def make_event(drop: str, i: int, *, base_ms: int, step_ms: int = 50) -> BidEvent:
@@ -77,7 +78,9 @@ def make_events(drop: str, count: int, *, base_ms: int | None = None) -> list[Bi
 
 async def produce(bootstrap: str, records: Iterable[tuple[bytes, bytes]]) -> int:
     """Send ``(key, value)`` records to gavel.audit with Gavel's idempotent producer."""
-    producer = kafka_clients.make_producer(bootstrap, "test-audit-producer")
+    # As the relay, the one producer of gavel.audit.
+    relay = stack_kafka_auth(kafka_auth.RELAY)
+    producer = kafka_clients.make_producer(bootstrap, "test-audit-producer", relay)
     await producer.start()
     sent = 0
     try:
@@ -102,7 +105,10 @@ def _partitions() -> list[TopicPartition]:
 async def group_at_end(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     """Commit ``group``'s offsets at the current end of every gavel.audit partition."""
     consumer = kafka_clients.make_consumer(
-        bootstrap=bootstrap, group_id=group, client_id="test-audit-positioner"
+        bootstrap=bootstrap,
+        group_id=group,
+        client_id="test-audit-positioner",
+        auth=stack_kafka_auth(kafka_auth.ADMIN),
     )
     await consumer.start()
     try:
@@ -117,7 +123,10 @@ async def group_at_end(bootstrap: str, group: str) -> dict[TopicPartition, int]:
 async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     """The group's committed offsets (0 where none)."""
     consumer = kafka_clients.make_consumer(
-        bootstrap=bootstrap, group_id=group, client_id="test-audit-reader"
+        bootstrap=bootstrap,
+        group_id=group,
+        client_id="test-audit-reader",
+        auth=stack_kafka_auth(kafka_auth.ADMIN),
     )
     await consumer.start()
     try:
@@ -129,7 +138,10 @@ async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
 
 async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     consumer = kafka_clients.make_consumer(
-        bootstrap=bootstrap, group_id=None, client_id="test-audit-ends"
+        bootstrap=bootstrap,
+        group_id=None,
+        client_id="test-audit-ends",
+        auth=stack_kafka_auth(kafka_auth.ADMIN),
     )
     await consumer.start()
     try:
@@ -147,6 +159,7 @@ def writer_settings(stack: Stack, keyspace: str, group: str, **overrides: object
     base = WriterSettings(
         region=stack.regions[0],
         kafka_bootstrap=stack.kafka(stack.regions[0]),
+        kafka_auth=stack.kafka_auth(kafka_auth.AUDIT_WRITER),
         cassandra=target(stack, keyspace),
         port=free_port(),
         group_id=group,
@@ -249,4 +262,6 @@ def writer_process(
         "--durability-window",
         str(settings.durability_window_s),
     ]
-    return start_logged(args, log_path, extra_env)
+    # Its Kafka credential is the settings', whatever this process's environment holds.
+    env = kafka_auth.to_env(kafka_auth.AUDIT_WRITER, settings.kafka_auth) | (extra_env or {})
+    return start_logged(args, log_path, env)

@@ -15,7 +15,8 @@ from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from gavel import kafka_clients, topics
+from gavel import kafka_auth, kafka_clients, topics
+from gavel_devstack.harness.stack_env import stack_kafka_auth
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +36,17 @@ class KafkaTail:
     topic_names: tuple[str, ...]
     keys: Collection[bytes] | None = None
     from_end: bool = True
+    auth: kafka_auth.KafkaAuth | None = None
+    """Whom to read as; None: the stack's admin (a test sees everything)."""
     seen: list[Seen] = field(default_factory=list)
     _consumer: AIOKafkaConsumer | None = None
 
     async def __aenter__(self) -> Self:
         consumer = kafka_clients.make_consumer(
-            bootstrap=self.bootstrap, group_id=None, client_id="test-tail"
+            bootstrap=self.bootstrap,
+            group_id=None,
+            client_id="test-tail",
+            auth=self.auth or stack_kafka_auth(kafka_auth.ADMIN),
         )
         await consumer.start()
         self._consumer = consumer

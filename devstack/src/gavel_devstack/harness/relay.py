@@ -23,13 +23,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from gavel import auction, bidding, keys, redis_client, topics
+from gavel import auction, bidding, kafka_auth, keys, redis_client, topics
 from gavel import redis_url as gavel_redis_url
 from gavel.auction import Decision, Outcome, Reason
 from gavel.events import BidEvent
 from gavel.relay import RelaySettings, run
 from gavel_devstack.harness.kafka import KafkaTail
 from gavel_devstack.harness.processes import free_port, start_logged
+from gavel_devstack.harness.stack_env import stack_kafka_auth
 
 RELAY_TEST_DB = 7
 UNLIMITED = auction.RateLimit(burst=1_000_000, per_second=1_000_000)
@@ -51,6 +52,7 @@ def relay_settings(redis_url: str, kafka: str, **overrides: object) -> RelaySett
         region="us",
         redis_url=redis_url,
         kafka_bootstrap=kafka,
+        kafka_auth=stack_kafka_auth(kafka_auth.RELAY),
         port=free_port(),
         consumer=f"test-{uuid.uuid4().hex[:8]}",
         block_ms=100,
@@ -245,4 +247,6 @@ def relay_process(
     ]
     if settings.outbox_dir is not None:
         args += ["--outbox-dir", str(settings.outbox_dir)]
-    return start_logged(args, log_path, extra_env)
+    # Its Kafka credential is the settings', whatever this process's environment holds.
+    env = kafka_auth.to_env(kafka_auth.RELAY, settings.kafka_auth) | (extra_env or {})
+    return start_logged(args, log_path, env)

@@ -7,11 +7,12 @@ process helpers; the variable names come from :mod:`gavel.endpoints`, the stack'
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from gavel import endpoints
+from gavel import endpoints, kafka_auth
 from gavel_devstack.install import repo_root
 
 
@@ -61,6 +62,10 @@ class Stack:
     def kafka(self, region: str) -> str:
         return self._get(endpoints.kafka_bootstrap_var(region))
 
+    def kafka_auth(self, role: str) -> kafka_auth.KafkaAuth | None:
+        """The Kafka credential of a workload role (gavel.kafka_auth.ROLES)."""
+        return kafka_auth.from_env(role, self.env)
+
     def kubeconfig(self, cluster: str) -> str:
         return self._get(f"KUBECONFIG_{cluster.upper()}")
 
@@ -72,3 +77,10 @@ class Stack:
     @property
     def cassandra_dc(self) -> str:
         return self._get(endpoints.CASSANDRA_DC)
+
+
+@functools.cache
+def stack_kafka_auth(role: str) -> kafka_auth.KafkaAuth | None:
+    """``role``'s Kafka credential in the running stack, for harness helpers that take only a
+    bootstrap address; None when no stack runs (or it runs Kafka without authentication)."""
+    return kafka_auth.from_env(role, read_stack_env() or {})

@@ -110,7 +110,9 @@ async def open_store(settings: WriterSettings) -> AuditStore:
 
 async def start_producer(settings: WriterSettings, client_id: str) -> AIOKafkaProducer:
     """The idempotent producer of dead letters, started."""
-    producer = kafka_clients.make_producer(settings.kafka_bootstrap, f"{client_id}-dlq")
+    producer = kafka_clients.make_producer(
+        settings.kafka_bootstrap, f"{client_id}-dlq", settings.kafka_auth
+    )
     try:
         await producer.start()
     except BaseException:
@@ -124,7 +126,10 @@ async def start_consumer(
 ) -> AIOKafkaConsumer:
     """The group's consumer (manual commits), started and subscribed to gavel.audit."""
     consumer = kafka_clients.make_consumer(
-        bootstrap=settings.kafka_bootstrap, group_id=settings.group_id, client_id=client_id
+        bootstrap=settings.kafka_bootstrap,
+        group_id=settings.group_id,
+        client_id=client_id,
+        auth=settings.kafka_auth,
     )
     try:
         await consumer.start()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from gavel.audit.schema import KEYSPACE, check_name
 from gavel.backoff import Backoff
+from gavel.kafka_auth import KafkaAuth
 
 DEFAULT_GROUP = "gavel-audit-writer"
 """Consumer group of every audit writer of a region (each region has its own Kafka)."""
@@ -65,6 +66,8 @@ class WriterSettings:
     port: int
     """HTTP port of /healthz, /readyz, /metrics and the audit API (0: any free port)."""
     host: str = "127.0.0.1"
+    kafka_auth: KafkaAuth | None = None
+    """The writer's Kafka user (gavel.kafka_auth); None: Kafka without authentication."""
     replication: tuple[tuple[str, int], ...] = ()
     """Replicas per data centre for the keyspace, if the migration creates it; empty: the
     local DC with one replica (the local stack)."""

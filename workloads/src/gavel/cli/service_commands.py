@@ -158,7 +158,7 @@ def fanout(
 
     import uvloop  # noqa: PLC0415
 
-    from gavel import endpoints  # noqa: PLC0415
+    from gavel import endpoints, kafka_auth  # noqa: PLC0415
     from gavel.fanout.admission import AddressLimits  # noqa: PLC0415
     from gavel.fanout.server import run  # noqa: PLC0415
     from gavel.fanout.settings import FanoutSettings, parse_gateway_urls  # noqa: PLC0415
@@ -174,6 +174,7 @@ def fanout(
             region=region,
             regions=tuple(endpoints.regions()),
             kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            kafka_auth=kafka_auth.from_env(kafka_auth.FANOUT),
             host=host,
             port=port,
             allowed_origins=tuple(allow_origin),
@@ -229,7 +230,7 @@ def relay(
     ] = True,
 ) -> None:
     """Relay REGION's drop streams (and a disk outbox) into Kafka: gavel.audit and gavel.price."""
-    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel import endpoints, kafka_auth  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.relay import RelaySettings, run_until_signalled  # noqa: PLC0415
 
     try:
@@ -237,6 +238,7 @@ def relay(
             region=region,
             redis_url=redis_url or endpoints.redis_url(region, flag="--redis-url"),
             kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            kafka_auth=kafka_auth.from_env(kafka_auth.RELAY),
             port=port,
             host=host,
             outbox_dir=(outbox_dir or default_outbox_dir(region)) if outbox else None,
@@ -275,7 +277,7 @@ def audit_writer(
     ] = 15.0,
 ) -> None:
     """Write every attempt on REGION's gavel.audit to Cassandra, exactly once per event."""
-    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel import endpoints, kafka_auth  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit.schema import parse_replication  # noqa: PLC0415
     from gavel.audit.service import run_until_signalled  # noqa: PLC0415
     from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact  # noqa: PLC0415
@@ -285,6 +287,7 @@ def audit_writer(
         settings = WriterSettings(
             region=region,
             kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
+            kafka_auth=kafka_auth.from_env(kafka_auth.AUDIT_WRITER),
             cassandra=CassandraTarget(
                 *contact, local_dc=cassandra_dc or endpoints.cassandra_dc(), keyspace=keyspace
             ),

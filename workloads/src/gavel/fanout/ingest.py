@@ -53,7 +53,10 @@ async def follow(
 
 async def _follow_once(settings: FanoutSettings, hub: Hub, ready: asyncio.Event) -> None:
     consumer = kafka_clients.make_consumer(
-        bootstrap=settings.kafka_bootstrap, group_id=None, client_id=f"fanout-{settings.region}"
+        bootstrap=settings.kafka_bootstrap,
+        group_id=None,
+        client_id=f"fanout-{settings.region}",
+        auth=settings.kafka_auth,
     )
     await consumer.start()
     try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from gavel.fanout import csp
 from gavel.fanout.admission import AddressLimits
+from gavel.kafka_auth import KafkaAuth
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,8 @@ class FanoutSettings:
     kafka_bootstrap: str
     host: str = "127.0.0.1"
     port: int = 8090
+    kafka_auth: KafkaAuth | None = None
+    """The fan-out's Kafka user (gavel.kafka_auth); None: Kafka without authentication."""
     allowed_origins: tuple[str, ...] = ()
     """Browser origins allowed to connect; empty: any. Clients without an Origin always may."""
     max_connections: int = 50_000

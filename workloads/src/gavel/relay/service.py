@@ -272,6 +272,7 @@ async def run(settings: RelaySettings, *, stop: asyncio.Event | None = None) -> 
         metrics=metrics,
         health=health,
         close_timeout_s=settings.shutdown_timeout_s,
+        auth=settings.kafka_auth,
     )
     relay = Relay(
         settings,

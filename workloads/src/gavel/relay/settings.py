@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gavel.backoff import Backoff
+from gavel.kafka_auth import KafkaAuth
 
 
 def default_consumer() -> str:
@@ -28,6 +29,8 @@ class RelaySettings:
     """HTTP port of /healthz, /readyz and /metrics (0: any free port, for tests)."""
     host: str = "127.0.0.1"
     """Address to bind the HTTP port to; a pod passes 0.0.0.0 so the kubelet can probe it."""
+    kafka_auth: KafkaAuth | None = None
+    """The relay's Kafka user (gavel.kafka_auth); None: Kafka without authentication."""
     outbox_dir: Path | None = None
     """The gateway's disk outbox to ship (None: this relay ships no disk outbox)."""
     streams: bool = True

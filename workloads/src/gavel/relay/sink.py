@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from gavel import kafka_clients
+from gavel.kafka_auth import KafkaAuth
 from gavel.lifecycle.retrying import StoppedError
 from gavel.relay.metrics import Health, RelayMetrics
 from gavel.relay.plan import Record, count_by_topic
@@ -57,8 +58,10 @@ class KafkaSink:
         health: Health,
         *,
         close_timeout_s: float = 5.0,
+        auth: KafkaAuth | None = None,
     ) -> None:
         self.bootstrap = bootstrap
+        self.auth = auth
         self.client_id = client_id
         self.metrics = metrics
         self.health = health
@@ -156,14 +159,18 @@ class KafkaSink:
     async def _started(self) -> AIOKafkaProducer:
         if self._producer is not None:
             return self._producer
-        producer = kafka_clients.make_producer(self.bootstrap, self.client_id)
+        producer = kafka_clients.make_producer(self.bootstrap, self.client_id, self.auth)
         try:
             await producer.start()
         except KafkaError as exc:
             self.metrics.failures.labels("kafka_start").inc()
             with contextlib.suppress(KafkaError):
                 await producer.stop()
-            raise DeliveryError(f"Kafka at {self.bootstrap} did not answer: {exc!r}") from exc
+            who = f" as {self.auth.username}" if self.auth else ""
+            raise DeliveryError(
+                f"Kafka at {self.bootstrap} did not start a producer{who} (down, or refused the "
+                f"credential: the error above says which): {exc!r}"
+            ) from exc
         log.info("Kafka producer started (%s)", self.bootstrap)
         self._producer = producer
         self.health.kafka_started = True

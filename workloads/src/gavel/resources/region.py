@@ -147,6 +147,41 @@ class BidderTokens(Resource):
         return self
 
 
+SecretName = Annotated[
+    str,
+    Field(
+        pattern=DNS_LABEL,
+        max_length=63,
+        description="A Secret in the Region's namespace of the regional cluster, with the keys "
+        "username and password.",
+    ),
+]
+
+
+class KafkaUsers(Resource):
+    relay: SecretName
+    fanout: SecretName
+    audit_writer: SecretName
+    mirror: SecretName
+
+
+class KafkaCa(Resource):
+    name: str = Field(pattern=DNS_LABEL, max_length=63, description="Secret name.")
+    key: str = Field(default="ca.crt", min_length=1, description="Key of the PEM CA in it.")
+
+
+class KafkaSecurity(Resource):
+    users: KafkaUsers = Field(
+        description="Secrets (keys username, password) of each workload's SASL/SCRAM-SHA-512 "
+        "user; Kafka's ACLs give each user only its workload's rights (docs/security.md)."
+    )
+    ca_secret: KafkaCa | None = Field(
+        default=None,
+        description="A Secret holding the CA that signed the brokers' certificates: clients "
+        "then use SASL_SSL, without it SASL_PLAINTEXT (only for Kafka on the same host).",
+    )
+
+
 class Capacity(Resource):
     observers_per_fanout_pod: Int = Field(
         ge=1,
@@ -254,6 +289,10 @@ class RegionSpec(Resource):
         description="Namespace for Gavel's workloads in the regional cluster.",
     )
     endpoints: Endpoints = Field(description="Addresses clients and other regions use.")
+    kafka: KafkaSecurity | None = Field(
+        default=None,
+        description="How workloads authenticate to Kafka; unset: Kafka without authentication.",
+    )
     capacity: Capacity = Field(description="What one pod handles, for pre-scaling.")
     bidder_tokens: BidderTokens = Field(
         description="The identity provider's public keys and issuer for bidder tokens."
