@@ -131,12 +131,25 @@ def kubeconfig_path(run_dir: Path, cluster: str) -> Path:
     return run_dir / "k8s" / f"kubeconfig-{cluster}"
 
 
-def _java(inst: Installed, heap: str, *args: str) -> list[str]:
+JVM_IDLE_FLAGS: tuple[str, ...] = (
+    # The hsperfdata sampler wakes every 50 ms in every JVM to update counters only jstat reads.
+    "-XX:-UsePerfData",
+)
+"""JVM flags every server of the stack gets for a cheap idle (docs/performance.md, "Idle
+cost"); the collector is chosen per server (:func:`_java`)."""
+
+SMALL_HEAP_GC = "-XX:+UseSerialGC"
+"""Kafka and MirrorMaker: a few hundred MB of heap, collected in milliseconds by one thread;
+G1's concurrent and service threads only add wake-ups on a 2-core machine."""
+
+
+def _java(inst: Installed, heap: str, *args: str, gc: str = "-XX:+UseG1GC") -> list[str]:
     return [
         str(inst.java),
         f"-Xms{heap}",
         f"-Xmx{heap}",
-        "-XX:+UseG1GC",
+        gc,
+        *JVM_IDLE_FLAGS,
         "-XX:+ExitOnOutOfMemoryError",
         "-Djava.awt.headless=true",
         *args,
@@ -244,7 +257,9 @@ def _kafka(
     props, log4j = home / "server.properties", home / "log4j2.properties"
     classpath = f"{inst.kafka_lib}/*"
     log_flag = f"-Dlog4j2.configurationFile=file:{log4j}"
-    argv = _java(inst, "384m", log_flag, "-cp", classpath, "kafka.Kafka", str(props))
+    argv = _java(
+        inst, "384m", log_flag, "-cp", classpath, "kafka.Kafka", str(props), gc=SMALL_HEAP_GC
+    )
     bootstrap = f"127.0.0.1:{ports.kafka}"
     admin = kafka_security.auth(run_dir, kafka_auth.ADMIN)
     security = kafka_security.broker_properties(
@@ -342,6 +357,7 @@ def _mirror(
         str(props),
         "--clusters",
         region,
+        gc=SMALL_HEAP_GC,
     )
     sources = [r for r in regions if r != region]
     return Component(
@@ -378,6 +394,9 @@ def _cassandra(inst: Installed, run_dir: Path, ports: layout.StackPorts) -> Comp
         *_CASSANDRA_JPMS,
         "-XX:+ParallelRefProcEnabled",
         "-XX:MaxTenuringThreshold=1",
+        # Its approximate clock is re-read every 2 ms by default, 500 wake-ups a second that
+        # were most of its idle CPU; it only serves timeouts counted in seconds.
+        "-Dcassandra.approximate_time_precision_ms=20",
         "-Dio.netty.tryReflectionSetAccessible=true",
         f"-Dcassandra.config=file://{conf}",
         f"-Dcassandra.storagedir={home}",

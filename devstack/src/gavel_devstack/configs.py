@@ -73,7 +73,17 @@ def kafka_server_properties(
         "log.segment.bytes": str(64 * 1024 * 1024),
         **(security or {}),
     }
-    return "".join(f"{k}={v}\n" for k, v in props.items())
+    return "".join(f"{k}={v}\n" for k, v in (props | KAFKA_IDLE_TIMERS).items())
+
+
+KAFKA_IDLE_TIMERS: dict[str, str] = {
+    # The active controller appends a no-op record to the metadata log every 500 ms by default,
+    # so the metadata log's readers see it alive; with one controller in the same process it
+    # only costs an append, a raft round and a broker metadata fetch per tick.
+    "metadata.max.idle.interval.ms": "5000",
+}
+"""Broker and controller timers that only tick when idle, kept apart from the listeners and
+security settings above so each can change alone (docs/performance.md, "Idle cost")."""
 
 
 def log4j2_properties(level: str = "INFO") -> str:

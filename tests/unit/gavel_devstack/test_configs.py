@@ -110,3 +110,9 @@ def test_kwok_stages_cover_a_node_and_a_pod_lifecycle() -> None:
     ]
     assert "ready: true" in running
     assert stages[2]["spec"]["next"] == {"delete": True}
+
+
+def test_kafka_idle_timers_are_in_the_broker_config() -> None:
+    props = _props(configs.kafka_server_properties(21011, 21012, Path("/data")))
+    assert props["metadata.max.idle.interval.ms"] == "5000"
+    assert configs.KAFKA_IDLE_TIMERS.items() <= props.items()

@@ -7,9 +7,11 @@ start MirrorMaker with ``--clusters <target>`` so a process only runs the flows 
 own region.
 
 Settings chosen for latency (see docs/mirrormaker.md for the measurements behind them):
-``linger.ms=0`` on the target producer (Kafka 4 made the default 5 ms), a short
-``fetch.max.wait.ms`` on the source consumer, and a 5 s topic refresh so a topic created after
-start is mirrored promptly instead of after the 10 minute default.
+``linger.ms=0`` on the target producer (Kafka 4 made the default 5 ms), Kafka's default
+``fetch.max.wait.ms`` (500 ms) on the source consumer with ``fetch.min.bytes=1`` (a waiting
+fetch is answered as soon as a record arrives, so the wait costs no latency, while a short one
+made every idle flow a poll loop), and a 5 s topic refresh so a topic created after start is
+mirrored promptly instead of after the 10 minute default.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class MirrorSettings:
     replication_factor: int = 3
     tasks_max: int = 1
     refresh_topics_interval_s: int = 5
-    source_fetch_max_wait_ms: int = 20
+    source_fetch_max_wait_ms: int = 500
+    source_fetch_min_bytes: int = 1
     target_linger_ms: int = 0
 
 
@@ -129,5 +132,6 @@ def render_mirrormaker_config(
         props[f"{flow}.enabled"] = "true"
         props[f"{flow}.topics"] = pattern
         props[f"{source}.consumer.fetch.max.wait.ms"] = str(settings.source_fetch_max_wait_ms)
+        props[f"{source}.consumer.fetch.min.bytes"] = str(settings.source_fetch_min_bytes)
     header = f"# MirrorMaker 2 for region {target}: pulls {pattern} from {', '.join(sources)}\n"
     return header + "".join(f"{k} = {v}\n" for k, v in sorted(props.items()))

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gavel_devstack import process
+from gavel_devstack import process, stack
 from gavel_devstack.harness.processes import free_port, start_logged, stop_process, wait_ready
 
 KINDS = ("gateway", "relay", "fanout", "audit-writer")
@@ -96,8 +96,13 @@ class Supervisor:
         )
         w.started = time.monotonic()
 
-    def start(self, timeout_s: float = 90) -> None:
-        """Start every workload, wait until each is ready, then watch them."""
+    def start(self, timeout_s: float | None = None) -> None:
+        """Start every workload, wait until each is ready, then watch them.
+
+        ``timeout_s`` defaults to 90 s times ``$GAVEL_STACK_TIMEOUT_SCALE``: twenty workloads
+        importing at once on a busy 2-core machine took longer (docs/performance.md)."""
+        if timeout_s is None:
+            timeout_s = 90 * stack.timeout_scale()
         for w in self.workloads.values():
             self._spawn(w)
         for w in self.workloads.values():
