@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gavel import endpoints, redis_replication, redis_url
-from gavel_devstack import components, install, layout, node_host, process
+from gavel_devstack import components, install, layout, node_host, process, redis_auth
 from gavel_devstack.component import Component
 
 STATE_FILE = "state.json"
@@ -374,6 +374,8 @@ def env_lines(run_dir: Path, state: State) -> list[str]:
             lines.append(f"{endpoints.kafka_bootstrap_var(region)}=127.0.0.1:{rp.kafka}")
         if "k8s" in state.kinds:
             lines.append(f"KUBECONFIG_{key}={components.kubeconfig_path(run_dir, region)}")
+    if "redis" in state.kinds:
+        lines += redis_auth.env_lines(run_dir)
     if "k8s" in state.kinds:
         lines.append(f"KUBECONFIG_HUB={components.kubeconfig_path(run_dir, layout.HUB)}")
     if "cassandra" in state.kinds:

@@ -66,6 +66,7 @@ def herd(
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
     from gavel.herd import report, shape, summary  # noqa: PLC0415
     from gavel.herd.run import Herd, Target, run  # noqa: PLC0415
+    from gavel.redis_acl import Role  # noqa: PLC0415
 
     gateways, fanouts = parse_urls(gateway, "--gateway"), parse_urls(fanout, "--fanout")
     names = tuple(r.strip() for r in regions.split(",")) if regions else tuple(gateways)
@@ -85,7 +86,7 @@ def herd(
         target = Target(
             gateways=gateways,
             fanouts=fanouts,
-            redis_urls={r: endpoints.redis_url(r) for r in names},
+            redis_urls={r: endpoints.redis_url(r, role=Role.OPERATOR) for r in names},
             jwt_secret=endpoints.jwt_secret(),
             audit=CassandraTarget(
                 *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
