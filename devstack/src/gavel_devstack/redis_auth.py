@@ -22,14 +22,14 @@ SUPERUSER_VAR = "GAVEL_STACK_REDIS_AUTH"
 
 def _passwords(run_dir: Path) -> dict[str, str]:
     path = run_dir / "redis" / "acl.json"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = [r.value for r in Role] + [redis_acl.SUPERUSER]
+    if missing := [name for name in wanted if name not in stored]:
         # Hex: no character a config file or a URL would need to quote.
-        made = {r.value: secrets.token_hex(24) for r in Role}
-        made[redis_acl.SUPERUSER] = secrets.token_hex(24)
-        path.write_text(json.dumps(made))
+        stored |= {name: secrets.token_hex(24) for name in missing}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored))
         path.chmod(0o600)
-    stored: dict[str, str] = json.loads(path.read_text())
     return stored
 
 
