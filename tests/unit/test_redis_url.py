@@ -70,3 +70,10 @@ def test_with_credentials_replaces_what_the_url_carried() -> None:
 def test_a_sentinel_url_with_a_user_but_no_password_is_refused() -> None:
     with pytest.raises(RedisUrlError, match="USER:PASSWORD@"):
         redis_url.parse("redis+sentinel://onlyuser@h:1/svc")
+
+
+def test_an_error_about_a_url_never_shows_its_password() -> None:
+    with pytest.raises(RedisUrlError) as caught:
+        redis_url.parse("redis+sentinel://gavel-gateway:s3cret@h:notaport/svc")
+    assert "s3cret" not in str(caught.value)
+    assert "gavel-gateway:***@" in str(caught.value)

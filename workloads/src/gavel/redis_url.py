@@ -82,16 +82,18 @@ def _sentinel(url: str, rest: str) -> SentinelService:
 
 
 def parse(url: str) -> RedisAddress:
-    """Parse a region's Redis URL; raises :class:`RedisUrlError` with the reason."""
+    """Parse a region's Redis URL; raises :class:`RedisUrlError` with the reason (which never
+    shows a password the URL carried)."""
     scheme, sep, rest = url.strip().partition("://")
+    shown = without_credentials(url.strip())
     if not sep:
-        raise RedisUrlError(f"not a URL: {url!r} (expected redis://... or redis+sentinel://...)")
+        raise RedisUrlError(f"not a URL: {shown!r} (expected redis://... or redis+sentinel://...)")
     if scheme == SENTINEL_SCHEME:
-        return _sentinel(url, rest)
+        return _sentinel(shown, rest)
     if scheme in _SINGLE_SCHEMES:
         return SingleServer(url.strip())
     raise RedisUrlError(
-        f"unknown scheme {scheme!r} in {url!r}: use redis://, rediss:// or redis+sentinel://"
+        f"unknown scheme {scheme!r} in {shown!r}: use redis://, rediss:// or redis+sentinel://"
     )
 
 
