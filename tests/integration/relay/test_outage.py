@@ -83,7 +83,8 @@ def throwaway(stack: Stack, tmp_path: Path) -> Iterator[Throwaway]:
         values = dict(
             line.removeprefix("export ").split("=", 1) for line in env.splitlines() if "=" in line
         )
-        yield Throwaway(run_dir, values["REDIS_URL_US"], values["KAFKA_BOOTSTRAP_US"])
+        # The throwaway stack's administrator: this test sets drops up and checks the streams.
+        yield Throwaway(run_dir, Stack(values).redis_url("us"), values["KAFKA_BOOTSTRAP_US"])
     finally:
         subprocess.run(
             [str(STACK), "down", "--purge", "--dir", str(run_dir)], check=False, capture_output=True
