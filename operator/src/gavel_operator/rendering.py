@@ -79,6 +79,8 @@ class RegionView:
     """Public URL of its bid gateway: where drop pages send bids (spec.endpoints.gatewayUrl)."""
     fanout_url: str | None = None
     """Public ws(s) URL of its fan-out, which also serves the drop page at that origin."""
+    redis_auth_secret: str | None = None
+    """spec.endpoints.redisAuthSecret: the Secret with each workload's Redis login."""
 
     @classmethod
     def of(cls, name: str, spec: RegionSpec, minimums: tuple[int, int] | None = None) -> RegionView:
@@ -97,6 +99,7 @@ class RegionView:
             spec.resources,
             spec.endpoints.gateway_url,
             spec.endpoints.fanout_url,
+            spec.endpoints.redis_auth_secret,
         )
 
     def resources_of(self, component: str) -> Obj:
@@ -226,7 +229,7 @@ def _gavel(
         "name": name or command,
         "image": images.gavel,
         "args": [command, "--region", r.name, "--port", str(port), "--host", "0.0.0.0", *args],  # noqa: S104 - in a pod
-        "env": _env(env),
+        "env": _env(env) + rendering_redis.login_env(command, r.redis_auth_secret),
         "ports": [{"name": "main", "containerPort": port}],
         "startupProbe": _probe("/healthz", port)
         | {"periodSeconds": 2, "failureThreshold": STARTUP_PROBE_WINDOW_S // 2},

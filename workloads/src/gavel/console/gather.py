@@ -61,7 +61,7 @@ def redis_url_of(hub: Hub, region: str, env: Mapping[str, str] | None = None) ->
             f"no Redis for region {region!r}: set {endpoints.redis_url_var(region)} or enrol "
             "the Region on the hub with spec.endpoints.redisUrl"
         )
-    return str(url)
+    return endpoints.login(str(url), Role.OPERATOR, env)
 
 
 def _text(value: bytes | str) -> str:
