@@ -30,8 +30,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.gateway import open_bench_drop
-from gavel import auction, bidding, endpoints, luascripts, redis_client
+from gavel import auction, bidding, luascripts, redis_client
 from gavel_devstack.harness.processes import stack_env
+from gavel_devstack.harness.stack_env import Stack
 
 console = Console(width=140)
 UNLIMITED = auction.RateLimit(burst=10**9, per_second=10**9)
@@ -117,7 +118,7 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--region", default="us")
     args = parser.parse_args()
-    url = endpoints.redis_url(args.region, stack_env())
+    url = Stack(stack_env()).redis_url(args.region)
     source = luascripts.script("place_bid").source
     admin = redis_client.connect(url)
     shas = {

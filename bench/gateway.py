@@ -13,7 +13,11 @@ For each connection count in ``--connections`` (default 4, 16, 64):
 4. **WS xN** — the same gateway, loaded through that many bidder sockets, each keeping
    ``--window`` bids in flight (``bench/gateway_client.py``, in two client processes);
 5. **REST x1 at 70 %** (with ``--paced``) — one process driven open-loop at 70 % of the peak
-   its REST row measured, at 16 connections: the "p99 at a sustained rate" figure.
+   its REST row measured, at 16 connections: the "p99 at a sustained rate" figure;
+6. **the cost of the ACL user** (with ``--acl-cost``) — raw EVALSHA logged in as the gateway's
+   ACL user (its selectors checked on every command inside the script) against the same as
+   Redis' ``default`` user, and a REST x1 gateway logged in as ``default`` beside the REST x1
+   row (which runs, as every gateway does, as ``gavel-gateway``).
 
 With the stack's Sentinel URL the gateway answers only once the replicas hold each decision
 (``WAIT``, the default); ``--wait-replicas 0`` measures it without. Numbers and how they were
@@ -23,6 +27,7 @@ Run (needs the local stack's Redis and wrk, ``apt-get install wrk``)::
 
     scripts/stack up --only redis
     .venv/bin/python -m bench.gateway --seconds 8 --connections 4,16,64 --workers 1,2 --paced
+    .venv/bin/python -m bench.gateway --seconds 8 --connections 16 --workers 1 --acl-cost
 """
 
 from __future__ import annotations
@@ -49,8 +54,11 @@ from rich.table import Table
 
 from gavel import auction, bidding, drops, endpoints, keys, luascripts, redis_client, redis_url
 from gavel.gateway.redis_pipe import RedisPipe
+from gavel.redis_acl import Role
 from gavel_devstack.harness import tokens as bidder_tokens
 from gavel_devstack.harness.processes import free_port, stack_env
+from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.redis_auth import SUPERUSER_VAR
 from gavel_operator import auctions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -339,6 +347,33 @@ def print_table(title: str, rows: list[tuple[int, str, Row, Row]]) -> None:
     console.print(table)
 
 
+async def acl_cost_rows(
+    env: dict[str, str],
+    redis: Redis,
+    *,
+    conns: int,
+    seconds: float,
+    wait_replicas: int | None,
+    base: Row,
+) -> list[tuple[int, str, Row, Row]]:
+    """Raw EVALSHA as the gateway's ACL user, and a REST x1 gateway as the default user."""
+    tokens = write_tokens(env, 200)
+    gw_url = endpoints.redis_url("us", env, role=Role.GATEWAY)
+    with console.status(f"{conns} connections: raw EVALSHA as the gateway's user"):
+        acl = await baseline(gw_url, await open_bench_drop(redis), conns, seconds)
+    as_default = {**env, endpoints.redis_auth_var(Role.GATEWAY): env[SUPERUSER_VAR]}
+    with (
+        running_gateway(as_default, 1, wait_replicas) as gw,
+        console.status(f"{conns} connections: REST x1 as the default user"),
+    ):
+        rest = rest_load(gw, await open_bench_drop(redis), conns, seconds, tokens)
+    os.unlink(tokens)
+    return [
+        (conns, "raw EVALSHA as gavel-gateway (ACL)", acl, base),
+        (conns, "gateway x1, REST (wrk), as user default", rest, base),
+    ]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8)
@@ -347,11 +382,14 @@ async def main() -> None:
     parser.add_argument("--window", type=int, default=4, help="WS bids in flight per socket")
     parser.add_argument("--wait-replicas", type=int, default=None, help="passed to the gateway")
     parser.add_argument("--paced", action="store_true", help="add REST x1 at 70%% of its peak")
+    parser.add_argument("--acl-cost", action="store_true", help="add default-user rows")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     env = stack_env()
-    url = env[endpoints.redis_url_var("us")]
+    # The baselines log in as the stack's administrator (Redis' default user); the gateways
+    # started here as their own ACL user, like every gateway.
+    url = Stack(env).redis_url("us")
     redis = redis_client.connect(url)
     tokens = write_tokens(env, 200)
     wait = "off" if args.wait_replicas == 0 or not redis_url.has_replicas(url) else "on"
@@ -363,6 +401,15 @@ async def main() -> None:
         with console.status(f"{conns} connections: pipelined EVALSHA"):
             piped = await pipelined_baseline(url, await open_bench_drop(redis), conns, args.seconds)
         rows.append((conns, "pipelined EVALSHA, one connection", piped, base))
+        if args.acl_cost:
+            rows += await acl_cost_rows(
+                env,
+                redis,
+                conns=conns,
+                seconds=args.seconds,
+                wait_replicas=args.wait_replicas,
+                base=base,
+            )
         for workers in (int(w) for w in args.workers.split(",")):
             with running_gateway(env, workers, args.wait_replicas) as gw:
                 with console.status(f"{conns} connections: REST x{workers}"):

@@ -41,7 +41,7 @@ from gavel_devstack.harness.fanout import running_fanout
 from gavel_devstack.harness.gateway import running_gateway
 from gavel_devstack.harness.processes import stack_env, stop_process
 from gavel_devstack.harness.relay import relay_process, relay_settings, with_db
-from gavel_devstack.harness.stack_env import stack_kafka_auth
+from gavel_devstack.harness.stack_env import Stack, stack_kafka_auth
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = 4  # its own logical database: this relay drains only the benchmark's drop
@@ -135,8 +135,11 @@ async def main() -> None:
     args = parser.parse_args()
     env = stack_env()
     home, other = endpoints.regions(env)[:2]
-    redis_url = with_db(env[endpoints.redis_url_var(home)], BENCH_DB)
-    run_env = {**env, endpoints.redis_url_var(home): redis_url}
+    run_env = {
+        **env,
+        endpoints.redis_url_var(home): with_db(env[endpoints.redis_url_var(home)], BENCH_DB),
+    }
+    redis_url = with_db(Stack(env).redis_url(home), BENCH_DB)
     drop = await open_drop(redis_url, home)
     token = tokens.mint(env, "latency-bench")
     work = Path(tempfile.mkdtemp(prefix="gavel-latency-"))

@@ -56,7 +56,7 @@ from gavel_devstack.harness.relay import (
     running_relay,
     with_db,
 )
-from gavel_devstack.harness.stack_env import stack_kafka_auth
+from gavel_devstack.harness.stack_env import Stack, stack_kafka_auth
 from gavel_devstack.harness.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +136,7 @@ async def main() -> None:
     args = parser.parse_args()
     env = stack_env()
     url, kafka = (
-        with_db(env[endpoints.redis_url_var("us")], BENCH_DB),
+        with_db(Stack(env).redis_url("us"), BENCH_DB),
         env[endpoints.kafka_bootstrap_var("us")],
     )
     redis = redis_client.connect(url)

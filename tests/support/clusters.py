@@ -24,6 +24,7 @@ import yaml
 
 from gavel_devstack import install, stack
 from gavel_devstack.harness.processes import free_port, start_logged, stop_process
+from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.harness.waiting import poll
 from gavel_operator import enrolment, rbac
 from tests.conftest import ROOT
@@ -43,7 +44,8 @@ class Clusters:
         return self.env[f"KUBECONFIG_{cluster.upper()}"]
 
     def redis_url(self, region: str) -> str:
-        return self.env[f"REDIS_URL_{region.upper()}"]
+        """``region``'s Redis as the stack's administrator (set-up and checks)."""
+        return Stack(self.env).redis_url(region)
 
     def kubectl(
         self, cluster: str, *args: str, stdin: str | None = None, check: bool = True

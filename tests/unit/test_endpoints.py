@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from gavel import endpoints
+from gavel.redis_acl import Role
 
 ENV = {
     "GAVEL_REGIONS": "us,eu",
@@ -52,3 +53,18 @@ def test_a_missing_variable_names_itself_and_the_flag_and_never_the_dev_stack() 
         endpoints.token_mint_url({})
     assert str(caught.value) == "GAVEL_TOKEN_MINT_URL is not set: set it in the environment"
     assert "stack" not in str(caught.value)
+
+
+def test_a_role_logs_in_with_its_own_variable_and_nothing_else() -> None:
+    env = {**ENV, "REDIS_AUTH_GATEWAY": "gavel-gateway:pw", "REDIS_AUTH_RELAY": "gavel-relay:x"}
+    assert endpoints.redis_auth_var(Role.GATEWAY) == "REDIS_AUTH_GATEWAY"
+    assert endpoints.redis_url("us", env, role=Role.GATEWAY) == "redis://gavel-gateway:pw@us:6379/0"
+    assert endpoints.redis_urls(env, role=Role.RELAY)["eu"] == "redis://gavel-relay:x@eu:6379/0"
+    # A role without a variable uses the URL as it is; so does a caller naming no role.
+    assert endpoints.redis_url("us", env, role=Role.FANOUT) == "redis://us:6379/0"
+    assert endpoints.redis_url("us", env) == "redis://us:6379/0"
+
+
+def test_a_login_without_a_colon_is_refused_with_its_variable_named() -> None:
+    with pytest.raises(endpoints.MissingEndpointError, match="REDIS_AUTH_GATEWAY must be USER"):
+        endpoints.redis_url("us", {**ENV, "REDIS_AUTH_GATEWAY": "nocolon"}, role=Role.GATEWAY)

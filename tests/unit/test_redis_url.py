@@ -52,3 +52,28 @@ def test_sentinel_url_round_trips() -> None:
 def test_bad_urls_say_what_is_wrong(url: str, says: str) -> None:
     with pytest.raises(RedisUrlError, match=says):
         redis_url.parse(url)
+
+
+def test_sentinel_url_carries_credentials_for_sentinels_and_nodes() -> None:
+    url = redis_url.with_credentials("redis+sentinel://h:1,h:2/svc/0", "gavel-gateway", "p@ss:w/d")
+    assert url == "redis+sentinel://gavel-gateway:p%40ss%3Aw%2Fd@h:1,h:2/svc/0"
+    got = redis_url.parse(url)
+    assert got == SentinelService((("h", 1), ("h", 2)), "svc", 0, "gavel-gateway", "p@ss:w/d")
+
+
+def test_with_credentials_replaces_what_the_url_carried() -> None:
+    url = redis_url.with_credentials("redis://old:pw@h:1/0", "gavel-relay", "new")
+    assert url == "redis://gavel-relay:new@h:1/0"
+    assert redis_url.without_credentials(url) == "redis://gavel-relay:***@h:1/0"
+
+
+def test_a_sentinel_url_with_a_user_but_no_password_is_refused() -> None:
+    with pytest.raises(RedisUrlError, match="USER:PASSWORD@"):
+        redis_url.parse("redis+sentinel://onlyuser@h:1/svc")
+
+
+def test_an_error_about_a_url_never_shows_its_password() -> None:
+    with pytest.raises(RedisUrlError) as caught:
+        redis_url.parse("redis+sentinel://gavel-gateway:s3cret@h:notaport/svc")
+    assert "s3cret" not in str(caught.value)
+    assert "gavel-gateway:***@" in str(caught.value)

@@ -16,7 +16,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gavel_devstack import component, components, install, layout, probes, process, stack
+from gavel_devstack import (
+    component,
+    components,
+    install,
+    layout,
+    probes,
+    process,
+    redis_auth,
+    stack,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -108,10 +117,12 @@ def env(run_dir: RunDir = None) -> None:
     sys.stdout.write("export " + " ".join(line.split("=", 1)[0] for line in lines) + "\n")
 
 
-def _state_cell(rec: stack.Running, *, listening: bool) -> str:
+def _state_cell(rec: stack.Running, run_dir: Path, *, listening: bool) -> str:
     if not listening:
         return "[red]down[/]"
-    role = probes.redis_role(rec.port) if rec.kind in _REDIS_NODE_KINDS else None
+    su = redis_auth.superuser(run_dir)
+    auth = (su.user, su.password)
+    role = probes.redis_role(rec.port, auth) if rec.kind in _REDIS_NODE_KINDS else None
     return f"[green]up[/] ({role})" if role else "[green]up[/]"
 
 
@@ -143,7 +154,7 @@ def status(run_dir: RunDir = None) -> None:
             str(rec.port or "-"),
             str(rec.pid),
             f"{rss} MiB" if rss is not None else "-",
-            _state_cell(rec, listening=listening),
+            _state_cell(rec, d, listening=listening),
         )
     table.add_section()
     up_count = len(state.running) - down_count

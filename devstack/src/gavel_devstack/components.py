@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from gavel import endpoints, kafka_auth, mirror, redis_replication
+from gavel import endpoints, kafka_auth, mirror, redis_acl, redis_replication
 from gavel.audit.settings import DEFAULT_GROUP as DEFAULT_AUDIT_GROUP
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 from gavel_devstack import (
@@ -33,6 +33,7 @@ from gavel_devstack import (
     node_config,
     probes,
     real_nodes,
+    redis_auth,
 )
 from gavel_devstack.component import NO_PORT, SHARED, Component
 from gavel_devstack.install import Installed
@@ -161,8 +162,10 @@ def _redis_node(
 ) -> Component:
     """One Redis server of a region: the primary (``primary`` None) or a replica of it."""
     data = run_dir / f"{kind}-{region}"
+    conf = data / "redis.conf"
     argv = [
         str(inst.redis_server),
+        str(conf),
         "--port",
         str(port),
         "--bind",
@@ -178,14 +181,20 @@ def _redis_node(
     ]
     if primary is not None:
         argv += ["--replicaof", "127.0.0.1", str(primary)]
+    su = redis_auth.superuser(run_dir)
     return Component(
         kind,
         region,
         port,
         argv,
-        partial(probes.redis_node_ready, port),
+        partial(probes.redis_node_ready, port, auth=(su.user, su.password)),
         timeout_s=30,
-        files={data / ".keep": ""},
+        files={conf: redis_auth.data_node_config(run_dir)},
+        # The loader's job, as the operator would do it: this node may be promoted later, and
+        # a (re)started node has an empty script cache.
+        when_ready=partial(
+            probes.load_scripts, port, redis_auth.credential(run_dir, redis_acl.Role.OPERATOR)
+        ),
         # A replica is ready once it holds a copy, so it needs its primary up first.
         after=() if primary is None else (f"redis/{region}",),
     )
@@ -209,6 +218,7 @@ def _redis(
         for kind, port in zip(REPLICA_KINDS, ports.redis_replicas, strict=True)
     ]
     service = redis_replication.service_name(region)
+    su = redis_auth.superuser(run_dir)
     sentinels = []
     for kind, port in zip(SENTINEL_KINDS, ports.sentinels, strict=True):
         home = run_dir / f"{kind}-{region}"
@@ -220,6 +230,7 @@ def _redis(
             service=service,
             primary=("127.0.0.1", ports.redis),
         )
+        text += "\n".join([*redis_auth.sentinel_config_lines(run_dir, service), ""])
         sentinels.append(
             Component(
                 kind,
@@ -232,6 +243,7 @@ def _redis(
                     service,
                     others=layout.SENTINELS - 1,
                     replicas=layout.REDIS_REPLICAS,
+                    auth=(su.user, su.password),
                 ),
                 timeout_s=30,
                 files={conf: text},

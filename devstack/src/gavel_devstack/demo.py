@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gavel import drop_rules, drops, endpoints
+from gavel.redis_acl import Role
 from gavel_devstack import install, process, stack
 
 console = Console()
@@ -128,7 +129,7 @@ async def run(run_dir: Path) -> None:
     regions = endpoints.regions(env)
     manifest = yaml.safe_load((install.repo_root() / "examples" / "drop.yaml").read_text())
     rules = drop_rules.rules_from_manifest(manifest)
-    urls = {r: env[endpoints.redis_url_var(r)] for r in regions}
+    urls = {r: endpoints.redis_url(r, env, role=Role.OPERATOR) for r in regions}
     opened = await drops.open_everywhere(rules, urls, drop_rules.listing_from_manifest(manifest))
     console.print(
         f"drop [bold]{rules.drop_id}[/]: " + ", ".join(f"{r} {o}" for r, o in opened.items())

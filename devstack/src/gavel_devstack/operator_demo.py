@@ -27,6 +27,7 @@ import yaml
 from rich.console import Console
 
 from gavel import bidding, endpoints, redis_client
+from gavel.redis_acl import Role
 from gavel_devstack import install, process, stack
 
 console = Console()
@@ -219,7 +220,11 @@ def watch(hub: Hub, manifest: dict[str, Any]) -> None:
             auction = manifest["spec"]["auction"]
             start, reserve = auction["startPrice"], auction["reservePrice"]
             asyncio.run(
-                _bid(hub.env[endpoints.redis_url_var("us")], name, [start, start + 1_000, reserve])
+                _bid(
+                    endpoints.redis_url("us", hub.env, role=Role.GATEWAY),
+                    name,
+                    [start, start + 1_000, reserve],
+                )
             )
             bid = True
         if line[0] == "Closed" and line[5] == baseline:

@@ -1,8 +1,9 @@
 """Readiness probes: each asks the real server a real question and answers True or False.
 
 Called in a loop by :mod:`gavel_devstack.stack` until a deadline. A probe never raises: any
-failure (refused, timed out, wrong answer) means "not ready yet". ``ensure_topics`` is the one
-action here: it creates a region's topics once its broker answers.
+failure (refused, timed out, wrong answer) means "not ready yet". ``ensure_topics`` and
+``load_scripts`` are the actions here: they create a region's topics once its broker answers
+and load the Lua scripts into a Redis node once it is ready.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import json
 import logging
 import socket
 import ssl
+from typing import Any
 
 import httpx
 import redis
 
+from gavel import luascripts
 from gavel import topics as gavel_topics
 from gavel.kafka_auth import KafkaAuth, client_settings
+from gavel.redis_acl import Credential
 
 _TIMEOUT_S = 2.0
 
@@ -43,11 +47,20 @@ def redis_ready(port: int) -> bool:
         return False
 
 
-def redis_node_ready(port: int) -> bool:
+Auth = tuple[str, str] | None
+"""``(user, password)`` of an ACL user (the stack's superuser), or None for a server without."""
+
+
+def _client(port: int, auth: Auth, **kwargs: Any) -> redis.Redis:
+    login: dict[str, Any] = {} if auth is None else {"username": auth[0], "password": auth[1]}
+    return redis.Redis(port=port, socket_timeout=_TIMEOUT_S, **login, **kwargs)
+
+
+def redis_node_ready(port: int, auth: Auth = None) -> bool:
     """A Redis node of a replicated region answers and, if it is a replica, holds a copy (its
     link to the primary is up). Roles move in a failover, so either role is fine."""
     try:
-        client = redis.Redis(port=port, socket_timeout=_TIMEOUT_S)
+        client = _client(port, auth)
         with client:
             info = client.info("replication")
     except redis.RedisError:
@@ -55,10 +68,10 @@ def redis_node_ready(port: int) -> bool:
     return info.get("role") == "master" or info.get("master_link_status") == "up"
 
 
-def redis_role(port: int) -> str | None:
+def redis_role(port: int, auth: Auth = None) -> str | None:
     """``primary`` or ``replica`` (roles move in a failover), None if it does not answer."""
     try:
-        client = redis.Redis(port=port, socket_timeout=_TIMEOUT_S)
+        client = _client(port, auth)
         with client:
             role = client.info("replication").get("role")
     except redis.RedisError:
@@ -66,11 +79,20 @@ def redis_role(port: int) -> str | None:
     return {"master": "primary", "slave": "replica"}.get(str(role))
 
 
-def sentinel_ready(port: int, service: str, *, others: int, replicas: int) -> bool:
+def load_scripts(port: int, loader: Credential) -> None:
+    """Load every Lua script into the node at ``port`` as ``loader`` (the operator's user)."""
+    with _client(port, (loader.user, loader.password)) as client:
+        for script in luascripts.all_scripts():
+            client.script_load(script.source)
+
+
+def sentinel_ready(
+    port: int, service: str, *, others: int, replicas: int, auth: Auth = None
+) -> bool:
     """A Sentinel watches ``service``'s primary and knows the other Sentinels and the replicas,
     so it can take part in a failover."""
     try:
-        client = redis.Redis(port=port, socket_timeout=_TIMEOUT_S, decode_responses=True)
+        client = _client(port, auth, decode_responses=True)
         with client:
             state = client.sentinel_master(service)
     except redis.RedisError:

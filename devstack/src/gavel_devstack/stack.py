@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gavel import endpoints, redis_replication, redis_url
-from gavel_devstack import components, install, kafka_security, layout, node_host, process
+from gavel_devstack import (
+    components,
+    install,
+    kafka_security,
+    layout,
+    node_host,
+    process,
+    redis_auth,
+)
 from gavel_devstack.component import Component
 
 STATE_FILE = "state.json"
@@ -377,6 +385,8 @@ def env_lines(run_dir: Path, state: State) -> list[str]:
             lines.append(f"KUBECONFIG_{key}={components.kubeconfig_path(run_dir, region)}")
     if "kafka" in state.kinds or "mirror" in state.kinds:
         lines += kafka_security.env_lines(run_dir)
+    if "redis" in state.kinds:
+        lines += redis_auth.env_lines(run_dir)
     if "k8s" in state.kinds:
         lines.append(f"KUBECONFIG_HUB={components.kubeconfig_path(run_dir, layout.HUB)}")
     if "cassandra" in state.kinds:

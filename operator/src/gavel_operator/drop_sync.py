@@ -20,8 +20,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from gavel import drop_rules
+from gavel import drop_rules, endpoints
 from gavel.auction import Rules
+from gavel.redis_acl import Role
 from gavel.resources.drop import DropSpec, DropStatus
 from gavel.resources.phase import Phase
 from gavel_operator import auctions, conditions, kube, rendering, retrying
@@ -88,7 +89,8 @@ def _rules(drop: DropInput) -> Rules:
 
 
 def _redis_url(region: RegionInfo) -> str:
-    return region.spec.endpoints.redis_url
+    """The Region's Redis, logged in as the operator's ACL user (``REDIS_AUTH_OPERATOR``)."""
+    return endpoints.login(region.spec.endpoints.redis_url, Role.OPERATOR)
 
 
 async def _roll_out(

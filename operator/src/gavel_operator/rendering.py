@@ -83,6 +83,8 @@ class RegionView:
     """spec.bidderTokens: the JWKS (URL or ConfigMap) and issuer gateways verify tokens with."""
     kafka: KafkaSecurity | None = None
     """spec.kafka: the workloads' Kafka users and the brokers' CA (rendering_kafka)."""
+    redis_auth_secret: str | None = None
+    """spec.endpoints.redisAuthSecret: the Secret with each workload's Redis login."""
 
     @classmethod
     def of(cls, name: str, spec: RegionSpec, minimums: tuple[int, int] | None = None) -> RegionView:
@@ -103,6 +105,7 @@ class RegionView:
             spec.endpoints.fanout_url,
             spec.bidder_tokens,
             spec.kafka,
+            spec.endpoints.redis_auth_secret,
         )
 
     def resources_of(self, component: str) -> Obj:
@@ -232,7 +235,7 @@ def _gavel(
         "name": name or command,
         "image": images.gavel,
         "args": [command, "--region", r.name, "--port", str(port), "--host", "0.0.0.0", *args],  # noqa: S104 - in a pod
-        "env": _env(env),
+        "env": _env(env) + rendering_redis.login_env(command, r.redis_auth_secret),
         "ports": [{"name": "main", "containerPort": port}],
         "startupProbe": _probe("/healthz", port)
         | {"periodSeconds": 2, "failureThreshold": STARTUP_PROBE_WINDOW_S // 2},

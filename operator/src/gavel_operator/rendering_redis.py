@@ -29,6 +29,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from gavel import endpoints
+from gavel.redis_acl import Role
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 from gavel.redis_replication import REDIS_REPLICATION_ARGS, SENTINEL_QUORUM
 from gavel_operator.rendering_parts import Obj, labels, meta, pdb, service
@@ -272,3 +274,17 @@ def render_redis(
         service(region, ns, "redis-sentinel", SENTINEL_PORT, headless=True, publish_not_ready=True),
         pdb(region, ns, "redis-sentinel"),
     ]
+
+
+_ROLE_OF_COMMAND = {"gateway": Role.GATEWAY, "relay": Role.RELAY, "fanout": Role.FANOUT}
+"""The Redis ACL user each ``gavel`` command runs as (the audit writer reaches no Redis)."""
+
+
+def login_env(command: str, secret: str | None) -> list[dict[str, object]]:
+    """``REDIS_AUTH_<ROLE>`` of ``command``'s role from ``secret`` (its key: the role), or
+    nothing: a pod only ever holds its own role's login (docs/security.md, "Data stores")."""
+    role = _ROLE_OF_COMMAND.get(command)
+    if secret is None or role is None:
+        return []
+    ref = {"secretKeyRef": {"name": secret, "key": role.value}}
+    return [{"name": endpoints.redis_auth_var(role), "valueFrom": ref}]

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from gavel import endpoints, keys, redis_client
 from gavel.auction import IncrementStep
 from gavel.events import BidEvent
+from gavel.redis_acl import WORKLOAD_ROLES
 from gavel_devstack import probes
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
@@ -65,13 +66,16 @@ async def _gateways(
         # The old side names the primary itself (no Sentinels on its side), so it must be told
         # to wait for a replica: a single-server URL implies none.
         old = running_gateway(
-            {**stack.env, variable: region.old_side_url},
+            {**_without_logins(stack.env), variable: region.old_side_url},
             HOME,
             outboxes[0],
             (*UNLIMITED, "--wait-replicas", "1"),
         )
         new = running_gateway(
-            {**stack.env, variable: region.sentinel_url}, HOME, outboxes[1], UNLIMITED
+            {**_without_logins(stack.env), variable: region.sentinel_url},
+            HOME,
+            outboxes[1],
+            UNLIMITED,
         )
         # One after the other: two Python processes starting at once on a busy machine take
         # longer than both in turn.
@@ -90,6 +94,13 @@ class Run:
     cut_at: float
     fenced_s: float
     """From the cut to the old primary refusing a write."""
+
+
+def _without_logins(env: dict[str, str]) -> dict[str, str]:
+    """The stack's environment minus the workloads' Redis logins: this test's own region runs
+    without ACL users (its Redis is built here, not by the stack)."""
+    logins = {endpoints.redis_auth_var(r) for r in WORKLOAD_ROLES}
+    return {k: v for k, v in env.items() if k not in logins}
 
 
 async def _bid_across_the_cut(

@@ -86,9 +86,10 @@ def throwaway(stack: Stack, tmp_path: Path) -> Iterator[Throwaway]:
         values = dict(
             line.removeprefix("export ").split("=", 1) for line in env.splitlines() if "=" in line
         )
+        # The throwaway stack's administrator: this test sets drops up and checks the streams.
         yield Throwaway(
             run_dir,
-            values["REDIS_URL_US"],
+            Stack(values).redis_url("us"),
             values["KAFKA_BOOTSTRAP_US"],
             kafka_auth.from_env(kafka_auth.RELAY, values),
             kafka_auth.from_env(kafka_auth.ADMIN, values),

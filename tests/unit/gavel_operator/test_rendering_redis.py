@@ -145,3 +145,14 @@ def test_each_script_is_shipped_parses_and_finds_every_variable_it_reads(
     read = set(re.findall(r"\$\{?((?:GAVEL|POD)_[A-Z_]+)", text))
     assert read
     assert read <= given, read - given
+
+
+def test_each_workload_gets_only_its_own_redis_login_from_the_secret() -> None:
+    (gw,) = rr.login_env("gateway", "logins")
+    assert gw == {
+        "name": "REDIS_AUTH_GATEWAY",
+        "valueFrom": {"secretKeyRef": {"name": "logins", "key": "gateway"}},
+    }
+    assert rr.login_env("relay", "logins")[0]["name"] == "REDIS_AUTH_RELAY"
+    assert rr.login_env("audit-writer", "logins") == []  # reaches no Redis
+    assert rr.login_env("gateway", None) == []  # no Secret named: URLs as given

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from redis.asyncio import Redis
 
-from gavel import keys, luascripts, redis_client
+from gavel import keys, luascripts, redis_client, script_loader
 from gavel.auction import Rules
 from gavel.drop_rules import Listing, RulesFrozenError, listing_fields, rules_fields
 
@@ -60,6 +60,8 @@ async def open_everywhere(
     its listing everywhere when given."""
     results: dict[str, str] = {}
     for region, url in redis_urls.items():
+        # The loader's job, done here too: a node restarted since the last load lacks them.
+        await script_loader.load_everywhere(url)
         client = redis_client.connect(url)
         try:
             if listing is not None:

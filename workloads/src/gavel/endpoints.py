@@ -13,6 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from gavel import redis_url as redis_urls_
+from gavel.redis_acl import Role
+
 REGIONS = "GAVEL_REGIONS"
 """Comma-separated names of every region."""
 
@@ -45,12 +48,22 @@ KAFKA_CA_FILE = "KAFKA_CA_FILE"
 """PEM file of the CA that signed the brokers' certificates (``SASL_SSL``)."""
 
 _REDIS_URL_PREFIX = "REDIS_URL_"
+_REDIS_AUTH_PREFIX = "REDIS_AUTH_"
 _KAFKA_BOOTSTRAP_PREFIX = "KAFKA_BOOTSTRAP_"
 
 
 def redis_url_var(region: str) -> str:
     """The variable holding ``region``'s Redis URL, e.g. ``REDIS_URL_US``."""
     return _REDIS_URL_PREFIX + region.upper()
+
+
+def redis_auth_var(role: Role) -> str:
+    """The variable holding ``role``'s Redis login ``USER:PASSWORD``, e.g. ``REDIS_AUTH_GATEWAY``.
+
+    One login per role for every region's Redis (a gateway may serve drops homed elsewhere);
+    unset means the URL is used as it is (credentials in it, or none).
+    """
+    return _REDIS_AUTH_PREFIX + role.value.upper()
 
 
 def kafka_bootstrap_var(region: str) -> str:
@@ -86,8 +99,29 @@ def regions(env: Mapping[str, str] | None = None, *, flag: str | None = None) ->
     return _get(REGIONS, env, flag).split(",")
 
 
-def redis_url(region: str, env: Mapping[str, str] | None = None, *, flag: str | None = None) -> str:
-    return _get(redis_url_var(region), env, flag)
+def redis_url(
+    region: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    flag: str | None = None,
+    role: Role | None = None,
+) -> str:
+    """``region``'s Redis URL, logging in as ``role`` when its variable is set."""
+    return login(_get(redis_url_var(region), env, flag), role, env)
+
+
+def login(url: str, role: Role | None, env: Mapping[str, str] | None = None) -> str:
+    """``url`` logging in as ``role`` when ``REDIS_AUTH_<ROLE>`` is set (replacing credentials
+    the URL carried, so a URL given by flag still runs the process as its role)."""
+    if role is None:
+        return url
+    auth = (os.environ if env is None else env).get(redis_auth_var(role))
+    if not auth:
+        return url
+    user, sep, password = auth.partition(":")
+    if not sep or not user:
+        raise MissingEndpointError(f"{redis_auth_var(role)} must be USER:PASSWORD")
+    return redis_urls_.with_credentials(url, user, password)
 
 
 def kafka_bootstrap(
@@ -130,8 +164,13 @@ def hub_kubeconfig(
     return _get(HUB_KUBECONFIG, env, flag)
 
 
-def redis_urls(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Every region's Redis the environment knows (a gateway may serve drops homed elsewhere)."""
+def redis_urls(env: Mapping[str, str] | None = None, *, role: Role | None = None) -> dict[str, str]:
+    """Every region's Redis the environment knows (a gateway may serve drops homed elsewhere),
+    logging in as ``role`` when its variable is set."""
     source = os.environ if env is None else env
     prefix = _REDIS_URL_PREFIX
-    return {k[len(prefix) :].lower(): v for k, v in source.items() if k.startswith(prefix) and v}
+    return {
+        k[len(prefix) :].lower(): login(v, role, env)
+        for k, v in source.items()
+        if k.startswith(prefix) and v
+    }

@@ -37,6 +37,24 @@ class _PrimaryOfService(Redis):
             await self.sentinels.aclose()
 
 
+def _login(address: redis_url.SentinelService) -> dict[str, Any]:
+    """The same ACL user logs in to the Sentinels and to the data nodes (gavel.redis_acl)."""
+    if address.username is None or address.password is None:
+        return {}
+    return {"username": address.username, "password": address.password}
+
+
+def _sentinels(address: redis_url.SentinelService) -> Sentinel:
+    return Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        list(address.sentinels),
+        sentinel_kwargs={
+            "socket_timeout": _SENTINEL_TIMEOUT_S,
+            "socket_connect_timeout": _SENTINEL_TIMEOUT_S,
+            **_login(address),
+        },
+    )
+
+
 def connect(url: str, **kwargs: Any) -> Redis:
     """A client of the Redis at ``url`` (``redis://`` or ``redis+sentinel://``).
 
@@ -46,17 +64,12 @@ def connect(url: str, **kwargs: Any) -> Redis:
     address = redis_url.parse(url)
     if isinstance(address, redis_url.SingleServer):
         return Redis.from_url(address.url, **kwargs)
-    sentinels = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-        list(address.sentinels),
-        sentinel_kwargs={
-            "socket_timeout": _SENTINEL_TIMEOUT_S,
-            "socket_connect_timeout": _SENTINEL_TIMEOUT_S,
-        },
-    )
+    sentinels = _sentinels(address)
+    login = _login(address)
     client = cast(
         "_PrimaryOfService",
         sentinels.master_for(
-            address.service, redis_class=_PrimaryOfService, db=address.db, **kwargs
+            address.service, redis_class=_PrimaryOfService, db=address.db, **login, **kwargs
         ),
     )
     client.sentinels = sentinels
@@ -88,6 +101,8 @@ class PrimaryLocator:
         self._sentinels: Sentinel | None = None
         self._service = ""
         self._db = 0
+        self._username: str | None = None
+        self._password: str | None = None
         if isinstance(address, redis_url.SingleServer):
             kw = parse_url(address.url)
             self._fixed = Endpoint(
@@ -99,21 +114,22 @@ class PrimaryLocator:
                 tls=address.url.startswith("rediss://"),
             )
         else:
-            self._sentinels = Sentinel(  # type: ignore[no-untyped-call]
-                list(address.sentinels),
-                sentinel_kwargs={
-                    "socket_timeout": _SENTINEL_TIMEOUT_S,
-                    "socket_connect_timeout": _SENTINEL_TIMEOUT_S,
-                },
-            )
+            self._sentinels = _sentinels(address)
             self._service, self._db = address.service, address.db
+            self._username, self._password = address.username, address.password
 
     async def __call__(self) -> Endpoint:
         if self._fixed is not None:
             return self._fixed
         assert self._sentinels is not None
         host, port = await self._sentinels.discover_master(self._service)
-        return Endpoint(host=str(host), port=int(port), db=self._db)
+        return Endpoint(
+            host=str(host),
+            port=int(port),
+            db=self._db,
+            username=self._username,
+            password=self._password,
+        )
 
     async def aclose(self) -> None:
         if self._sentinels is not None:

@@ -19,7 +19,7 @@ import redis
 from redis.sentinel import Sentinel
 
 from gavel import redis_url
-from gavel_devstack import layout, stack
+from gavel_devstack import layout, redis_auth, stack
 from gavel_devstack.harness.waiting import poll
 from gavel_devstack.install import repo_root
 
@@ -33,10 +33,24 @@ class Node:
     kind: str
     port: int
     pid: int
+    auth: tuple[str, str] | None = None
+    """The stack's superuser, when the stack runs with ACL users."""
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        url = f"redis://127.0.0.1:{self.port}/0"
+        return url if self.auth is None else redis_url.with_credentials(url, *self.auth)
+
+
+def _superuser(run_dir: Path) -> tuple[str, str]:
+    su = redis_auth.superuser(run_dir)
+    return su.user, su.password
+
+
+def _login(address: redis_url.SentinelService) -> dict[str, str]:
+    if address.username is None or address.password is None:
+        return {}
+    return {"username": address.username, "password": address.password}
 
 
 def _sentinels(url: str) -> redis_url.SentinelService:
@@ -52,7 +66,9 @@ def primary_port(url: str) -> int | None:
     votes: dict[int, int] = {}
     for host, port in address.sentinels:
         try:
-            with redis.Redis(host=host, port=port, socket_timeout=_TIMEOUT_S) as s:
+            with redis.Redis(
+                host=host, port=port, socket_timeout=_TIMEOUT_S, **_login(address)
+            ) as s:
                 got = s.sentinel_get_master_addr_by_name(address.service)
         except redis.RedisError:
             continue
@@ -68,8 +84,9 @@ def nodes(run_dir: Path, region: str) -> list[Node]:
     if state is None:
         raise RuntimeError(f"no stack state in {run_dir}")
     kinds = ("redis", *(f"redis-replica-{i + 1}" for i in range(layout.REDIS_REPLICAS)))
+    auth = _superuser(run_dir)
     return [
-        Node(rec.kind, rec.port, rec.pid)
+        Node(rec.kind, rec.port, rec.pid, auth)
         for rec in state.running.values()
         if rec.region == region and rec.kind in kinds
     ]
@@ -88,10 +105,11 @@ def signal_node(node: Node, sig: signal.Signals) -> None:
     os.kill(node.pid, sig)
 
 
-def role(port: int) -> tuple[str, str | None]:
+def role(port: int, auth: tuple[str, str] | None = None) -> tuple[str, str | None]:
     """(``master``/``slave``/``down``, the link status of a replica)."""
+    login = {} if auth is None else {"username": auth[0], "password": auth[1]}
     try:
-        with redis.Redis(port=port, socket_timeout=_TIMEOUT_S, decode_responses=True) as c:
+        with redis.Redis(port=port, socket_timeout=_TIMEOUT_S, decode_responses=True, **login) as c:
             info = c.info("replication")
     except redis.RedisError:
         return "down", None
@@ -104,7 +122,7 @@ def in_sync(run_dir: Path, region: str, url: str) -> bool:
     if port is None:
         return False
     for node in nodes(run_dir, region):
-        got = role(node.port)
+        got = role(node.port, node.auth)
         want = ("master", None) if node.port == port else ("slave", "up")
         if got != want:
             return False
@@ -141,6 +159,12 @@ def sync_client(url: str) -> redis.Redis:
     address = redis_url.parse(url)
     if isinstance(address, redis_url.SingleServer):
         return redis.Redis.from_url(address.url)
-    sentinels = Sentinel(list(address.sentinels), socket_timeout=_TIMEOUT_S)
+    login = _login(address)
+    sentinels = Sentinel(
+        list(address.sentinels),
+        socket_timeout=_TIMEOUT_S,
+        sentinel_kwargs={"socket_timeout": _TIMEOUT_S, **login},
+        **login,
+    )
     client: redis.Redis = sentinels.master_for(address.service, db=address.db)
     return client

@@ -41,7 +41,10 @@ def with_db(redis_url: str, db: int) -> str:
     """``redis_url`` pointing at logical database ``db`` (a single server or a Sentinel URL)."""
     address = gavel_redis_url.parse(redis_url)
     if isinstance(address, gavel_redis_url.SentinelService):
-        return gavel_redis_url.sentinel_url(list(address.sentinels), address.service, db)
+        url = gavel_redis_url.sentinel_url(list(address.sentinels), address.service, db)
+        if address.username is None or address.password is None:
+            return url
+        return gavel_redis_url.with_credentials(url, address.username, address.password)
     parts = urlsplit(redis_url)
     return urlunsplit(parts._replace(path=f"/{db}"))
 

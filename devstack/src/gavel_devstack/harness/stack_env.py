@@ -12,8 +12,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from gavel import endpoints, kafka_auth
+from gavel import endpoints, kafka_auth, redis_url
+from gavel.redis_acl import Role
 from gavel_devstack.install import repo_root
+from gavel_devstack.redis_auth import SUPERUSER_VAR
 
 
 class StackEnvError(LookupError):
@@ -57,7 +59,18 @@ class Stack:
         return self._get(endpoints.REGIONS).split(",")
 
     def redis_url(self, region: str) -> str:
-        return self._get(endpoints.redis_url_var(region))
+        """``region``'s Redis as the stack's superuser (tests' set-up and checks); workloads
+        started with :attr:`env` log in as their own ACL users instead."""
+        url = self._get(endpoints.redis_url_var(region))
+        auth = self.env.get(SUPERUSER_VAR)
+        if not auth:
+            return url
+        user, _, password = auth.partition(":")
+        return redis_url.with_credentials(url, user, password)
+
+    def redis_login(self, role: Role) -> str:
+        """``USER:PASSWORD`` of ``role`` in this stack."""
+        return self._get(endpoints.redis_auth_var(role))
 
     def kafka(self, region: str) -> str:
         return self._get(endpoints.kafka_bootstrap_var(region))

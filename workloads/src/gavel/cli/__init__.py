@@ -22,6 +22,7 @@ from gavel.cli import (
     drops_commands,
     herd_commands,
     operator_commands,
+    redis_commands,
     service_commands,
     token_commands,
 )
@@ -66,6 +67,7 @@ def topics() -> None:
 # Registration order is the order `gavel --help` lists them in.
 app.add_typer(token_commands.app, name="token")
 app.add_typer(drops_commands.app, name="drops")
+app.add_typer(redis_commands.app, name="redis")
 app.command()(service_commands.gateway)
 app.command()(service_commands.fanout)
 app.add_typer(operator_commands.app, name="operator")

@@ -135,6 +135,7 @@ def audit_verify(
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
     from gavel.audit.store import StoreErrors  # noqa: PLC0415
     from gavel.audit.verify import parse_anchor, redis_anchor, verify  # noqa: PLC0415
+    from gavel.redis_acl import Role  # noqa: PLC0415
 
     if head and redis_region:
         raise typer.BadParameter("give --head or --redis-region, not both")
@@ -146,7 +147,7 @@ def audit_verify(
             keyspace=keyspace,
         )
         anchor = parse_anchor(head) if head else None
-        url = endpoints.redis_url(redis_region) if redis_region else None
+        url = endpoints.redis_url(redis_region, role=Role.OPERATOR) if redis_region else None
     except (endpoints.MissingEndpointError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     if url is not None:

@@ -84,13 +84,14 @@ def drops_open(
     import yaml  # noqa: PLC0415
 
     from gavel import drop_rules, drops, endpoints  # noqa: PLC0415
+    from gavel.redis_acl import Role  # noqa: PLC0415
 
     try:
         parsed = yaml.safe_load(manifest.read_text())
         rules = drop_rules.rules_from_manifest(parsed)
         listing = drop_rules.listing_from_manifest(parsed)
         targets = region or endpoints.regions(flag="--region")
-        urls = {r: endpoints.redis_url(r) for r in targets}
+        urls = {r: endpoints.redis_url(r, role=Role.OPERATOR) for r in targets}
     except (
         OSError,
         yaml.YAMLError,

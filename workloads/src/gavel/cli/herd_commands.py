@@ -75,6 +75,7 @@ def herd(
     from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
     from gavel.herd import report, shape, summary  # noqa: PLC0415
     from gavel.herd.run import Herd, Target, run  # noqa: PLC0415
+    from gavel.redis_acl import Role  # noqa: PLC0415
 
     gateways, fanouts = parse_urls(gateway, "--gateway"), parse_urls(fanout, "--fanout")
     names = tuple(r.strip() for r in regions.split(",")) if regions else tuple(gateways)
@@ -94,7 +95,7 @@ def herd(
         target = Target(
             gateways=gateways,
             fanouts=fanouts,
-            redis_urls={r: endpoints.redis_url(r) for r in names},
+            redis_urls={r: endpoints.redis_url(r, role=Role.OPERATOR) for r in names},
             token_mint_url=endpoints.token_mint_url(),
             audit=CassandraTarget(
                 *parse_contact(cassandra_contact or endpoints.cassandra_contact()),

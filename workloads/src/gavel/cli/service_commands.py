@@ -66,9 +66,10 @@ def gateway(
     from gavel.auction import RateLimit  # noqa: PLC0415
     from gavel.gateway.app import create_asgi  # noqa: PLC0415
     from gavel.gateway.settings import ENV_VAR, GatewaySettings  # noqa: PLC0415
+    from gavel.redis_acl import Role  # noqa: PLC0415
 
     try:
-        urls = endpoints.redis_urls()
+        urls = endpoints.redis_urls(role=Role.GATEWAY)
         endpoints.redis_url(region)
         jwks = jwks or endpoints.jwks()
         token_issuer = token_issuer or endpoints.token_issuer()
@@ -162,6 +163,7 @@ def fanout(
     from gavel.fanout.admission import AddressLimits  # noqa: PLC0415
     from gavel.fanout.server import run  # noqa: PLC0415
     from gavel.fanout.settings import FanoutSettings, parse_gateway_urls  # noqa: PLC0415
+    from gavel.redis_acl import Role  # noqa: PLC0415
 
     try:
         limits = AddressLimits(
@@ -181,7 +183,7 @@ def fanout(
             max_connections=max_connections,
             address_limits=limits,
             max_stale_ms=max_stale_ms,
-            redis_url=redis_url or _page_redis(region),
+            redis_url=endpoints.login(redis_url, Role.FANOUT) if redis_url else _page_redis(region),
             gateway_urls=parse_gateway_urls(gateway_url),
             demo_login_url=demo_login_url,
         )
@@ -193,9 +195,10 @@ def fanout(
 def _page_redis(region: str) -> str | None:
     """The fan-out's Redis for drop pages; without one it serves prices only."""
     from gavel import endpoints  # noqa: PLC0415
+    from gavel.redis_acl import Role  # noqa: PLC0415
 
     try:
-        return endpoints.redis_url(region)
+        return endpoints.redis_url(region, role=Role.FANOUT)
     except endpoints.MissingEndpointError:
         return None
 
@@ -231,12 +234,15 @@ def relay(
 ) -> None:
     """Relay REGION's drop streams (and a disk outbox) into Kafka: gavel.audit and gavel.price."""
     from gavel import endpoints, kafka_auth  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.redis_acl import Role  # noqa: PLC0415
     from gavel.relay import RelaySettings, run_until_signalled  # noqa: PLC0415
 
     try:
         settings = RelaySettings(
             region=region,
-            redis_url=redis_url or endpoints.redis_url(region, flag="--redis-url"),
+            redis_url=endpoints.login(redis_url, Role.RELAY)
+            if redis_url
+            else endpoints.redis_url(region, flag="--redis-url", role=Role.RELAY),
             kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
             kafka_auth=kafka_auth.from_env(kafka_auth.RELAY),
             port=port,

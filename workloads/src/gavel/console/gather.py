@@ -35,6 +35,7 @@ from gavel.console.snapshot import (
     metric_total,
     participating,
 )
+from gavel.redis_acl import Role
 from gavel.redis_url import RedisUrlError
 
 REDIS_TIMEOUT_S = 2.0
@@ -50,7 +51,7 @@ def redis_url_of(hub: Hub, region: str, env: Mapping[str, str] | None = None) ->
     """``REDIS_URL_<REGION>`` if set (what ``gavel drops open`` reads), else the Region's
     ``spec.endpoints.redisUrl`` on the hub (what the operator reads)."""
     try:
-        return endpoints.redis_url(region, env)
+        return endpoints.redis_url(region, env, role=Role.OPERATOR)
     except endpoints.MissingEndpointError:
         pass
     obj = hub.get_region(region)
@@ -60,7 +61,7 @@ def redis_url_of(hub: Hub, region: str, env: Mapping[str, str] | None = None) ->
             f"no Redis for region {region!r}: set {endpoints.redis_url_var(region)} or enrol "
             "the Region on the hub with spec.endpoints.redisUrl"
         )
-    return str(url)
+    return endpoints.login(str(url), Role.OPERATOR, env)
 
 
 def _text(value: bytes | str) -> str:

@@ -65,7 +65,7 @@ class Presence:
             batch = reports[start : start + BATCH]
             try:
                 answers = await self._run(batch)
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, luascripts.ScriptNotLoadedError) as exc:
                 metrics.OBSERVER_REPORTS.labels("error").inc(len(batch))
                 log.warning("recording observers of %d drops failed: %s", len(batch), exc)
                 continue
@@ -91,7 +91,7 @@ class Presence:
                 break
             # A restarted or new primary lacks the script; a report sent twice does no harm
             # (the same entry, a peak that only rises).
-            await self.redis.script_load(self.script.source)
+            await self.script.load(self.redis)
         return answers
 
     async def close(self) -> None:

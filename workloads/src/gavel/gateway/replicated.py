@@ -135,7 +135,12 @@ class ReplicatedBids:
         if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
             # A restarted or new primary lacks the script; EVALSHA of a missing script wrote
             # nothing, so load it and send the attempt again.
-            await self.pipe.call(("SCRIPT", "LOAD", luascripts.script("place_bid").source))
+            loaded, _ = await self.pipe.call(
+                ("SCRIPT", "LOAD", luascripts.script("place_bid").source)
+            )
+            if isinstance(loaded, hiredis.ReplyError):
+                # NOPERM: the gateway's ACL user may not load scripts; the loader must.
+                raise self._refusal(str(luascripts.ScriptNotLoadedError("place_bid")))
             reply, acked = await self.pipe.call(bidding.evalsha_command(call), replicate=replicate)
         if isinstance(reply, hiredis.ReplyError):
             raise self._refusal(str(reply))

@@ -15,6 +15,7 @@ audit trail too. Both are true records; neither overwrites the other.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from gavel.gateway.settings import GatewaySettings
 from gavel.outbox import OutboxWriter
 
 _UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, TimeoutError, OSError)
+
+log = logging.getLogger(__name__)
 
 
 class UnavailableError(Exception):
@@ -192,14 +195,18 @@ class BidService:
         return drop_rules.rules_from_hash(drop_id, rules_raw), state
 
     async def ready(self) -> bool:
-        """Own region's Redis answers and has place_bid loaded (loading it if needed)."""
+        """Own region's Redis answers and has place_bid loaded (by the loader: the gateway's
+        user may not load scripts, so a missing script keeps it not ready, and says why)."""
         from gavel import luascripts  # noqa: PLC0415
 
         client = self.redis[self.settings.region]
         script = luascripts.script("place_bid")
         try:
             if not (await client.script_exists(script.sha))[0]:
-                await client.script_load(script.source)
+                await script.load(client)
+        except luascripts.ScriptNotLoadedError as exc:
+            log.warning("not ready: %s", exc)
+            return False
         except _UNREACHABLE:
             return False
         return True

@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from redis.exceptions import RedisError
 
-from gavel import redis_client
+from gavel import redis_client, redis_url
 from gavel.lifecycle import signals
 from gavel.lifecycle.retrying import Failure, OnFailure, StoppedError, pause, repeat, retry
 from gavel.relay import segments, web
@@ -290,7 +290,7 @@ async def run(settings: RelaySettings, *, stop: asyncio.Event | None = None) -> 
             "relay %s for region %s: Redis %s, Kafka %s, HTTP %s:%d, outbox %s",
             settings.consumer,
             settings.region,
-            settings.redis_url,
+            redis_url.without_credentials(settings.redis_url),
             settings.kafka_bootstrap,
             settings.host,
             port,

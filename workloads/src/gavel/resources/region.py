@@ -82,6 +82,14 @@ class Endpoints(Resource):
     cassandra: Cassandra = Field(
         description="The audit trail's Cassandra as this region's audit writers reach it."
     )
+    redis_auth_secret: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="Secret in the region's namespace holding each workload's Redis login, "
+        "USER:PASSWORD under the keys gateway, relay, fanout and operator; each workload "
+        "gets only its own key (REDIS_AUTH_<ROLE>) and logs in with it to every region's "
+        "Redis. Unset: workloads log in with what the URLs carry.",
+    )
     gateway_url: str | None = Field(
         default=None, pattern=r"^https?://", description="Public URL of the bid gateway."
     )
