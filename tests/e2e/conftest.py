@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from gavel import endpoints
+from gavel.redis_acl import Role
 from gavel_devstack.harness.waiting import poll
 from tests.support.clusters import (
     Clusters,
@@ -29,7 +31,8 @@ from tests.support.operator_checks import every_region_ready_and_available
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Clusters, Operator]]:
     work = tmp_path_factory.mktemp("operator-e2e")
     clusters = start_clusters(work / "stack")
-    operator = Operator(set_up(clusters, work), work / "operator.log")
+    login = clusters.env.get(endpoints.redis_auth_var(Role.OPERATOR), "")
+    operator = Operator(set_up(clusters, work), work / "operator.log", redis_login=login)
     clusters.apply("hub", example_regions(clusters))
     operator.start()
     try:

@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import yaml
 
+from gavel import endpoints
+from gavel.redis_acl import Role
 from gavel_devstack import install, stack
 from gavel_devstack.harness.processes import free_port, start_logged, stop_process
 from gavel_devstack.harness.stack_env import Stack
@@ -117,10 +119,12 @@ def service_account_kubeconfig(
 
 
 def example_regions(clusters: Clusters) -> list[dict[str, Any]]:
-    """examples/regions.yaml, pointed at this stack's Redis servers."""
+    """examples/regions.yaml, pointed at this stack's Redis servers (a Region names a Redis, never
+    a login: the operator logs in with its own, :meth:`Operator.start`)."""
     docs = list(yaml.safe_load_all((ROOT / "examples" / "regions.yaml").read_text()))
     for doc in docs:
-        doc["spec"]["endpoints"]["redisUrl"] = clusters.redis_url(doc["metadata"]["name"])
+        name = doc["metadata"]["name"]
+        doc["spec"]["endpoints"]["redisUrl"] = clusters.env[endpoints.redis_url_var(name)]
     return docs
 
 
@@ -167,6 +171,8 @@ class Operator:
 
     kubeconfig: Path
     log: Path
+    redis_login: str = ""
+    """The operator's ``USER:PASSWORD`` for every Region's Redis (``REDIS_AUTH_OPERATOR``)."""
     metrics_port: int = field(default_factory=free_port)
     tick_s: float = 1.0
     """Half the shipped default (2 s, gavel_operator.settings.TICK_S): quicker tests."""
@@ -188,6 +194,7 @@ class Operator:
             return ""
 
     def start(self) -> None:
+        login = {endpoints.redis_auth_var(Role.OPERATOR): self.redis_login}
         self.proc = start_logged(
             [str(ROOT / ".venv" / "bin" / "gavel"), "operator", "run", "--liveness-port", "0"],
             self.log,
@@ -196,6 +203,7 @@ class Operator:
                 "GAVEL_OPERATOR_NAMESPACE": OPERATOR_NS,
                 "GAVEL_OPERATOR_TICK_S": str(self.tick_s),
                 "GAVEL_OPERATOR_METRICS_PORT": str(self.metrics_port),
+                **(login if self.redis_login else {}),
             },
         )
 

@@ -126,7 +126,10 @@ async def replication(url: str, client: Redis) -> Replication:
     sentinels: tuple[int, int] | None = None
     if isinstance(address, redis_url.SentinelService):
         answers = await asyncio.gather(
-            *(_named_primary(h, p, address.service) for h, p in address.sentinels)
+            *(
+                _named_primary(h, p, address.service, address.username, address.password)
+                for h, p in address.sentinels
+            )
         )
         sentinels = (sum(a is not None for a in answers), len(answers))
         primary = majority(list(answers))
@@ -142,12 +145,16 @@ async def replication(url: str, client: Redis) -> Replication:
     return Replication(primary, sentinels, str(info.get("role")), replicas_from_info(info))
 
 
-async def _named_primary(host: str, port: int, service: str) -> str | None:
-    """``host:port`` of ``service``'s primary as one Sentinel names it; None if it does not
-    answer or names none."""
+async def _named_primary(
+    host: str, port: int, service: str, username: str | None, password: str | None
+) -> str | None:
+    """``host:port`` of ``service``'s primary as one Sentinel names it, asked with the URL's
+    login (Sentinels refuse strangers); None if it does not answer or names none."""
     sentinel = Redis(
         host=host,
         port=port,
+        username=username,
+        password=password,
         socket_timeout=SENTINEL_TIMEOUT_S,
         socket_connect_timeout=SENTINEL_TIMEOUT_S,
         decode_responses=True,

@@ -18,7 +18,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from gavel import endpoints
 from gavel.backoff import Backoff
+from gavel.redis_acl import Role
 from gavel.resources.region import Region, RegionSpec, RegionStatus
 from gavel_operator import (
     auctions,
@@ -161,7 +163,7 @@ def available_patch(region: RegionInfo, found: Found, now: float) -> Obj:
 
 async def _with_redis(region: RegionInfo, rt: Runtime, patch: Obj, now: float) -> Obj:
     """``patch`` plus the region's Redis: its status and the ``RedisReplicated`` condition."""
-    url = region.spec.endpoints.redis_url
+    url = endpoints.login(region.spec.endpoints.redis_url, Role.OPERATOR)
     replication = await auctions.replication(url, rt.redis.get(url))
     status, observed = redis_health.assess(replication, region.spec.redis.replicas)
     before = patch.get("conditions", region.status.conditions)
