@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from gavel import endpoints, mirror
 from gavel.resources.drop import DropSpec
-from gavel.resources.region import BidderTokens, KafkaSecurity, RegionSpec, Resources
-from gavel_operator import rendering_kafka, rendering_redis
+from gavel.resources.region import BidderTokens, Cassandra, KafkaSecurity, RegionSpec, Resources
+from gavel_operator import rendering_cassandra, rendering_kafka, rendering_redis
 from gavel_operator.rendering_parts import Obj, labels, meta, pdb, service
 
 GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 8080, 8090, 8081, 8082
@@ -85,6 +85,9 @@ class RegionView:
     """spec.kafka: the workloads' Kafka users and the brokers' CA (rendering_kafka)."""
     redis_auth_secret: str | None = None
     """spec.endpoints.redisAuthSecret: the Secret with each workload's Redis login."""
+    cassandra: Cassandra | None = None
+    """spec.endpoints.cassandra: its logins' Secrets and CA (rendering_cassandra); None or
+    neither set: an anonymous, plain client."""
 
     @classmethod
     def of(cls, name: str, spec: RegionSpec, minimums: tuple[int, int] | None = None) -> RegionView:
@@ -106,6 +109,7 @@ class RegionView:
             spec.bidder_tokens,
             spec.kafka,
             spec.endpoints.redis_auth_secret,
+            cassandra,
         )
 
     def resources_of(self, component: str) -> Obj:
@@ -248,6 +252,7 @@ def _gavel(
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
     container["env"] += rendering_kafka.container_env(r.kafka, command)
+    container["env"] += rendering_cassandra.container_env(r.cassandra, command)
     return container
 
 
@@ -396,6 +401,7 @@ def render_region(
             {"name": "config", "configMap": {"name": "gavel-mirrormaker"}},
             *secret_volumes,
         ]
+    writer_args = rendering_cassandra.writer_args(r.cassandra)
     for component, port, minimum in (
         ("gateway", GATEWAY_PORT, r.gateway_min),
         ("fanout", FANOUT_PORT, r.fanout_min),
@@ -428,9 +434,18 @@ def render_region(
             r,
             "audit-writer",
             2,
-            _gavel(images, r, regions, "audit-writer", AUDIT_PORT, resources="auditWriter"),
+            _gavel(
+                images,
+                r,
+                regions,
+                "audit-writer",
+                AUDIT_PORT,
+                args=writer_args,
+                resources="auditWriter",
+            ),
         ),
     ]
+    rendering_cassandra.with_ca(objects, r.cassandra)
     return rendering_kafka.with_ca(objects, r.kafka)
 
 
