@@ -3,40 +3,17 @@ connecting itself is covered by tests/integration/audit."""
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 from pathlib import Path
 
 from cassandra import AuthenticationFailed, Unauthorized
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import NoHostAvailable
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from gavel.audit.settings import CassandraTarget
 from gavel.audit.store import describe, security_options
 from gavel.cassandra_auth import CassandraLogin
-
-
-def _ca(path: Path) -> Path:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gavel test CA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path
+from tests.unit.tls import CA_NAME, write_ca
 
 
 def test_an_anonymous_plain_target_adds_no_options() -> None:
@@ -53,12 +30,12 @@ def test_a_login_becomes_a_password_authenticator_provider() -> None:
 def test_a_ca_file_turns_on_encryption_that_trusts_only_it_and_checks_host_names(
     tmp_path: Path,
 ) -> None:
-    target = CassandraTarget("h", 9042, "us", ca_file=str(_ca(tmp_path / "ca.crt")))
+    target = CassandraTarget("h", 9042, "us", ca_file=str(write_ca(tmp_path / "ca.crt")))
     context = security_options(target)["ssl_context"]
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
-    assert [c["subject"] for c in context.get_ca_certs()] == [((("commonName", "gavel test CA"),),)]
+    assert [c["subject"] for c in context.get_ca_certs()] == [((("commonName", CA_NAME),),)]
 
 
 def test_a_refused_login_names_the_user_and_never_the_password() -> None:
