@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 
 from gavel import endpoints, mirror
 from gavel.resources.drop import DropSpec
-from gavel.resources.region import BidderTokens, Cassandra, KafkaSecurity, RegionSpec, Resources
+from gavel.resources.region import (
+    BidderTokens,
+    CaSecret,
+    Cassandra,
+    KafkaSecurity,
+    RegionSpec,
+    Resources,
+)
 from gavel_operator import rendering_cassandra, rendering_kafka, rendering_redis
 from gavel_operator.rendering_parts import Obj, labels, meta, pdb, service
 
@@ -85,6 +92,8 @@ class RegionView:
     """spec.kafka: the workloads' Kafka users and the brokers' CA (rendering_kafka)."""
     redis_auth_secret: str | None = None
     """spec.endpoints.redisAuthSecret: the Secret with each workload's Redis login."""
+    redis_ca: CaSecret | None = None
+    """spec.endpoints.redisCaSecret: the CA of rediss:// Redis servers."""
     cassandra: Cassandra | None = None
     """spec.endpoints.cassandra: its logins' Secrets and CA (rendering_cassandra); None or
     neither set: an anonymous, plain client."""
@@ -109,6 +118,7 @@ class RegionView:
             spec.bidder_tokens,
             spec.kafka,
             spec.endpoints.redis_auth_secret,
+            spec.endpoints.redis_ca_secret,
             cassandra,
         )
 
@@ -253,6 +263,7 @@ def _gavel(
     }
     container["env"] += rendering_kafka.container_env(r.kafka, command)
     container["env"] += rendering_cassandra.container_env(r.cassandra, command)
+    container["env"] += rendering_redis.ca_env(command, r.redis_ca)
     return container
 
 
@@ -446,6 +457,7 @@ def render_region(
         ),
     ]
     rendering_cassandra.with_ca(objects, r.cassandra)
+    rendering_redis.with_ca(objects, r.redis_ca)
     return rendering_kafka.with_ca(objects, r.kafka)
 
 

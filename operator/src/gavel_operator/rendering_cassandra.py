@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from gavel import cassandra_auth, endpoints
 from gavel.resources.region import Cassandra
-from gavel_operator.rendering_parts import Obj
+from gavel_operator.rendering_parts import Obj, mount_secret_where
 
 CA_DIR = "/etc/gavel/cassandra-ca"
 CA_VOLUME = "cassandra-ca"
@@ -60,19 +60,6 @@ def with_ca(objects: list[Obj], cassandra: Cassandra | None) -> list[Obj]:
     ``objects`` in place."""
     if cassandra is None or cassandra.ca_secret is None:
         return objects
-    mount = {"name": CA_VOLUME, "mountPath": CA_DIR, "readOnly": True}
-    volume = {"name": CA_VOLUME, "secret": {"secretName": cassandra.ca_secret.name}}
-    for obj in objects:
-        if obj.get("kind") != "Deployment":
-            continue
-        pod = obj["spec"]["template"]["spec"]
-        users = [
-            c
-            for c in pod["containers"]
-            if any(e["name"] == endpoints.CASSANDRA_CA_FILE for e in c.get("env", []))
-        ]
-        for container in users:
-            container["volumeMounts"] = [*container.get("volumeMounts", []), dict(mount)]
-        if users:
-            pod["volumes"] = [*pod.get("volumes", []), volume]
-    return objects
+    return mount_secret_where(
+        objects, endpoints.CASSANDRA_CA_FILE, cassandra.ca_secret.name, CA_VOLUME, CA_DIR
+    )

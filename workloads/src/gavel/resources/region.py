@@ -128,6 +128,12 @@ class Endpoints(Resource):
         "gets only its own key (REDIS_AUTH_<ROLE>) and logs in with it to every region's "
         "Redis. Unset: workloads log in with what the URLs carry.",
     )
+    redis_ca_secret: CaSecret | None = Field(
+        default=None,
+        description="A Secret holding the CA that signed the certificates of rediss:// "
+        "servers (other regions' Redis reached across the network): the gateway, relay and "
+        "fan-out trust only it for those connections (REDIS_CA_FILE).",
+    )
     gateway_url: str | None = Field(
         default=None, pattern=r"^https?://", description="Public URL of the bid gateway."
     )
