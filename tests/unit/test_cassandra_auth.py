@@ -42,3 +42,27 @@ def test_role_names_are_fixed_and_unknown_roles_refused() -> None:
     ]
     with pytest.raises(ValueError, match="unknown Cassandra role 'root'"):
         cassandra_auth.username("root")
+
+
+def test_the_reader_may_only_select_and_the_writer_may_not_touch_the_schema() -> None:
+    grants = cassandra_auth.grant_statements("gavel_audit")
+    assert [g for g in grants if g.endswith("TO gavel_reader")] == [
+        "GRANT SELECT ON KEYSPACE gavel_audit TO gavel_reader"
+    ]
+    assert sorted(g for g in grants if g.endswith("TO gavel_writer")) == [
+        "GRANT MODIFY ON KEYSPACE gavel_audit TO gavel_writer",
+        "GRANT SELECT ON KEYSPACE gavel_audit TO gavel_writer",
+    ]
+    assert not [g for g in grants if "ALL KEYSPACES" in g and not g.endswith("gavel_admin")]
+    with pytest.raises(ValueError, match="invalid keyspace name"):
+        cassandra_auth.grant_statements("x; DROP KEYSPACE y")
+
+
+def test_role_statements_quote_passwords_and_refuse_empty_ones() -> None:
+    (create, alter) = cassandra_auth.role_statements({cassandra_auth.READER: "it's"})
+    assert create == (
+        "CREATE ROLE IF NOT EXISTS gavel_reader WITH LOGIN = true AND PASSWORD = 'it''s'"
+    )
+    assert alter == "ALTER ROLE gavel_reader WITH PASSWORD = 'it''s'"
+    with pytest.raises(ValueError, match="empty password for Cassandra role gavel_writer"):
+        cassandra_auth.role_statements({cassandra_auth.WRITER: ""})

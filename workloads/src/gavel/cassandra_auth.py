@@ -14,6 +14,7 @@ reading ``os.environ`` and :func:`ssl_context` reading a file.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -84,3 +85,42 @@ def to_env(role: str, login: CassandraLogin | None, ca_file: str | None) -> dict
 def ssl_context(ca_file: str) -> ssl.SSLContext:
     """A client context that trusts only ``ca_file`` and checks the node's host name."""
     return ssl.create_default_context(cafile=ca_file)
+
+
+def _quoted(text: str) -> str:
+    """A CQL string literal (a single quote is doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def role_statements(passwords: Mapping[str, str]) -> tuple[str, ...]:
+    """CQL creating (or re-keying) the login role of each role in ``passwords``; run by a
+    superuser. The rights are :func:`grant_statements`'."""
+    statements = []
+    for role, password in passwords.items():
+        name = username(role)
+        if not password:
+            raise ValueError(f"empty password for Cassandra role {name}")
+        secret = _quoted(password)
+        statements += [
+            f"CREATE ROLE IF NOT EXISTS {name} WITH LOGIN = true AND PASSWORD = {secret}",
+            f"ALTER ROLE {name} WITH PASSWORD = {secret}",
+        ]
+    return tuple(statements)
+
+
+def grant_statements(keyspace: str) -> tuple[str, ...]:
+    """The rights of each role, as data (docs/security.md, "Data stores: Cassandra"): the
+    writer modifies and reads the audit keyspace, the reader only reads it, the admin owns its
+    schema and grants."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", keyspace):
+        raise ValueError(f"invalid keyspace name {keyspace!r}")
+    ks = f"KEYSPACE {keyspace}"
+    writer, reader, admin = username(WRITER), username(READER), username(ADMIN)
+    return (
+        f"GRANT CREATE ON ALL KEYSPACES TO {admin}",
+        f"GRANT ALTER ON {ks} TO {admin}",
+        f"GRANT AUTHORIZE ON {ks} TO {admin}",
+        f"GRANT MODIFY ON {ks} TO {writer}",
+        f"GRANT SELECT ON {ks} TO {writer}",
+        f"GRANT SELECT ON {ks} TO {reader}",
+    )
