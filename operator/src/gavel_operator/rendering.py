@@ -4,6 +4,7 @@ Called by the operator's Region handler, which applies the result to the regiona
 server-side apply under one field manager; nothing here talks to a cluster. Golden files in
 ``tests/unit/gavel_operator/golden/`` pin the output.
 
+What a Region gives the rendering is :class:`RegionView` (:mod:`gavel_operator.rendering_view`).
 Per region: the namespace; Redis (a primary, replicas and Sentinels, or a single server:
 :mod:`gavel_operator.rendering_redis`); MirrorMaker 2
 (ConfigMap from :func:`gavel.mirror.render_mirrormaker_config`, the function the local stack
@@ -15,104 +16,29 @@ relay) and the audit writer (Deployments).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from gavel import endpoints, mirror
 from gavel.resources.drop import DropSpec
-from gavel.resources.region import BidderTokens, KafkaSecurity, RegionSpec, Resources
-from gavel_operator import rendering_kafka, rendering_redis
+from gavel_operator import rendering_cassandra, rendering_kafka, rendering_redis
 from gavel_operator.rendering_parts import Obj, labels, meta, pdb, service
+from gavel_operator.rendering_view import DEFAULT_RESOURCES, Images, RegionView
+
+__all__ = [
+    "DEFAULT_RESOURCES",
+    "SCALED",
+    "Images",
+    "RegionView",
+    "drop_record",
+    "render_region",
+    "security_context",
+]
+"""What callers use; the view's names are re-exported, so they import everything from here."""
 
 GATEWAY_PORT, FANOUT_PORT, RELAY_PORT, AUDIT_PORT = 8080, 8090, 8081, 8082
 SHIPPER_PORT = 8083
 AUDIT_REPLICAS_PER_DC = 3
 """Replicas of the audit keyspace in each region's data centre (NetworkTopologyStrategy)."""
 OUTBOX_DIR = "/var/lib/gavel/outbox"
-
-
-def _amounts(cpu: str, memory: str) -> dict[str, str]:
-    return {"cpu": cpu, "memory": memory}
-
-
-DEFAULT_RESOURCES: dict[str, Obj] = {
-    "gateway": {"requests": _amounts("500m", "256Mi"), "limits": _amounts("2", "512Mi")},
-    "fanout": {"requests": _amounts("500m", "512Mi"), "limits": _amounts("2", "1Gi")},
-    "relay": {"requests": _amounts("200m", "256Mi"), "limits": _amounts("1", "512Mi")},
-    "auditWriter": {"requests": _amounts("200m", "256Mi"), "limits": _amounts("1", "512Mi")},
-    "redis": {"requests": _amounts("1", "1Gi"), "limits": _amounts("2", "2Gi")},
-    "redisSentinel": {"requests": _amounts("50m", "64Mi"), "limits": _amounts("500m", "128Mi")},
-    "mirrormaker": {"requests": _amounts("500m", "1Gi"), "limits": _amounts("1", "2Gi")},
-    "outboxShipper": {"requests": _amounts("50m", "96Mi"), "limits": _amounts("500m", "256Mi")},
-}
-"""Per component (the keys of a Region's spec.resources); CPU limits above requests let the
-gateway and fan-out burst through a spike before the HPA reacts."""
-
-
-@dataclass(frozen=True, slots=True)
-class Images:
-    """Container images; operator settings, the same for every region."""
-
-    gavel: str = "ghcr.io/gavel-dev/gavel:0.1.0"
-    redis: str = "redis:7.0"
-    kafka: str = "apache/kafka:4.1.1"
-
-
-@dataclass(frozen=True, slots=True)
-class RegionView:
-    """What rendering needs of one Region resource."""
-
-    name: str
-    namespace: str
-    kafka_bootstrap: str
-    redis_url: str
-    """How other regions (and the operator) reach this region's Redis."""
-    gateway_min: int
-    fanout_min: int
-    """Replica floors: the baseline, or more while drops need it (scheduling.region_minimums)."""
-    cassandra_contact: str
-    cassandra_dc: str
-    redis_replicas: int
-    """spec.redis.replicas: 0 is a single server, more a primary with Sentinels."""
-    resources: Resources = field(default_factory=Resources)
-    """spec.resources: per component, what overrides :data:`DEFAULT_RESOURCES`."""
-    gateway_url: str | None = None
-    """Public URL of its bid gateway: where drop pages send bids (spec.endpoints.gatewayUrl)."""
-    fanout_url: str | None = None
-    """Public ws(s) URL of its fan-out, which also serves the drop page at that origin."""
-    bidder_tokens: BidderTokens | None = None
-    """spec.bidderTokens: the JWKS (URL or ConfigMap) and issuer gateways verify tokens with."""
-    kafka: KafkaSecurity | None = None
-    """spec.kafka: the workloads' Kafka users and the brokers' CA (rendering_kafka)."""
-    redis_auth_secret: str | None = None
-    """spec.endpoints.redisAuthSecret: the Secret with each workload's Redis login."""
-
-    @classmethod
-    def of(cls, name: str, spec: RegionSpec, minimums: tuple[int, int] | None = None) -> RegionView:
-        gateway, fanout = minimums or (spec.baseline.gateway, spec.baseline.fanout)
-        cassandra = spec.endpoints.cassandra
-        return cls(
-            name,
-            spec.namespace,
-            spec.endpoints.kafka_bootstrap,
-            spec.endpoints.redis_url,
-            gateway,
-            fanout,
-            cassandra.contact_points,
-            cassandra.data_center or name,
-            spec.redis.replicas,
-            spec.resources,
-            spec.endpoints.gateway_url,
-            spec.endpoints.fanout_url,
-            spec.bidder_tokens,
-            spec.kafka,
-            spec.endpoints.redis_auth_secret,
-        )
-
-    def resources_of(self, component: str) -> Obj:
-        """The container resources of ``component``: the defaults, overridden key by key."""
-        default = DEFAULT_RESOURCES[component]
-        given = self.resources.of(component)
-        return {part: default[part] | given.get(part, {}) for part in ("requests", "limits")}
 
 
 def _env(pairs: dict[str, str]) -> list[Obj]:
@@ -248,6 +174,8 @@ def _gavel(
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
     container["env"] += rendering_kafka.container_env(r.kafka, command)
+    container["env"] += rendering_cassandra.container_env(r.cassandra, command)
+    container["env"] += rendering_redis.ca_env(command, r.redis_ca)
     return container
 
 
@@ -396,6 +324,7 @@ def render_region(
             {"name": "config", "configMap": {"name": "gavel-mirrormaker"}},
             *secret_volumes,
         ]
+    writer_args = rendering_cassandra.writer_args(r.cassandra)
     for component, port, minimum in (
         ("gateway", GATEWAY_PORT, r.gateway_min),
         ("fanout", FANOUT_PORT, r.fanout_min),
@@ -428,9 +357,19 @@ def render_region(
             r,
             "audit-writer",
             2,
-            _gavel(images, r, regions, "audit-writer", AUDIT_PORT, resources="auditWriter"),
+            _gavel(
+                images,
+                r,
+                regions,
+                "audit-writer",
+                AUDIT_PORT,
+                args=writer_args,
+                resources="auditWriter",
+            ),
         ),
     ]
+    rendering_cassandra.with_ca(objects, r.cassandra)
+    rendering_redis.with_ca(objects, r.redis_ca)
     return rendering_kafka.with_ca(objects, r.kafka)
 
 

@@ -64,3 +64,26 @@ def pdb(region: str, ns: str, component: str) -> Obj:
         "metadata": meta(f"gavel-{component}", ns, region, component),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels(region, component)}},
     }
+
+
+def mount_secret_where(
+    objects: list[Obj], env_var: str, secret: str, volume: str, mount_dir: str
+) -> list[Obj]:
+    """Mount ``secret`` read-only at ``mount_dir`` into every Deployment container whose env
+    names ``env_var`` (a CA file its client reads); changes ``objects`` in place."""
+    for obj in objects:
+        if obj.get("kind") != "Deployment":
+            continue
+        pod = obj["spec"]["template"]["spec"]
+        users = [
+            c for c in pod["containers"] if any(e["name"] == env_var for e in c.get("env", []))
+        ]
+        for container in users:
+            mount = {"name": volume, "mountPath": mount_dir, "readOnly": True}
+            container["volumeMounts"] = [*container.get("volumeMounts", []), mount]
+        if users:
+            pod["volumes"] = [
+                *pod.get("volumes", []),
+                {"name": volume, "secret": {"secretName": secret}},
+            ]
+    return objects

@@ -33,7 +33,8 @@ from gavel import endpoints
 from gavel.redis_acl import Role
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 from gavel.redis_replication import REDIS_REPLICATION_ARGS, SENTINEL_QUORUM
-from gavel_operator.rendering_parts import Obj, labels, meta, pdb, service
+from gavel.resources.region import CaSecret
+from gavel_operator.rendering_parts import Obj, labels, meta, mount_secret_where, pdb, service
 
 REDIS_PORT, SENTINEL_PORT = 6379, 26379
 MASTER = "gavel"
@@ -288,3 +289,22 @@ def login_env(command: str, secret: str | None) -> list[dict[str, object]]:
         return []
     ref = {"secretKeyRef": {"name": secret, "key": role.value}}
     return [{"name": endpoints.redis_auth_var(role), "valueFrom": ref}]
+
+
+CA_DIR = "/etc/gavel/redis-ca"
+CA_VOLUME = "redis-ca"
+
+
+def ca_env(command: str, ca: CaSecret | None) -> list[dict[str, object]]:
+    """``REDIS_CA_FILE`` for a Redis client (``spec.endpoints.redisCaSecret``): the CA its
+    ``rediss://`` connections trust (other regions' Redis reached across the network)."""
+    if ca is None or command not in _ROLE_OF_COMMAND:
+        return []
+    return [{"name": endpoints.REDIS_CA_FILE, "value": f"{CA_DIR}/{ca.key}"}]
+
+
+def with_ca(objects: list[Obj], ca: CaSecret | None) -> list[Obj]:
+    """Mount the Redis CA Secret where a container reads it; changes ``objects`` in place."""
+    if ca is None:
+        return objects
+    return mount_secret_where(objects, endpoints.REDIS_CA_FILE, ca.name, CA_VOLUME, CA_DIR)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact
+from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact, target_from_env
 from gavel.backoff import Backoff
+from gavel.cassandra_auth import READER, CassandraLogin
 
 
 @pytest.mark.parametrize(
@@ -51,3 +52,22 @@ def test_backoff_grows_to_its_cap_with_jitter() -> None:
     assert b.delay(10_000, 1.0) == pytest.approx(5.0)
     with pytest.raises(ValueError, match="invalid backoff"):
         Backoff(initial_s=0)
+
+
+def test_a_target_from_the_environment_carries_its_roles_login_and_the_ca() -> None:
+    env = {
+        "CASSANDRA_CONTACT": "cass:9142",
+        "CASSANDRA_DC": "us",
+        "CASSANDRA_USER_READER": "gavel_reader",
+        "CASSANDRA_PASSWORD_READER": "pw",
+        "CASSANDRA_USER_WRITER": "gavel_writer",
+        "CASSANDRA_PASSWORD_WRITER": "other",
+        "CASSANDRA_CA_FILE": "/ca/ca.crt",
+    }
+    target = target_from_env(READER, env=env)
+    assert target == CassandraTarget(
+        "cass", 9142, "us", login=CassandraLogin("gavel_reader", "pw"), ca_file="/ca/ca.crt"
+    )
+    # Flags win over the environment.
+    flagged = target_from_env(READER, "other:1", "eu", env=env)
+    assert (flagged.host, flagged.port, flagged.local_dc) == ("other", 1, "eu")

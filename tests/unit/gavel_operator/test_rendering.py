@@ -110,7 +110,7 @@ def test_workloads_reach_their_own_redis_in_cluster_and_others_by_their_url() ->
         f"gavel-redis-sentinel-{i}.gavel-redis-sentinel.gavel.svc:26379" for i in range(3)
     )
     assert env["REDIS_URL_EU"] == f"redis+sentinel://{sentinels}/gavel/0"
-    assert env["REDIS_URL_US"] == "redis://redis.gavel-us.example:6379/0"
+    assert env["REDIS_URL_US"] == "rediss://redis.gavel-us.example:6379/0"
     single = replace(regions[1], redis_replicas=0)
     gateway = next(
         o for o in render_region(single, regions) if o["metadata"]["name"] == "gavel-gateway"
@@ -198,7 +198,8 @@ def test_each_gateway_pod_ships_its_own_disk_outbox() -> None:
         "/var/lib/gavel/outbox",
     ]
     outbox = {"name": "outbox", "mountPath": "/var/lib/gavel/outbox"}
-    assert gateway["volumeMounts"] == [outbox]  # the gateway never talks to Kafka
+    # The gateway never talks to Kafka; the Redis CA is for rediss:// (test_rendering_redis).
+    assert [m for m in gateway["volumeMounts"] if m["name"] != "redis-ca"] == [outbox]
     assert shipper["volumeMounts"][0] == outbox
     assert pod["volumes"][0] == {"name": "outbox", "emptyDir": {}}
     assert "readinessProbe" not in shipper  # never takes the gateway out of its Service

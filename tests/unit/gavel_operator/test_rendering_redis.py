@@ -6,11 +6,14 @@ import subprocess
 from typing import Any
 
 import pytest
+import yaml
 
-from gavel import redis_replication
+from gavel import endpoints, redis_replication
 from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
-from gavel.resources.region import SENTINEL_URL
+from gavel.resources.region import SENTINEL_URL, RegionSpec
 from gavel_operator import rendering_redis as rr
+from gavel_operator.rendering import RegionView, render_region
+from tests.unit.gavel_operator.test_rendering import EXAMPLES
 
 Obj = dict[str, Any]
 RESOURCES: Obj = {"requests": {"cpu": "1"}}
@@ -156,3 +159,31 @@ def test_each_workload_gets_only_its_own_redis_login_from_the_secret() -> None:
     assert rr.login_env("relay", "logins")[0]["name"] == "REDIS_AUTH_RELAY"
     assert rr.login_env("audit-writer", "logins") == []  # reaches no Redis
     assert rr.login_env("gateway", None) == []  # no Secret named: URLs as given
+
+
+def test_redis_clients_trust_the_regions_redis_ca_for_rediss_urls() -> None:
+    regions = [
+        RegionView.of(d["metadata"]["name"], RegionSpec.model_validate(d["spec"]))
+        for d in yaml.safe_load_all(EXAMPLES.read_text())
+    ]
+    pods = {
+        o["metadata"]["name"]: o["spec"]["template"]["spec"]
+        for o in render_region(regions[0], regions)
+        if o["kind"] == "Deployment"
+    }
+    clients = {"gavel-gateway", "gavel-fanout", "gavel-relay"}
+    for name, pod in pods.items():
+        for container in pod["containers"]:
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
+            if name in clients:
+                # Other regions' Redis is reached across the network, over TLS.
+                assert env["REDIS_URL_EU"].startswith("rediss://"), name
+                assert env[endpoints.REDIS_CA_FILE] == "/etc/gavel/redis-ca/ca.crt", name
+                assert mounts["redis-ca"]["readOnly"], name
+            else:
+                assert endpoints.REDIS_CA_FILE not in env, name
+                assert "redis-ca" not in mounts, name
+        if name in clients:
+            (volume,) = [v for v in pod["volumes"] if v["name"] == "redis-ca"]
+            assert volume["secret"]["secretName"] == "gavel-redis-ca"

@@ -35,6 +35,9 @@ CASSANDRA_CONTACT = "CASSANDRA_CONTACT"
 CASSANDRA_DC = "CASSANDRA_DC"
 """This region's Cassandra data centre (the audit writer's)."""
 
+CASSANDRA_CA_FILE = "CASSANDRA_CA_FILE"
+"""PEM file of the CA that signed the Cassandra nodes' certificates: client encryption on."""
+
 AUDIT_REPLICATION = "GAVEL_AUDIT_REPLICATION"
 """Replicas per DC for an audit keyspace created by a writer, ``DC=N,...``."""
 
@@ -46,6 +49,9 @@ KAFKA_SECURITY_PROTOCOL = "KAFKA_SECURITY_PROTOCOL"
 
 KAFKA_CA_FILE = "KAFKA_CA_FILE"
 """PEM file of the CA that signed the brokers' certificates (``SASL_SSL``)."""
+
+REDIS_CA_FILE = "REDIS_CA_FILE"
+"""PEM file of the CA that signed the Redis servers' and Sentinels' certificates: TLS on."""
 
 _REDIS_URL_PREFIX = "REDIS_URL_"
 _REDIS_AUTH_PREFIX = "REDIS_AUTH_"
@@ -79,6 +85,16 @@ def kafka_user_var(role: str) -> str:
 def kafka_password_var(role: str) -> str:
     """The variable holding that user's password, e.g. ``KAFKA_PASSWORD_RELAY``."""
     return "KAFKA_PASSWORD_" + role.upper().replace("-", "_")
+
+
+def cassandra_user_var(role: str) -> str:
+    """The variable holding a Cassandra role's user name, e.g. ``CASSANDRA_USER_WRITER``."""
+    return "CASSANDRA_USER_" + role.upper()
+
+
+def cassandra_password_var(role: str) -> str:
+    """The variable holding that role's password, e.g. ``CASSANDRA_PASSWORD_READER``."""
+    return "CASSANDRA_PASSWORD_" + role.upper()
 
 
 class MissingEndpointError(LookupError):

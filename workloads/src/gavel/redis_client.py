@@ -8,10 +8,17 @@ after a failover, a connection to the old primary fails (refused, timed out, or 
 once it was turned into a replica), redis-py drops it, and the next command connects to the
 new primary. No restart, no extra code in the callers: their existing retries on connection
 errors are the reconnect.
+
+TLS follows the URL: a ``rediss://`` server is reached over TLS, trusting the CA in
+``REDIS_CA_FILE`` (:mod:`gavel.endpoints`) when it is set, else the system's trust store; the
+host name is always checked. Sentinel URLs have no TLS form yet (docs/security.md, "TLS").
 """
 
 from __future__ import annotations
 
+import os
+import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,7 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import parse_url
 from redis.asyncio.sentinel import Sentinel
 
-from gavel import redis_url
+from gavel import endpoints, redis_url
 
 _SENTINEL_TIMEOUT_S = 0.5
 """Per-Sentinel timeout while asking for the primary: a hung Sentinel is skipped quickly and
@@ -55,6 +62,28 @@ def _sentinels(address: redis_url.SentinelService) -> Sentinel:
     )
 
 
+def ca_file(env: Mapping[str, str] | None = None) -> str | None:
+    """The CA that signed ``rediss://`` servers' certificates (``REDIS_CA_FILE``), if set."""
+    return (os.environ if env is None else env).get(endpoints.REDIS_CA_FILE) or None
+
+
+def tls_options(url: str, ca: str | None) -> dict[str, Any]:
+    """redis-py connection options for ``url``'s transport: none for ``redis://``; for
+    ``rediss://`` a verified certificate and host name, trusting only ``ca`` when given."""
+    if not url.startswith("rediss://"):
+        return {}
+    options: dict[str, Any] = {"ssl_cert_reqs": "required", "ssl_check_hostname": True}
+    if ca:
+        options["ssl_ca_certs"] = ca
+    return options
+
+
+def ssl_context(ca: str | None) -> ssl.SSLContext:
+    """The context of a raw TLS connection (:class:`PrimaryLocator`'s users): the same trust
+    as :func:`tls_options`."""
+    return ssl.create_default_context(cafile=ca)
+
+
 def connect(url: str, **kwargs: Any) -> Redis:
     """A client of the Redis at ``url`` (``redis://`` or ``redis+sentinel://``).
 
@@ -63,7 +92,7 @@ def connect(url: str, **kwargs: Any) -> Redis:
     """
     address = redis_url.parse(url)
     if isinstance(address, redis_url.SingleServer):
-        return Redis.from_url(address.url, **kwargs)
+        return Redis.from_url(address.url, **tls_options(address.url, ca_file()), **kwargs)
     sentinels = _sentinels(address)
     login = _login(address)
     client = cast(
@@ -86,6 +115,8 @@ class Endpoint:
     username: str | None = None
     password: str | None = None
     tls: bool = False
+    ca_file: str | None = None
+    """The CA a TLS connection trusts (None: the system's trust store)."""
 
 
 class PrimaryLocator:
@@ -112,6 +143,7 @@ class PrimaryLocator:
                 username=kw.get("username"),
                 password=kw.get("password"),
                 tls=address.url.startswith("rediss://"),
+                ca_file=ca_file(),
             )
         else:
             self._sentinels = _sentinels(address)

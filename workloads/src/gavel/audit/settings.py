@@ -1,8 +1,8 @@
 """Audit writer configuration: one frozen dataclass, built by ``gavel audit-writer`` from flags
 and the environment (:mod:`gavel.endpoints`), or directly by tests and benchmarks. Pure.
 
-Read by every I/O module of the package; imports only :mod:`gavel.backoff` and the
-schema's names.
+Read by every I/O module of the package; imports only :mod:`gavel.backoff`, the schema's names
+and the pure credential modules (:mod:`gavel.kafka_auth`, :mod:`gavel.cassandra_auth`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gavel import cassandra_auth, endpoints
 from gavel.audit.schema import KEYSPACE, check_name
 from gavel.backoff import Backoff
+from gavel.cassandra_auth import CassandraLogin
 from gavel.kafka_auth import KafkaAuth
 
 DEFAULT_GROUP = "gavel-audit-writer"
@@ -45,17 +47,41 @@ def default_client_id(region: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CassandraTarget:
-    """Where the audit trail lives: a contact node, the local DC, the keyspace."""
+    """Where the audit trail lives (a contact node, the local DC, the keyspace) and how to
+    reach it: as which role, over TLS trusting which CA."""
 
     host: str
     port: int
     local_dc: str
     keyspace: str = KEYSPACE
+    login: CassandraLogin | None = None
+    """The role's login; None: a Cassandra without authentication."""
+    ca_file: str | None = None
+    """The CA that signed the nodes' certificates; None: plain connections (one host only)."""
 
     def __post_init__(self) -> None:
         check_name(self.keyspace)
         if not self.local_dc:
             raise ValueError("local data centre is empty")
+
+
+def target_from_env(
+    role: str,
+    contact: str | None = None,
+    dc: str | None = None,
+    keyspace: str = KEYSPACE,
+    env: Mapping[str, str] | None = None,
+) -> CassandraTarget:
+    """The target of a process running as Cassandra ``role`` (:mod:`gavel.cassandra_auth`):
+    flags (``contact``, ``dc``) over the environment, the role's login and the CA from it.
+    Raises :class:`gavel.endpoints.MissingEndpointError` or ``ValueError`` on bad input."""
+    return CassandraTarget(
+        *parse_contact(contact or endpoints.cassandra_contact(env)),
+        local_dc=dc or endpoints.cassandra_dc(env),
+        keyspace=keyspace,
+        login=cassandra_auth.login_from_env(role, env),
+        ca_file=cassandra_auth.ca_file_from_env(env),
+    )
 
 
 @dataclass(frozen=True, slots=True)

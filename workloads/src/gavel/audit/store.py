@@ -26,7 +26,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cassandra import ConsistencyLevel, DriverException
+from cassandra import AuthenticationFailed, ConsistencyLevel, DriverException, Unauthorized
+from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
     Cluster,
@@ -44,6 +45,7 @@ from cassandra.policies import (
 )
 from cassandra.query import BatchStatement, BatchType
 
+from gavel import cassandra_auth
 from gavel.audit import schema
 from gavel.audit.rows import Attempt, attempt_from_row
 from gavel.audit.settings import CassandraTarget
@@ -92,6 +94,36 @@ PROTOCOL_VERSION = 5
 """Native protocol v5 (Cassandra 4.0+): fixed, so the driver does not probe and warn."""
 
 
+def security_options(target: CassandraTarget) -> dict[str, Any]:
+    """``Cluster`` keyword arguments for the target's login (PasswordAuthenticator) and client
+    encryption trusting only its CA file; neither gives a plain, anonymous client."""
+    options: dict[str, Any] = {}
+    if target.login is not None:
+        options["auth_provider"] = PlainTextAuthProvider(
+            target.login.username, target.login.password
+        )
+    if target.ca_file:
+        options["ssl_context"] = cassandra_auth.ssl_context(target.ca_file)
+    return options
+
+
+def describe(exc: BaseException, target: CassandraTarget) -> str:
+    """What went wrong with ``target``, in words: a refused login or a refused request names
+    the user (never the password) instead of the driver's per-host error map."""
+    who = target.login.username if target.login else "an anonymous client"
+    errors = exc.errors.values() if isinstance(exc, NoHostAvailable) else (exc,)
+    if any(isinstance(e, AuthenticationFailed) for e in errors):
+        return (
+            f"Cassandra at {target.host}:{target.port} refused the login of {who}: "
+            "check the user name and password (CASSANDRA_USER_<ROLE>, CASSANDRA_PASSWORD_<ROLE>)"
+        )
+    if isinstance(exc, Unauthorized):
+        return f"Cassandra refused {who} this request (its role lacks the right): {exc}"
+    if isinstance(exc, NoHostAvailable | ConnectionException | OSError):
+        return f"cannot reach Cassandra at {target.host}:{target.port}: {exc}"
+    return f"Cassandra request failed: {exc!r}"
+
+
 def make_cluster(target: CassandraTarget, request_timeout_s: float = 10.0) -> Cluster:
     """A driver cluster for ``target``: token-aware, local DC only, LOCAL_QUORUM."""
     profile = ExecutionProfile(
@@ -113,6 +145,7 @@ def make_cluster(target: CassandraTarget, request_timeout_s: float = 10.0) -> Cl
         # not the default half minute: the writer's durability window relies on hearing of it.
         idle_heartbeat_interval=5,
         idle_heartbeat_timeout=5,
+        **security_options(target),
     )
 
 

@@ -22,26 +22,23 @@ def audit_migrate(
     keyspace: Keyspace = "gavel_audit",
     replication: Replication = None,
 ) -> None:
-    """Create or upgrade the audit keyspace and tables (idempotent; the writer runs it too)."""
-    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    """Create or upgrade the audit keyspace and tables (idempotent), as the admin role
+    (``CASSANDRA_USER_ADMIN``) when Cassandra has authentication on."""
+    from gavel import cassandra_auth, endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit import schema  # noqa: PLC0415
-    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
-    from gavel.audit.store import StoreErrors, connect  # noqa: PLC0415
+    from gavel.audit.settings import target_from_env  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors, connect, describe  # noqa: PLC0415
 
     try:
         dc = cassandra_dc or endpoints.cassandra_dc()
-        target = CassandraTarget(
-            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
-            local_dc=dc,
-            keyspace=keyspace,
-        )
+        target = target_from_env(cassandra_auth.ADMIN, cassandra_contact, dc, keyspace)
         wanted = schema.parse_replication(replication) if replication else {dc: 1}
     except (endpoints.MissingEndpointError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     try:
         cluster, session = connect(target)
     except StoreErrors as exc:
-        typer.echo(f"error: cannot reach Cassandra at {target.host}:{target.port}: {exc}", err=True)
+        typer.echo(f"error: {describe(exc, target)}", err=True)
         raise typer.Exit(1) from exc
     try:
         report = schema.migrate(session, keyspace, wanted)
@@ -78,18 +75,14 @@ def audit_show(
     """Show DROP's bid attempts in decided-time order: a table, or JSON lines with --json."""
     import sys  # noqa: PLC0415
 
-    from gavel import endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel import cassandra_auth, endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit import reading  # noqa: PLC0415
-    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
+    from gavel.audit.settings import target_from_env  # noqa: PLC0415
     from gavel.audit.show import show  # noqa: PLC0415
-    from gavel.audit.store import StoreErrors  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors, describe  # noqa: PLC0415
 
     try:
-        target = CassandraTarget(
-            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
-            local_dc=cassandra_dc or endpoints.cassandra_dc(),
-            keyspace=keyspace,
-        )
+        target = target_from_env(cassandra_auth.READER, cassandra_contact, cassandra_dc, keyspace)
         filters = reading.Filters(bidder=bidder, outcome=reading.parse_outcome(outcome))
         cursor = reading.Cursor.from_token(page_token) if page_token else None
         reading.check_limit(limit)
@@ -107,7 +100,7 @@ def audit_show(
             out=sys.stdout,
         )
     except StoreErrors as exc:
-        typer.echo(f"error: reading the audit trail failed: {exc}", err=True)
+        typer.echo(f"error: reading the audit trail failed: {describe(exc, target)}", err=True)
         raise typer.Exit(1) from exc
 
 
@@ -131,9 +124,9 @@ def audit_verify(
 
     from redis import exceptions as redis_errors  # noqa: PLC0415
 
-    from gavel import endpoints, keys  # noqa: PLC0415 - keeps `gavel --help` fast
-    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
-    from gavel.audit.store import StoreErrors  # noqa: PLC0415
+    from gavel import cassandra_auth, endpoints, keys  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel.audit.settings import target_from_env  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors, describe  # noqa: PLC0415
     from gavel.audit.verify import parse_anchor, redis_anchor, verify  # noqa: PLC0415
     from gavel.redis_acl import Role  # noqa: PLC0415
 
@@ -141,11 +134,7 @@ def audit_verify(
         raise typer.BadParameter("give --head or --redis-region, not both")
     try:
         keys.for_drop(drop)
-        target = CassandraTarget(
-            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
-            local_dc=cassandra_dc or endpoints.cassandra_dc(),
-            keyspace=keyspace,
-        )
+        target = target_from_env(cassandra_auth.READER, cassandra_contact, cassandra_dc, keyspace)
         anchor = parse_anchor(head) if head else None
         url = endpoints.redis_url(redis_region, role=Role.OPERATOR) if redis_region else None
     except (endpoints.MissingEndpointError, ValueError) as exc:
@@ -162,7 +151,7 @@ def audit_verify(
     try:
         report = verify(target, drop, anchor=anchor, out=sys.stdout)
     except StoreErrors as exc:
-        typer.echo(f"error: reading the audit trail failed: {exc}", err=True)
+        typer.echo(f"error: reading the audit trail failed: {describe(exc, target)}", err=True)
         raise typer.Exit(1) from exc
     if not report.ok:
         raise typer.Exit(1)

@@ -254,19 +254,15 @@ def drops_results(
     where, when they disagree. Observers at peak per region come from each region's Redis."""
     import asyncio  # noqa: PLC0415
 
-    from gavel import endpoints  # noqa: PLC0415
-    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
-    from gavel.audit.store import StoreErrors  # noqa: PLC0415
+    from gavel import cassandra_auth, endpoints  # noqa: PLC0415
+    from gavel.audit.settings import target_from_env  # noqa: PLC0415
+    from gavel.audit.store import StoreErrors, describe  # noqa: PLC0415
     from gavel.console import gather, results, trail  # noqa: PLC0415
     from gavel.console.hub import HubError  # noqa: PLC0415
     from gavel.console.snapshot import DropInfo  # noqa: PLC0415
 
     try:
-        target = CassandraTarget(
-            *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
-            local_dc=cassandra_dc or endpoints.cassandra_dc(),
-            keyspace=keyspace,
-        )
+        target = target_from_env(cassandra_auth.READER, cassandra_contact, cassandra_dc, keyspace)
     except (endpoints.MissingEndpointError, ValueError) as exc:
         _fail(str(exc), 2)
     hub = _hub(kubeconfig)
@@ -279,7 +275,7 @@ def drops_results(
     except (HubError, gather.NoRedisError, trail.NotOpenedError, ConnectionError) as exc:
         _fail(str(exc))
     except StoreErrors as exc:
-        _fail(f"reading the audit trail failed: {exc}")
+        _fail(f"reading the audit trail failed: {describe(exc, target)}")
     finally:
         hub.close()
     result = results.tally(drop, attempts, final, observers)

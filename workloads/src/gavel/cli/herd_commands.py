@@ -71,8 +71,8 @@ def herd(
     import asyncio  # noqa: PLC0415
     import json  # noqa: PLC0415
 
-    from gavel import endpoints  # noqa: PLC0415
-    from gavel.audit.settings import CassandraTarget, parse_contact  # noqa: PLC0415
+    from gavel import cassandra_auth, endpoints  # noqa: PLC0415
+    from gavel.audit.settings import target_from_env  # noqa: PLC0415
     from gavel.herd import report, shape, summary  # noqa: PLC0415
     from gavel.herd.run import Herd, Target, run  # noqa: PLC0415
     from gavel.redis_acl import Role  # noqa: PLC0415
@@ -97,11 +97,7 @@ def herd(
             fanouts=fanouts,
             redis_urls={r: endpoints.redis_url(r, role=Role.OPERATOR) for r in names},
             token_mint_url=endpoints.token_mint_url(),
-            audit=CassandraTarget(
-                *parse_contact(cassandra_contact or endpoints.cassandra_contact()),
-                local_dc=cassandra_dc or endpoints.cassandra_dc(),
-                keyspace=keyspace,
-            ),
+            audit=target_from_env(cassandra_auth.READER, cassandra_contact, cassandra_dc, keyspace),
             home=home or names[0],
         )
     except (shape.ProfileError, endpoints.MissingEndpointError, ValueError) as exc:

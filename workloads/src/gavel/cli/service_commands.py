@@ -281,21 +281,27 @@ def audit_writer(
             "Cassandra's commitlog_sync_period); 0 if its commit log syncs before acking."
         ),
     ] = 15.0,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            help="Apply the schema at start; --no-migrate where the writer role may not "
+            "(the admin runs `gavel audit migrate`)."
+        ),
+    ] = True,
 ) -> None:
     """Write every attempt on REGION's gavel.audit to Cassandra, exactly once per event."""
-    from gavel import endpoints, kafka_auth  # noqa: PLC0415 - keeps `gavel --help` fast
+    from gavel import cassandra_auth, endpoints, kafka_auth  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit.schema import parse_replication  # noqa: PLC0415
     from gavel.audit.service import run_until_signalled  # noqa: PLC0415
-    from gavel.audit.settings import CassandraTarget, WriterSettings, parse_contact  # noqa: PLC0415
+    from gavel.audit.settings import WriterSettings, target_from_env  # noqa: PLC0415
 
     try:
-        contact = parse_contact(cassandra_contact or endpoints.cassandra_contact())
         settings = WriterSettings(
             region=region,
             kafka_bootstrap=kafka_bootstrap or endpoints.kafka_bootstrap(region),
             kafka_auth=kafka_auth.from_env(kafka_auth.AUDIT_WRITER),
-            cassandra=CassandraTarget(
-                *contact, local_dc=cassandra_dc or endpoints.cassandra_dc(), keyspace=keyspace
+            cassandra=target_from_env(
+                cassandra_auth.WRITER, cassandra_contact, cassandra_dc, keyspace
             ),
             port=port,
             host=host,
@@ -303,6 +309,7 @@ def audit_writer(
             group_id=group,
             max_in_flight=max_in_flight,
             durability_window_s=durability_window,
+            migrate=migrate,
         )
     except (endpoints.MissingEndpointError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -24,6 +24,7 @@ from typing import cast
 
 import hiredis
 
+from gavel import redis_client
 from gavel.gateway.pipelining import Arg, Batch, Pipeline, ProtocolDesyncError, encode
 from gavel.redis_client import Endpoint
 
@@ -166,8 +167,9 @@ class RedisPipe:
         try:
             async with asyncio.timeout(self._timeout_s):
                 endpoint = await self._locate()
+                tls = redis_client.ssl_context(endpoint.ca_file) if endpoint.tls else None
                 _, protocol = await loop.create_connection(
-                    lambda: _Protocol(self), endpoint.host, endpoint.port, ssl=endpoint.tls or None
+                    lambda: _Protocol(self), endpoint.host, endpoint.port, ssl=tls
                 )
         except (OSError, TimeoutError, ConnectionError) as exc:
             self._connecting = None

@@ -47,10 +47,48 @@ class ClusterRef(Resource):
     )
 
 
+SecretName = Annotated[
+    str,
+    Field(
+        pattern=DNS_LABEL,
+        max_length=63,
+        description="A Secret in the Region's namespace of the regional cluster, with the keys "
+        "username and password.",
+    ),
+]
+
+
+class CaSecret(Resource):
+    name: str = Field(pattern=DNS_LABEL, max_length=63, description="Secret name.")
+    key: str = Field(default="ca.crt", min_length=1, description="Key of the PEM CA in it.")
+
+
+class CassandraUsers(Resource):
+    writer: SecretName = Field(
+        description="The audit writers' role (MODIFY and SELECT on the audit keyspace); the "
+        "only Cassandra login a rendered pod holds."
+    )
+    reader: SecretName = Field(
+        description="The read-only role (SELECT) of gavel audit show|verify and gavel drops "
+        "results, for on-call tools; no rendered pod mounts it."
+    )
+
+
 class Cassandra(Resource):
     contact_points: str = Field(min_length=1, description="host:port,... of local nodes.")
     data_center: str | None = Field(
         default=None, description="This region's data centre (default: the Region's name)."
+    )
+    users: CassandraUsers | None = Field(
+        default=None,
+        description="Secrets (keys username, password) of each Cassandra role; with them the "
+        "audit writers log in as the writer and leave the schema to the admin (gavel audit "
+        "migrate). Unset: Cassandra without authentication.",
+    )
+    ca_secret: CaSecret | None = Field(
+        default=None,
+        description="A Secret holding the CA that signed the nodes' certificates: the audit "
+        "writers then use client encryption and trust only that CA.",
     )
 
 
@@ -89,6 +127,12 @@ class Endpoints(Resource):
         "USER:PASSWORD under the keys gateway, relay, fanout and operator; each workload "
         "gets only its own key (REDIS_AUTH_<ROLE>) and logs in with it to every region's "
         "Redis. Unset: workloads log in with what the URLs carry.",
+    )
+    redis_ca_secret: CaSecret | None = Field(
+        default=None,
+        description="A Secret holding the CA that signed the certificates of rediss:// "
+        "servers (other regions' Redis reached across the network): the gateway, relay and "
+        "fan-out trust only it for those connections (REDIS_CA_FILE).",
     )
     gateway_url: str | None = Field(
         default=None, pattern=r"^https?://", description="Public URL of the bid gateway."
@@ -155,17 +199,6 @@ class BidderTokens(Resource):
         return self
 
 
-SecretName = Annotated[
-    str,
-    Field(
-        pattern=DNS_LABEL,
-        max_length=63,
-        description="A Secret in the Region's namespace of the regional cluster, with the keys "
-        "username and password.",
-    ),
-]
-
-
 class KafkaUsers(Resource):
     relay: SecretName
     fanout: SecretName
@@ -173,9 +206,8 @@ class KafkaUsers(Resource):
     mirror: SecretName
 
 
-class KafkaCa(Resource):
-    name: str = Field(pattern=DNS_LABEL, max_length=63, description="Secret name.")
-    key: str = Field(default="ca.crt", min_length=1, description="Key of the PEM CA in it.")
+KafkaCa = CaSecret
+"""The brokers' CA (the name spec.kafka.caSecret had first)."""
 
 
 class KafkaSecurity(Resource):
