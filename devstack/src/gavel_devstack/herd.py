@@ -24,6 +24,7 @@ from rich.table import Table
 
 from gavel import endpoints
 from gavel.audit.settings import CassandraTarget
+from gavel.cli.options import Bidders, BidRate, ClientProcesses, Duration, Observers, Profile
 from gavel.herd import chaos, report, shape, summary
 from gavel.herd.run import Herd, Result, Target, run
 from gavel.herd.series import Mark, MarkKind
@@ -176,20 +177,13 @@ def plan_of(
 
 def main(
     *,
-    bidders: Annotated[int, typer.Option(help="Bidders in total.")] = 50,
-    observers: Annotated[int, typer.Option(help="Observers in total.")] = 500,
+    bidders: Bidders = 50,
+    observers: Observers = 500,
     regions: Annotated[int, typer.Option(help="Regions of the stack to use (0: all).")] = 0,
-    duration: Annotated[float, typer.Option(help="Seconds from the open to the end.")] = 30,
-    bid_rate: Annotated[
-        float | None,
-        typer.Option(
-            help="Open loop: steady bids/s of all bidders together (default: closed loop)."
-        ),
-    ] = None,
-    client_processes: Annotated[
-        int, typer.Option(help="Processes running the clients (0: one per core).", min=0)
-    ] = 0,
-    profile: Annotated[str, typer.Option(help="launch or smoke.")] = "launch",
+    duration: Duration = 30,
+    bid_rate: BidRate = None,
+    client_processes: ClientProcesses = 0,
+    profile: Profile = "launch",
     seed: Annotated[int | None, typer.Option(help="Seed (default: random, printed).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result here.")] = None,
     svg_out: Annotated[

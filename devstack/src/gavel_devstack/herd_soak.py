@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gavel.cli.options import Bidders, BidRate, ClientProcesses, Duration, Observers, Profile
 from gavel.herd import chaos, report, shape
 from gavel_devstack.harness.processes import stack_env
 from gavel_devstack.harness.stack_env import Stack
@@ -80,20 +81,13 @@ def main(
     seed: Annotated[
         int | None, typer.Option(help="Seed of the first run (default: random, printed).")
     ] = None,
-    bidders: Annotated[int, typer.Option(help="Bidders in total, per run.")] = 20,
-    observers: Annotated[int, typer.Option(help="Observers in total, per run.")] = 200,
+    bidders: Bidders = 20,
+    observers: Observers = 200,
     regions: Annotated[int, typer.Option(help="Regions of the stack to use (0: all).")] = 0,
-    duration: Annotated[float, typer.Option(help="Seconds from the open to the end.")] = 20,
-    bid_rate: Annotated[
-        float | None,
-        typer.Option(
-            help="Open loop: steady bids/s of all bidders together (default: closed loop)."
-        ),
-    ] = None,
-    client_processes: Annotated[
-        int, typer.Option(help="Processes running the clients (0: one per core).", min=0)
-    ] = 0,
-    profile: Annotated[str, typer.Option(help="launch or smoke.")] = "smoke",
+    duration: Duration = 20,
+    bid_rate: BidRate = None,
+    client_processes: ClientProcesses = 0,
+    profile: Profile = "smoke",
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Folder for each run's JSON and report.")
     ] = None,

@@ -14,7 +14,17 @@ from typing import Annotated
 
 import typer
 
-from gavel.cli.options import CassandraContact, CassandraDc, Keyspace
+from gavel.cli.options import (
+    Bidders,
+    BidRate,
+    CassandraContact,
+    CassandraDc,
+    ClientProcesses,
+    Duration,
+    Keyspace,
+    Observers,
+    Profile,
+)
 
 Urls = Annotated[
     list[str],
@@ -42,19 +52,12 @@ def herd(
     home: Annotated[
         str | None, typer.Option(help="The drop's home region (default: first).")
     ] = None,
-    bidders: Annotated[int, typer.Option(help="Bidders in total, spread over regions.")] = 50,
-    observers: Annotated[int, typer.Option(help="Observers in total, spread over regions.")] = 500,
-    duration: Annotated[float, typer.Option(help="Seconds from the open to the planned end.")] = 30,
-    bid_rate: Annotated[
-        float | None,
-        typer.Option(
-            help="Open loop: steady bids/s of all bidders together (default: closed loop)."
-        ),
-    ] = None,
-    client_processes: Annotated[
-        int, typer.Option(help="Processes running the clients (0: one per core).", min=0)
-    ] = 0,
-    profile: Annotated[str, typer.Option(help="Named profile: launch or smoke.")] = "launch",
+    bidders: Bidders = 50,
+    observers: Observers = 500,
+    duration: Duration = 30,
+    bid_rate: BidRate = None,
+    client_processes: ClientProcesses = 0,
+    profile: Profile = "launch",
     seed: Annotated[int | None, typer.Option(help="Seed (default: a random one, printed).")] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the result as JSON here.")
