@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gavel.audit.settings import DEFAULT_GROUP as DEFAULT_AUDIT_GROUP
 from gavel_devstack import process, stack
 from gavel_devstack.harness.processes import free_port, start_logged, stop_process, wait_ready
 
@@ -27,9 +28,10 @@ KINDS = ("gateway", "relay", "fanout", "audit-writer")
 BACKOFF_S = (0.5, 10.0)
 STEADY_S = 10.0
 """A process that ran this long before it exited restarts after the shortest back-off again."""
-AUDIT_GROUP = "gavel-herd"
+AUDIT_GROUP = f"{DEFAULT_AUDIT_GROUP}-herd"
 """The herd's audit writers' consumer group: their own, so no other writer on the shared stack
-takes a partition of the herd's audit topic and writes it elsewhere."""
+takes a partition of the herd's audit topic and writes it elsewhere; under the writers' prefix,
+the only groups the audit writer's Kafka user may join (gavel.kafka_acls)."""
 
 
 @dataclass
