@@ -25,6 +25,7 @@ import httpx
 from gavel import drops, endpoints, token_client
 from gavel.auction import IncrementStep, Rules
 from gavel.drop_rules import Listing
+from gavel.redis_acl import Role
 from gavel_devstack.harness.processes import free_port, start_logged, stop_process, wait_ready
 
 GAVEL = (sys.executable, "-m", "gavel")
@@ -140,7 +141,7 @@ class PageStack:
             soft_window_ms=60_000,
             soft_extension_ms=60_000,
         )
-        urls = {self.region: endpoints.redis_url(self.region, self.env)}
+        urls = {self.region: endpoints.redis_url(self.region, self.env, role=Role.OPERATOR)}
         asyncio.run(drops.open_everywhere(rules, urls, Listing(title, "DAYTONA-6239-1963")))
         return rules
 
