@@ -14,7 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gavel import kafka_auth
+from gavel import endpoints, kafka_auth
+from gavel.redis_acl import Role
 from gavel.resources.region import BidderTokens, KafkaSecurity, Resources
 from gavel_devstack import issuer_keys
 from gavel_devstack.harness import tokens
@@ -68,7 +69,28 @@ def view(node: Node) -> RegionView:
         ),
         # The stack's Kafka authenticates: each workload's user from its own Secret.
         kafka=KafkaSecurity.model_validate({"users": KAFKA_SECRETS}),
+        # And its Redis: each workload's login from one Secret, a key per role.
+        redis_auth_secret=REDIS_LOGINS,
     )
+
+
+REDIS_LOGINS = "gavel-redis-logins"
+
+
+def redis_logins(node: Node) -> dict[str, Any]:
+    """The Secret spec.endpoints.redisAuthSecret names: the stack's login of every role."""
+    logins = {
+        role.value: node.env[endpoints.redis_auth_var(role)]
+        for role in Role
+        if endpoints.redis_auth_var(role) in node.env
+    }
+    assert logins, "the stack exports no Redis logins"
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": REDIS_LOGINS, "namespace": NS},
+        "stringData": logins,
+    }
 
 
 KAFKA_SECRETS = {
@@ -161,6 +183,7 @@ def apply(node: Node, image: str) -> AppliedRegion:
     node.apply(
         *stack_redis(node),
         *kafka_secrets(node),
+        redis_logins(node),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from gavel import endpoints
+from gavel.redis_acl import Role
 from gavel_devstack.harness.processes import free_port
 from gavel_devstack.harness.waiting import poll
 from tests.integration.real_nodes.conftest import Node
@@ -119,7 +121,9 @@ def test_pods_reach_the_stacks_servers_at_the_hosts_address_and_no_other_host_po
             "        return 'open'\n"
             "    except OSError as e:\n"
             "        return type(e).__name__\n"
-            "r = redis.Redis(host=host, port=int(os.environ['REDIS']), socket_timeout=5)\n"
+            "user, _, password = os.environ['LOGIN'].partition(':')\n"
+            "r = redis.Redis(host=host, port=int(os.environ['REDIS']), socket_timeout=5,\n"
+            "                username=user, password=password)\n"
             "print(json.dumps({'redis': r.ping(), 'outside': tcp(int(os.environ['OUTSIDE']))}))"
         )
         found = _python_pod(
@@ -129,6 +133,7 @@ def test_pods_reach_the_stacks_servers_at_the_hosts_address_and_no_other_host_po
             code,
             HOST=node.net.host_ip,
             REDIS=node.ports.redis,
+            LOGIN=node.env[endpoints.redis_auth_var(Role.GATEWAY)],
             OUTSIDE=outside,
         )
     assert found["redis"] is True
