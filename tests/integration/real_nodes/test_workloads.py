@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import httpx
 
-from gavel import endpoints, keys, redis_client
+from gavel import keys, redis_client
 from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import open_test_drop
+from gavel_devstack.harness.stack_env import Stack
 from tests.integration.real_nodes.conftest import Node
 from tests.integration.real_nodes.region import REGION, AppliedRegion
 
@@ -22,7 +23,7 @@ async def test_the_rendered_gateway_runs_ready_and_decides_a_bid_sent_to_its_ser
     node: Node, applied_region: AppliedRegion
 ) -> None:
     token = tokens.mint(node.env, "alice")
-    async with redis_client.connect(node.env[endpoints.redis_url_var(REGION)]) as redis:
+    async with redis_client.connect(Stack(node.env).redis_url(REGION)) as redis:
         rules = await open_test_drop(redis)
         async with httpx.AsyncClient(base_url=applied_region.gateway_url(node), timeout=10) as http:
             r = await http.post(

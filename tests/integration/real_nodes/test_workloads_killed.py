@@ -24,12 +24,13 @@ from typing import Any
 
 import httpx
 
-from gavel import endpoints, keys, outbox, redis_client, topics
+from gavel import endpoints, kafka_auth, keys, outbox, redis_client, topics
 from gavel_devstack import node_network
 from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.kafka import KafkaTail
 from gavel_devstack.harness.relay import edge_event
+from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.harness.waiting import poll
 from gavel_operator.rendering import OUTBOX_DIR
 from tests.integration.real_nodes import region
@@ -98,7 +99,12 @@ async def test_a_killed_gateway_pod_still_ships_the_attempt_its_disk_outbox_held
     token = tokens.mint(node.env, "alice")
     bootstrap = node.env[endpoints.kafka_bootstrap_var(REGION)]
 
-    tail = KafkaTail(bootstrap, (topics.AUDIT,), keys={drop_id.encode()})
+    tail = KafkaTail(
+        bootstrap,
+        (topics.AUDIT,),
+        keys={drop_id.encode()},
+        auth=kafka_auth.from_env(kafka_auth.ADMIN, node.env),
+    )
     async with tail:
         with _kafka_cut(node, pod["status"]["podIP"]):
             async with httpx.AsyncClient(base_url=applied_region.gateway_url(node)) as http:
@@ -147,7 +153,12 @@ async def test_a_segment_a_dead_gateway_left_open_is_shipped_by_its_pods_shipper
     name = f"gateway-{REGION}-1-{int(time.time() * 1000)}-1{outbox.OPEN_SUFFIX}"
     orphan = region.empty_dir(node, pod, OUTBOX_VOLUME) / name
     bootstrap = node.env[endpoints.kafka_bootstrap_var(REGION)]
-    async with KafkaTail(bootstrap, (topics.AUDIT,), keys={drop_id.encode()}) as tail:
+    async with KafkaTail(
+        bootstrap,
+        (topics.AUDIT,),
+        keys={drop_id.encode()},
+        auth=kafka_auth.from_env(kafka_auth.ADMIN, node.env),
+    ) as tail:
         orphan.write_bytes(event.to_json() + b"\n")
         os.chown(orphan, IMAGE_USER, IMAGE_USER)
         orphan.chmod(0o600)
@@ -171,7 +182,7 @@ async def test_a_deleted_gateway_pod_is_replaced_and_the_drop_takes_bids_again(
     token = tokens.mint(node.env, "bob")
     headers = {"Authorization": f"Bearer {token}"}
     async with (
-        redis_client.connect(node.env[endpoints.redis_url_var(REGION)]) as redis,
+        redis_client.connect(Stack(node.env).redis_url(REGION)) as redis,
         httpx.AsyncClient(base_url=applied_region.gateway_url(node), timeout=10) as http,
     ):
         rules = await open_test_drop(redis)
