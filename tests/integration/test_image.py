@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from gavel import endpoints, keys, redis_client
+from gavel.redis_acl import Role
 from gavel_devstack.harness import tokens
 from gavel_devstack.harness.drops import open_test_drop
 from gavel_devstack.harness.gateway import running_gateway
@@ -65,6 +66,7 @@ def _gateway_env(stack: Stack) -> list[str]:
         endpoints.REGIONS,
         endpoints.JWKS,
         endpoints.TOKEN_ISSUER,
+        endpoints.redis_auth_var(Role.GATEWAY),
         "REDIS_URL_",
         "KAFKA_BOOTSTRAP_",
     )
