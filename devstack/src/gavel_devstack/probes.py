@@ -57,11 +57,15 @@ def _client(port: int, auth: Auth, **kwargs: Any) -> redis.Redis:
 
 
 def redis_node_ready(port: int, auth: Auth = None) -> bool:
-    """A Redis node of a replicated region answers and, if it is a replica, holds a copy (its
-    link to the primary is up). Roles move in a failover, so either role is fine."""
+    """A Redis node of a replicated region answers, has loaded its data (INFO answers while a
+    restarted node still reads its append-only file, and everything else, SCRIPT LOAD included,
+    is refused), and, if it is a replica, holds a copy (its link to the primary is up). Roles
+    move in a failover, so either role is fine."""
     try:
         client = _client(port, auth)
         with client:
+            if client.info("persistence").get("loading"):
+                return False
             info = client.info("replication")
     except redis.RedisError:
         return False
