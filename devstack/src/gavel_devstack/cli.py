@@ -19,6 +19,7 @@ from rich.table import Table
 from gavel_devstack import (
     component,
     components,
+    components_redis,
     install,
     layout,
     probes,
@@ -126,7 +127,7 @@ def _state_cell(rec: stack.Running, run_dir: Path, *, listening: bool) -> str:
     return f"[green]up[/] ({role})" if role else "[green]up[/]"
 
 
-_REDIS_NODE_KINDS = ("redis", *components.REPLICA_KINDS)
+_REDIS_NODE_KINDS = ("redis", *components_redis.REPLICA_KINDS)
 
 
 @app.command()

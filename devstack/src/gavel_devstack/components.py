@@ -3,9 +3,11 @@ process, built from the layout.
 
 Pure apart from reading the run folder's secrets: :func:`plan` turns (regions, kinds, ports,
 installed artifacts, run folder) into components, each with its argv, the files to write before
-it starts, what it waits for and how to tell it is ready. Redis, Kafka, MirrorMaker 2 and
-Cassandra are built here, the Kubernetes clusters by :mod:`gavel_devstack.clusters` with the
-credentials made here. :mod:`gavel_devstack.stack` runs them.
+it starts, what it waits for and how to tell it is ready. Kafka, MirrorMaker 2 and Cassandra
+are built here; a region's Redis by :mod:`gavel_devstack.components_redis`, the token issuer by
+:mod:`gavel_devstack.components_issuer`, the Kubernetes clusters by
+:mod:`gavel_devstack.clusters` with the credentials made here. :mod:`gavel_devstack.stack` runs
+them.
 """
 
 from __future__ import annotations
@@ -15,25 +17,22 @@ import json
 import os
 import secrets
 import shutil
-import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from gavel import endpoints, kafka_auth, mirror, redis_acl, redis_replication
+from gavel import kafka_auth, mirror
 from gavel.audit.settings import DEFAULT_GROUP as DEFAULT_AUDIT_GROUP
-from gavel.redis_persistence import REDIS_PERSISTENCE_ARGS
 from gavel_devstack import (
     clusters,
+    components_issuer,
+    components_redis,
     configs,
-    issuer,
-    issuer_keys,
     kafka_security,
     layout,
     node_config,
     probes,
     real_nodes,
-    redis_auth,
 )
 from gavel_devstack.component import NO_PORT, SHARED, Component
 from gavel_devstack.install import Installed
@@ -59,44 +58,6 @@ def _secret(path: Path, make: Callable[[], str]) -> str:
 
 def admin_token(run_dir: Path) -> str:
     return _secret(run_dir / "k8s" / "admin-token", lambda: secrets.token_urlsafe(32))
-
-
-def issuer_url(run_dir: Path) -> str | None:
-    """Base URL of the stack's token issuer, once it has bound its port."""
-    path = issuer.url_file(run_dir)
-    return path.read_text().strip() if path.exists() else None
-
-
-def _issuer_ready(run_dir: Path) -> bool:
-    url = issuer_url(run_dir)
-    return url is not None and probes.healthz(url + issuer.JWKS_PATH)
-
-
-def _issuer(run_dir: Path) -> Component:
-    """The token issuer (every stack runs it: any gateway needs its JWKS)."""
-    return Component(
-        "issuer",
-        SHARED,
-        NO_PORT,
-        [sys.executable, "-m", "gavel_devstack.issuer", "--run-dir", str(run_dir)],
-        partial(_issuer_ready, run_dir),
-        timeout_s=30,
-        # A URL left by a previous run names a port nobody may hold now.
-        prepare=partial(issuer.url_file(run_dir).unlink, missing_ok=True),
-    )
-
-
-def token_env(run_dir: Path) -> list[str]:
-    """The bidder-token lines of ``scripts/stack env``: where gateways find the public keys,
-    the issuer they require, where `gavel token mint` asks for tokens."""
-    url = issuer_url(run_dir)
-    if url is None:
-        return []
-    return [
-        f"{endpoints.JWKS}={url}{issuer.JWKS_PATH}",
-        f"{endpoints.TOKEN_ISSUER}={issuer_keys.ISSUER}",
-        f"{endpoints.TOKEN_MINT_URL}={url}/mint",
-    ]
 
 
 def _service_account_key(run_dir: Path) -> tuple[Path, Path]:
@@ -155,102 +116,6 @@ def _java(inst: Installed, heap: str, *args: str, gc: str = "-XX:+UseG1GC") -> l
         "-Djava.awt.headless=true",
         *args,
     ]
-
-
-def _redis_node(
-    inst: Installed, run_dir: Path, kind: str, region: str, port: int, *, primary: int | None
-) -> Component:
-    """One Redis server of a region: the primary (``primary`` None) or a replica of it."""
-    data = run_dir / f"{kind}-{region}"
-    conf = data / "redis.conf"
-    argv = [
-        str(inst.redis_server),
-        str(conf),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(data),
-        *REDIS_PERSISTENCE_ARGS,
-        *redis_replication.REDIS_REPLICATION_ARGS,
-        "--daemonize",
-        "no",
-        "--logfile",
-        "",
-    ]
-    if primary is not None:
-        argv += ["--replicaof", "127.0.0.1", str(primary)]
-    su = redis_auth.superuser(run_dir)
-    return Component(
-        kind,
-        region,
-        port,
-        argv,
-        partial(probes.redis_node_ready, port, auth=(su.user, su.password)),
-        timeout_s=30,
-        files={conf: redis_auth.data_node_config(run_dir)},
-        # The loader's job, as the operator would do it: this node may be promoted later, and
-        # a (re)started node has an empty script cache.
-        when_ready=partial(
-            probes.load_scripts, port, redis_auth.credential(run_dir, redis_acl.Role.OPERATOR)
-        ),
-        # A replica is ready once it holds a copy, so it needs its primary up first.
-        after=() if primary is None else (f"redis/{region}",),
-    )
-
-
-REPLICA_KINDS = tuple(f"redis-replica-{i + 1}" for i in range(layout.REDIS_REPLICAS))
-SENTINEL_KINDS = tuple(f"sentinel-{i + 1}" for i in range(layout.SENTINELS))
-
-
-def _redis(
-    inst: Installed, run_dir: Path, region: str, ports: layout.RegionPorts
-) -> list[Component]:
-    """A region's Redis: a primary, its replicas, and the Sentinels that watch them.
-
-    The Sentinels start after the replicas are in sync, so their first look at the primary
-    already lists every replica and ``up`` ends with a region that can fail over.
-    """
-    nodes = [_redis_node(inst, run_dir, "redis", region, ports.redis, primary=None)]
-    nodes += [
-        _redis_node(inst, run_dir, kind, region, port, primary=ports.redis)
-        for kind, port in zip(REPLICA_KINDS, ports.redis_replicas, strict=True)
-    ]
-    service = redis_replication.service_name(region)
-    su = redis_auth.superuser(run_dir)
-    sentinels = []
-    for kind, port in zip(SENTINEL_KINDS, ports.sentinels, strict=True):
-        home = run_dir / f"{kind}-{region}"
-        conf = home / "sentinel.conf"
-        text = redis_replication.sentinel_config(
-            port=port,
-            bind="127.0.0.1",
-            data_dir=str(home),
-            service=service,
-            primary=("127.0.0.1", ports.redis),
-        )
-        text += "\n".join([*redis_auth.sentinel_config_lines(run_dir, service), ""])
-        sentinels.append(
-            Component(
-                kind,
-                region,
-                port,
-                [str(inst.redis_server), str(conf), "--sentinel"],
-                partial(
-                    probes.sentinel_ready,
-                    port,
-                    service,
-                    others=layout.SENTINELS - 1,
-                    replicas=layout.REDIS_REPLICAS,
-                    auth=(su.user, su.password),
-                ),
-                timeout_s=30,
-                files={conf: text},
-                after=tuple(f"{n.kind}/{region}" for n in nodes),
-            )
-        )
-    return nodes + sentinels
 
 
 def _kafka(
@@ -500,11 +365,11 @@ def plan(
         raise ValueError("kubelet needs k8s: --only k8s,kubelet")
     if "mirror" in kinds:
         kinds = kinds | {"kafka"}
-    comps: list[Component] = [_issuer(run_dir)]
+    comps: list[Component] = [components_issuer.issuer_component(run_dir)]
     for region in regions:
         rp = ports.regions[region]
         if "redis" in kinds:
-            comps += _redis(inst, run_dir, region, rp)
+            comps += components_redis.region_redis(inst, run_dir, region, rp)
         if "kafka" in kinds:
             comps.append(_kafka(inst, run_dir, region, regions, rp, block=ports.block))
     if "mirror" in kinds and len(regions) > 1:

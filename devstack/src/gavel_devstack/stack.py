@@ -25,6 +25,8 @@ from pathlib import Path
 from gavel import endpoints, redis_replication, redis_url
 from gavel_devstack import (
     components,
+    components_issuer,
+    components_redis,
     install,
     kafka_security,
     layout,
@@ -299,7 +301,7 @@ _STOP_ORDER = (
     "kubelet",
     "containerd",
     # Sentinels before Redis: stopping them after the primary would start a pointless failover.
-    *components.SENTINEL_KINDS,
+    *components_redis.SENTINEL_KINDS,
     "mirror",
     "kwok",
     "scheduler",
@@ -308,7 +310,7 @@ _STOP_ORDER = (
     "kafka",
     "cassandra",
     "redis",
-    *components.REPLICA_KINDS,
+    *components_redis.REPLICA_KINDS,
     "etcd",
     "issuer",
 )
@@ -370,7 +372,7 @@ def env_lines(run_dir: Path, state: State) -> list[str]:
     lines = [
         f"GAVEL_STACK_DIR={run_dir}",
         f"{endpoints.REGIONS}={','.join(state.regions)}",
-        *components.token_env(run_dir),
+        *components_issuer.token_env(run_dir),
     ]
     for region in state.regions:
         rp, key = ports.regions[region], layout.env_key(region)
