@@ -41,21 +41,24 @@ from cassandra.concurrent import execute_concurrent_with_args
 from rich.console import Console
 from rich.table import Table
 
-from gavel import endpoints, kafka_auth, kafka_clients
+from gavel import cassandra_auth, endpoints, kafka_auth, kafka_clients
 from gavel.audit import schema
 from gavel.audit.rows import attempt_from_event
-from gavel.audit.settings import DEFAULT_GROUP, CassandraTarget, WriterSettings, parse_contact
+from gavel.audit.settings import DEFAULT_GROUP, CassandraTarget, WriterSettings
 from gavel.audit.store import AuditStore, connect
 from gavel.events import BidEvent
 from gavel_devstack.harness.audit import (
+    drop_keyspace,
     end_offsets,
     group_at_end,
     make_event,
     metric,
+    prepare_keyspace,
     produce_events,
     writer_process,
 )
 from gavel_devstack.harness.processes import free_port
+from gavel_devstack.harness.stack_env import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DROPS = 20
@@ -137,6 +140,7 @@ async def run_writer(
         kafka_bootstrap=kafka,
         kafka_auth=kafka_auth.from_env(kafka_auth.AUDIT_WRITER, env),
         cassandra=target,
+        migrate=False,  # the keyspace is the admin's (prepare_keyspace)
         port=free_port(),
         group_id=group,
         max_in_flight=in_flight,
@@ -191,11 +195,11 @@ async def main() -> None:
     args = parser.parse_args()
     env = stack_env()
     os.environ.update(env)
-    host, port = parse_contact(env[endpoints.CASSANDRA_CONTACT])
+    stack = Stack(env)
     keyspace = f"audit_bench_{uuid.uuid4().hex[:8]}"
-    target = CassandraTarget(host, port, env[endpoints.CASSANDRA_DC], keyspace)
+    prepare_keyspace(stack, keyspace)
+    target = stack.cassandra_target(cassandra_auth.WRITER, keyspace)
     cluster, session = connect(target)
-    schema.migrate(session, keyspace, {env[endpoints.CASSANDRA_DC]: 1})
     store = AuditStore(cluster, session, keyspace)
     rows: list[tuple[str, dict[str, float], int]] = []
     log = Path(tempfile.gettempdir()) / f"{keyspace}-writer.log"
@@ -218,8 +222,8 @@ async def main() -> None:
                 (f"audit-writer from Kafka, in flight {n}", result, count_rows(store, drops))
             )
     finally:
-        store.session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
         store.close()
+        drop_keyspace(stack, keyspace)
 
     table = Table(
         title=f"Audit rows into Cassandra: {args.rows:,} rows each, {os.cpu_count()} cores "

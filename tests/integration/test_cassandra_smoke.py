@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from cassandra.cluster import Cluster
-
+from gavel import cassandra_auth
+from gavel.audit.store import connect
 from gavel_devstack.harness.stack_env import Stack
 
 
 def test_write_and_read_back_through_network_topology_keyspace(stack: Stack) -> None:
-    host, port = stack.cassandra
-    cluster = Cluster([host], port=port)
-    session = cluster.connect()
+    # The admin role may create keyspaces (and owns what it creates).
+    cluster, session = connect(stack.cassandra_target(cassandra_auth.ADMIN))
     try:
         session.execute(
             "CREATE KEYSPACE IF NOT EXISTS gavel_smoke WITH replication = "

@@ -66,3 +66,27 @@ def test_role_statements_quote_passwords_and_refuse_empty_ones() -> None:
     assert alter == "ALTER ROLE gavel_reader WITH PASSWORD = 'it''s'"
     with pytest.raises(ValueError, match="empty password for Cassandra role gavel_writer"):
         cassandra_auth.role_statements({cassandra_auth.WRITER: ""})
+
+
+def test_the_admin_grants_the_clients_what_a_superuser_grants_on_a_foreign_keyspace() -> None:
+    clients = cassandra_auth.client_grant_statements("gavel_audit")
+    assert all(g.endswith(("TO gavel_writer", "TO gavel_reader")) for g in clients)
+    everything = cassandra_auth.grant_statements("gavel_audit")
+    assert set(clients) <= set(everything)
+    # Creating keyspaces is the admin's only right beyond its own keyspaces.
+    assert cassandra_auth.admin_grant_statements() == (
+        "GRANT CREATE ON ALL KEYSPACES TO gavel_admin",
+    )
+    with pytest.raises(ValueError, match="invalid keyspace name"):
+        cassandra_auth.client_grant_statements("gavel_audit TO gavel_reader; --")
+
+
+def test_a_password_statement_quotes_the_password_and_checks_the_role_name() -> None:
+    assert (
+        cassandra_auth.password_statement("cassandra", "a'b")
+        == "ALTER ROLE cassandra WITH PASSWORD = 'a''b'"
+    )
+    with pytest.raises(ValueError, match="invalid role name"):
+        cassandra_auth.password_statement("x WITH SUPERUSER = true", "pw")
+    with pytest.raises(ValueError, match="empty password"):
+        cassandra_auth.password_statement("cassandra", "")

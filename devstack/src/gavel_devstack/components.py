@@ -24,6 +24,7 @@ from pathlib import Path
 from gavel import kafka_auth, mirror
 from gavel.audit.settings import DEFAULT_GROUP as DEFAULT_AUDIT_GROUP
 from gavel_devstack import (
+    cassandra_security,
     clusters,
     components_issuer,
     components_redis,
@@ -282,6 +283,8 @@ def _cassandra(inst: Installed, run_dir: Path, ports: layout.StackPorts) -> Comp
         f"-Dcassandra.jmx.local.port={ports.cassandra_jmx}",
         "-Dcassandra.skip_wait_for_gossip_to_settle=0",
         "-Dcassandra.ring_delay_ms=100",
+        # The built-in superuser is made 10 s after start by default; the stack waits for it.
+        "-Dcassandra.superuser_setup_delay_ms=0",
         f"-Dlogback.configurationFile={logback}",
         "-cp",
         f"{home / 'conf'}:{inst.cassandra_lib}/*",
@@ -292,12 +295,13 @@ def _cassandra(inst: Installed, run_dir: Path, ports: layout.StackPorts) -> Comp
         SHARED,
         ports.cassandra_native,
         argv,
-        partial(probes.cassandra_ready, ports.cassandra_native),
+        partial(cassandra_security.superuser_can_log_in, ports.cassandra_native, run_dir),
         timeout_s=240,
         files={
             conf: configs.cassandra_yaml(ports.cassandra_native, ports.cassandra_storage, home),
             logback: configs.logback_xml(),
         },
+        when_ready=partial(cassandra_security.set_up, ports.cassandra_native, run_dir),
     )
 
 

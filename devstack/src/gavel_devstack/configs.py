@@ -136,6 +136,15 @@ def cassandra_yaml(
         "concurrent_compactors": 1,
         "auto_snapshot": False,
         "snapshot_on_duplicate_row_detection": False,
+        # Logins and rights, as in production (gavel_devstack.cassandra_security makes the
+        # roles). A login is checked with bcrypt, tens of ms of CPU: the credentials cache
+        # keeps a checked one for a minute, as the many short-lived test clients log in again
+        # and again. Rights stay cached 2 s (the default), so a grant takes effect quickly.
+        "authenticator": "PasswordAuthenticator",
+        "authorizer": "CassandraAuthorizer",
+        "role_manager": "CassandraRoleManager",
+        "credentials_validity": "60000ms",
+        "credentials_update_interval": "10000ms",
     }
     return yaml.safe_dump(conf, sort_keys=False)
 

@@ -22,8 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gavel import endpoints
-from gavel.audit.settings import CassandraTarget
+from gavel import cassandra_auth, endpoints
 from gavel.cli.options import Bidders, BidRate, ClientProcesses, Duration, Observers, Profile
 from gavel.herd import chaos, report, shape, summary
 from gavel.herd.run import Herd, Result, Target, run
@@ -39,13 +38,12 @@ SVG_WIDTH = 100
 
 def target_of(stack: Stack, sup: Supervisor, regions: list[str]) -> Target:
     """The herd's view of the workloads ``sup`` runs on ``stack``."""
-    host, port = stack.cassandra
     return Target(
         gateways={r: sup.url("gateway", r) for r in regions},
         fanouts={r: sup.url("fanout", r, "ws") for r in regions},
         redis_urls={r: stack.redis_url(r) for r in regions},
         token_mint_url=stack.env[endpoints.TOKEN_MINT_URL],
-        audit=CassandraTarget(host, port, stack.cassandra_dc),
+        audit=stack.cassandra_target(cassandra_auth.READER),
         home=regions[0],
     )
 

@@ -223,22 +223,6 @@ def mirror_ready(target_bootstrap: str, sources: list[str], auth: KafkaAuth | No
     return bool(result)
 
 
-def cassandra_ready(native_port: int) -> bool:
-    if not port_open(native_port):
-        return False
-    from cassandra.cluster import Cluster, NoHostAvailable  # noqa: PLC0415 - slow import
-
-    cluster = Cluster(["127.0.0.1"], port=native_port, connect_timeout=_TIMEOUT_S)
-    try:
-        session = cluster.connect()
-        row = session.execute("SELECT release_version FROM system.local").one()
-        return row is not None
-    except (NoHostAvailable, OSError, Exception):  # noqa: BLE001 - any failure is "not yet"
-        return False
-    finally:
-        cluster.shutdown()
-
-
 # --- Kafka helpers (aiokafka is asyncio-only) -------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from gavel import endpoints, redis_replication, redis_url
 from gavel_devstack import (
+    cassandra_security,
     components,
     components_issuer,
     components_redis,
@@ -393,5 +394,6 @@ def env_lines(run_dir: Path, state: State) -> list[str]:
         lines.append(f"KUBECONFIG_HUB={components.kubeconfig_path(run_dir, layout.HUB)}")
     if "cassandra" in state.kinds:
         lines.append(f"{endpoints.CASSANDRA_CONTACT}=127.0.0.1:{ports.cassandra_native}")
-        lines.append(f"{endpoints.CASSANDRA_DC}=datacenter1")
+        lines.append(f"{endpoints.CASSANDRA_DC}={cassandra_security.DC}")
+        lines += cassandra_security.env_lines(run_dir)
     return lines

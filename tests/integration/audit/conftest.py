@@ -1,5 +1,6 @@
 """Fixtures of the audit writer's integration tests: a keyspace of their own in the shared
-Cassandra (migrated once, dropped at the end), a store on it, and the first region's Kafka."""
+Cassandra (made by the admin role once, dropped at the end), a store on it as the writer, and
+the first region's Kafka."""
 
 from __future__ import annotations
 
@@ -8,22 +9,17 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from gavel.audit import schema
-from gavel.audit.store import AuditStore, connect
-from gavel_devstack.harness.audit import target
+from gavel.audit.store import AuditStore
+from gavel_devstack.harness.audit import drop_keyspace, prepare_keyspace, target
 from gavel_devstack.harness.stack_env import Stack
 
 
 @pytest.fixture(scope="session")
 def audit_keyspace(stack: Stack) -> Iterator[str]:
     keyspace = f"audit_test_{uuid.uuid4().hex[:10]}"
-    cluster, session = connect(target(stack, keyspace))
-    try:
-        schema.migrate(session, keyspace, {stack.cassandra_dc: 1})
-        yield keyspace
-        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
-    finally:
-        cluster.shutdown()
+    prepare_keyspace(stack, keyspace)
+    yield keyspace
+    drop_keyspace(stack, keyspace)
 
 
 @pytest.fixture(scope="session")

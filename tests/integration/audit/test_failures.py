@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -30,6 +29,7 @@ from gavel_devstack.harness.audit import (
     make_events,
     metric,
     new_group,
+    prepare_keyspace,
     produce_events,
     target,
     wait_ready,
@@ -38,7 +38,7 @@ from gavel_devstack.harness.audit import (
 )
 from gavel_devstack.harness.drops import new_drop_id
 from gavel_devstack.harness.processes import free_port, stop_process
-from gavel_devstack.harness.stack_env import Stack
+from gavel_devstack.harness.stack_env import Stack, read_stack_env
 from gavel_devstack.harness.waiting import wait_for
 from gavel_devstack.stack import load_state
 from tests.conftest import STACK
@@ -185,11 +185,13 @@ async def test_a_real_cassandra_killed_mid_burst_then_restarted(
         group = new_group()
         await group_at_end(kafka, group)
         keyspace = f"audit_kill_{uuid.uuid4().hex[:8]}"
+        own = Stack(read_stack_env(run_dir) or {})  # its roles have passwords of their own
+        await asyncio.to_thread(prepare_keyspace, own, keyspace)
         settings = writer_settings(
             stack,
             keyspace,
             group,
-            cassandra=replace(target(stack, keyspace), port=node.port),
+            cassandra=target(own, keyspace),
             # Above the stack's commitlog_sync_period (10 s): what the node had not synced
             # when it died is not committed yet, and is written again.
             durability_window_s=12.0,
@@ -199,7 +201,7 @@ async def test_a_real_cassandra_killed_mid_burst_then_restarted(
         burst2 = [e for d in drops for e in make_events(d, 500, base_ms=1_700_000_000_000)]
         log = tmp_path / "writer.log"
         proc = writer_process(settings, log)
-        await wait_ready(settings.port, 60)  # connected and migrated the new keyspace
+        await wait_ready(settings.port, 60)  # connected, statements prepared
         await produce_events(kafka, burst1)
 
         async def some_written() -> bool:

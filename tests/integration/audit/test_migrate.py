@@ -9,14 +9,15 @@ import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from gavel import cassandra_auth
 from gavel.audit import schema
 from gavel.audit.store import connect
-from gavel_devstack.harness.audit import target
+from gavel_devstack.harness.audit import drop_keyspace, target
 from gavel_devstack.harness.stack_env import Stack
 
 
 def _migrate_in_own_session(stack: Stack, keyspace: str) -> schema.MigrationReport:
-    cluster, session = connect(target(stack, keyspace))
+    cluster, session = connect(target(stack, keyspace, role=cassandra_auth.ADMIN))
     try:
         return schema.migrate(session, keyspace, {stack.cassandra_dc: 1})
     finally:
@@ -39,7 +40,7 @@ async def test_migrations_run_concurrently_and_again_leave_one_schema(stack: Sta
     assert again.already == tuple(m.version for m in schema.MIGRATIONS)
     assert again.replication == schema.replication_map({stack.cassandra_dc: 1})
 
-    cluster, session = connect(target(stack, keyspace))
+    cluster, session = connect(target(stack, keyspace, role=cassandra_auth.ADMIN))
     try:
         tables = {
             (row.table_name, row.id)
@@ -76,13 +77,13 @@ def test_gavel_audit_migrate_reports_what_it_did(stack: Stack) -> None:
         first = migrate()
         assert first.returncode == 0, first.stderr
         assert f"{keyspace}: schema version {schema.LATEST_VERSION}; applied 1" in first.stdout
+        # The admin made the keyspace, so it lets the clients in.
+        assert f"granted: SELECT ON KEYSPACE {keyspace} TO gavel_reader" in first.stdout
         second = migrate()
         assert second.returncode == 0, second.stderr
         assert "applied nothing (already up to date)" in second.stdout
     finally:
-        cluster, session = connect(target(stack, keyspace))
-        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
-        cluster.shutdown()
+        drop_keyspace(stack, keyspace)
 
 
 def test_gavel_audit_migrate_says_when_cassandra_is_not_there(stack: Stack) -> None:

@@ -30,8 +30,7 @@ from redis.asyncio import Redis
 
 from gavel import bidding, endpoints, events, keys, observer_hash, redis_client, state_hash
 from gavel.auction import RateLimit
-from gavel.audit import schema
-from gavel.audit.store import AuditStore, connect
+from gavel.audit.store import AuditStore
 from gavel_devstack.harness import audit
 from gavel_devstack.harness.drops import redis_now_ms
 from gavel_devstack.harness.fanout import running_fanout
@@ -129,8 +128,7 @@ async def world(
         done = run_gavel(env, "drops", *args)
         assert done.returncode == 0, done.stderr
     keyspace = f"console_{uuid.uuid4().hex[:10]}"
-    cluster, session = connect(audit.target(stack, keyspace))
-    schema.migrate(session, keyspace, {stack.cassandra_dc: 1})
+    audit.prepare_keyspace(stack, keyspace)
     group = audit.new_group()
     await audit.group_at_end(stack.kafka("us"), group)
     writer = audit.writer_settings(stack, keyspace, group)
@@ -161,8 +159,7 @@ async def world(
                     await world.observed(OBSERVERS)
                     yield world
     finally:
-        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
-        cluster.shutdown()
+        audit.drop_keyspace(stack, keyspace)
         hub_api.delete_namespaced_custom_object("gavel.dev", "v1alpha1", "default", "drops", name)
         await redis.aclose()
 

@@ -41,6 +41,7 @@ def test_env_describes_the_running_stack(stack: Stack) -> None:
         assert Path(env[f"KUBECONFIG_{r}"]).is_file()
     assert Path(env["KUBECONFIG_HUB"]).is_file()
     assert env["CASSANDRA_CONTACT"].startswith("127.0.0.1:")
+    assert env["CASSANDRA_USER_READER"] == "gavel_reader"
 
 
 def test_eval_of_env_exports_to_child_processes(stack: Stack) -> None:

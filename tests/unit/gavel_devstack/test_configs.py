@@ -83,6 +83,13 @@ def test_cassandra_yaml_uses_the_given_ports_and_folders() -> None:
     assert conf["endpoint_snitch"] == "SimpleSnitch"
 
 
+def test_cassandra_yaml_turns_logins_and_rights_on() -> None:
+    conf = yaml.safe_load(configs.cassandra_yaml(21000, 21001, Path("/run/cassandra")))
+    assert conf["authenticator"] == "PasswordAuthenticator"
+    assert conf["authorizer"] == "CassandraAuthorizer"
+    assert conf["role_manager"] == "CassandraRoleManager"
+
+
 def test_kubeconfig_points_at_the_local_api_server_with_the_admin_token() -> None:
     conf = json.loads(configs.kubeconfig("hub", 21005, "s3cret", Path("/c/apiserver.crt")))
     assert conf["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:21005"

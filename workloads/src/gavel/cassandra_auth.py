@@ -92,35 +92,63 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def password_statement(name: str, password: str) -> str:
+    """CQL giving the existing role ``name`` a new password (run by a superuser)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", name):
+        raise ValueError(f"invalid role name {name!r}")
+    if not password:
+        raise ValueError(f"empty password for Cassandra role {name}")
+    return f"ALTER ROLE {name} WITH PASSWORD = {_quoted(password)}"
+
+
 def role_statements(passwords: Mapping[str, str]) -> tuple[str, ...]:
     """CQL creating (or re-keying) the login role of each role in ``passwords``; run by a
     superuser. The rights are :func:`grant_statements`'."""
     statements = []
     for role, password in passwords.items():
         name = username(role)
-        if not password:
-            raise ValueError(f"empty password for Cassandra role {name}")
+        rekey = password_statement(name, password)
         secret = _quoted(password)
         statements += [
             f"CREATE ROLE IF NOT EXISTS {name} WITH LOGIN = true AND PASSWORD = {secret}",
-            f"ALTER ROLE {name} WITH PASSWORD = {secret}",
+            rekey,
         ]
     return tuple(statements)
 
 
-def grant_statements(keyspace: str) -> tuple[str, ...]:
-    """The rights of each role, as data (docs/security.md, "Data stores: Cassandra"): the
-    writer modifies and reads the audit keyspace, the reader only reads it, the admin owns its
-    schema and grants."""
+def _keyspace(keyspace: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", keyspace):
         raise ValueError(f"invalid keyspace name {keyspace!r}")
-    ks = f"KEYSPACE {keyspace}"
-    writer, reader, admin = username(WRITER), username(READER), username(ADMIN)
+    return f"KEYSPACE {keyspace}"
+
+
+def client_grant_statements(keyspace: str) -> tuple[str, ...]:
+    """The clients' rights on ``keyspace``: the writer modifies and reads it, the reader only
+    reads it. Run by whoever may grant on it: the admin that created it (``gavel audit
+    migrate`` does, after the schema) or a superuser."""
+    ks = _keyspace(keyspace)
+    writer, reader = username(WRITER), username(READER)
     return (
-        f"GRANT CREATE ON ALL KEYSPACES TO {admin}",
-        f"GRANT ALTER ON {ks} TO {admin}",
-        f"GRANT AUTHORIZE ON {ks} TO {admin}",
         f"GRANT MODIFY ON {ks} TO {writer}",
         f"GRANT SELECT ON {ks} TO {writer}",
         f"GRANT SELECT ON {ks} TO {reader}",
+    )
+
+
+def admin_grant_statements() -> tuple[str, ...]:
+    """What the admin needs from a superuser: creating keyspaces. A keyspace it creates is its
+    own (Cassandra grants every right on it to its creator), so it can grant the clients."""
+    return (f"GRANT CREATE ON ALL KEYSPACES TO {username(ADMIN)}",)
+
+
+def grant_statements(keyspace: str) -> tuple[str, ...]:
+    """Every role's rights, as data (docs/security.md, "Data stores: Cassandra"), for a
+    superuser to run on a keyspace the admin did not create: the admin owns its schema and
+    grants, the clients get :func:`client_grant_statements`."""
+    ks, admin = _keyspace(keyspace), username(ADMIN)
+    return (
+        *admin_grant_statements(),
+        f"GRANT ALTER ON {ks} TO {admin}",
+        f"GRANT AUTHORIZE ON {ks} TO {admin}",
+        *client_grant_statements(keyspace),
     )

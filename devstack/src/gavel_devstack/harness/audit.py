@@ -21,13 +21,13 @@ import httpx
 from aiokafka import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from gavel import kafka_auth, kafka_clients, topics
+from gavel import cassandra_auth, kafka_auth, kafka_clients, topics
 from gavel.auction import Decision, Outcome, Reason
-from gavel.audit import reading
+from gavel.audit import reading, schema
 from gavel.audit.rows import Attempt
 from gavel.audit.service import run
 from gavel.audit.settings import DEFAULT_GROUP, CassandraTarget, WriterSettings
-from gavel.audit.store import AuditStore
+from gavel.audit.store import AuditStore, connect
 from gavel.events import BidEvent
 from gavel_devstack.harness.processes import free_port, start_logged
 from gavel_devstack.harness.stack_env import Stack, stack_kafka_auth
@@ -150,9 +150,36 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
-def target(stack: Stack, keyspace: str, port: int | None = None) -> CassandraTarget:
-    host, default_port = stack.cassandra
-    return CassandraTarget(host, port or default_port, stack.cassandra_dc, keyspace)
+def target(
+    stack: Stack, keyspace: str, port: int | None = None, role: str = cassandra_auth.WRITER
+) -> CassandraTarget:
+    """``keyspace`` as ``role`` reaches it (the writer's by default: what the tests' writers and
+    their read-backs use)."""
+    return stack.cassandra_target(role, keyspace, port)
+
+
+def prepare_keyspace(stack: Stack, keyspace: str) -> schema.MigrationReport:
+    """``keyspace`` with the audit schema and the writer and reader let in, made as the admin
+    (``gavel audit migrate``'s steps): a test's writers start with ``migrate=False``, as they
+    do in production, where the writer's role may not change the schema."""
+    admin = target(stack, keyspace, role=cassandra_auth.ADMIN)
+    cluster, session = connect(admin)
+    try:
+        report = schema.migrate(session, keyspace, {stack.cassandra_dc: 1})
+        if admin.login is not None:
+            schema.grant_clients(session, keyspace)
+        return report
+    finally:
+        cluster.shutdown()
+
+
+def drop_keyspace(stack: Stack, keyspace: str) -> None:
+    """Remove a test's keyspace, as the admin that made it."""
+    cluster, session = connect(target(stack, keyspace, role=cassandra_auth.ADMIN))
+    try:
+        session.execute(f"DROP KEYSPACE IF EXISTS {schema.check_name(keyspace)}")
+    finally:
+        cluster.shutdown()
 
 
 def writer_settings(stack: Stack, keyspace: str, group: str, **overrides: object) -> WriterSettings:
@@ -161,6 +188,7 @@ def writer_settings(stack: Stack, keyspace: str, group: str, **overrides: object
         kafka_bootstrap=stack.kafka(stack.regions[0]),
         kafka_auth=stack.kafka_auth(kafka_auth.AUDIT_WRITER),
         cassandra=target(stack, keyspace),
+        migrate=False,
         port=free_port(),
         group_id=group,
         client_id=f"test-{group}",
@@ -262,6 +290,12 @@ def writer_process(
         "--durability-window",
         str(settings.durability_window_s),
     ]
-    # Its Kafka credential is the settings', whatever this process's environment holds.
-    env = kafka_auth.to_env(kafka_auth.AUDIT_WRITER, settings.kafka_auth) | (extra_env or {})
+    if not settings.migrate:
+        args.append("--no-migrate")
+    # Its credentials are the settings', whatever this process's environment holds.
+    env = (
+        kafka_auth.to_env(kafka_auth.AUDIT_WRITER, settings.kafka_auth)
+        | cassandra_auth.to_env(cassandra_auth.WRITER, c.login, c.ca_file)
+        | (extra_env or {})
+    )
     return start_logged(args, log_path, env)

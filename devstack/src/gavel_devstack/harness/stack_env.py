@@ -12,7 +12,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from gavel import endpoints, kafka_auth, redis_url
+from gavel import cassandra_auth, endpoints, kafka_auth, redis_url
+from gavel.audit.schema import KEYSPACE
+from gavel.audit.settings import CassandraTarget
 from gavel.redis_acl import Role
 from gavel_devstack.install import repo_root
 from gavel_devstack.redis_auth import SUPERUSER_VAR
@@ -22,10 +24,12 @@ class StackEnvError(LookupError):
     """The running stack lacks a variable (it was brought up without that component)."""
 
 
-def read_stack_env() -> dict[str, str] | None:
-    """``scripts/stack env`` as a dict; None when no stack runs."""
+def read_stack_env(run_dir: Path | None = None) -> dict[str, str] | None:
+    """``scripts/stack env`` (of the stack in ``run_dir``, if given) as a dict; None when no
+    stack runs."""
+    where = ["--dir", str(run_dir)] if run_dir is not None else []
     proc = subprocess.run(
-        [str(repo_root() / "scripts" / "stack"), "env"],
+        [str(repo_root() / "scripts" / "stack"), "env", *where],
         capture_output=True,
         text=True,
         check=False,
@@ -90,6 +94,15 @@ class Stack:
     @property
     def cassandra_dc(self) -> str:
         return self._get(endpoints.CASSANDRA_DC)
+
+    def cassandra_target(
+        self, role: str, keyspace: str = KEYSPACE, port: int | None = None
+    ) -> CassandraTarget:
+        """The audit keyspace ``keyspace`` as Cassandra ``role`` (gavel.cassandra_auth.ROLES)
+        reaches it in this stack; ``port`` points the client elsewhere (a proxy)."""
+        host, default_port = self.cassandra
+        login = cassandra_auth.login_from_env(role, self.env)
+        return CassandraTarget(host, port or default_port, self.cassandra_dc, keyspace, login)
 
 
 @functools.cache

@@ -32,6 +32,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gavel import cassandra_auth
+
 log = logging.getLogger(__name__)
 
 KEYSPACE = "gavel_audit"
@@ -243,14 +245,41 @@ def _ddl(session: Session, statement: str) -> None:
         raise SchemaError(f"no schema agreement after: {statement.splitlines()[0]}")
 
 
-def migrate(session: Session, keyspace: str, replication: Mapping[str, int]) -> MigrationReport:
-    """Bring ``keyspace`` to :data:`LATEST_VERSION`; safe to run twice or concurrently."""
-    ks = check_name(keyspace)
-    _ddl(session, keyspace_cql(ks, replication))
+def _held_replication(session: Session, ks: str) -> dict[str, str]:
     row = session.execute(
         "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = %s", (ks,)
     ).one()
-    held = dict(row.replication) if row is not None else {}
+    return dict(row.replication) if row is not None else {}
+
+
+def _recorded_versions(session: Session, ks: str) -> set[int] | None:
+    """The versions recorded in ``ks``; None when it has no migrations table yet. Only reads,
+    so a role without schema rights (the audit writer with a login) can tell that nothing is
+    left to do instead of being refused a ``CREATE ... IF NOT EXISTS``."""
+    table = session.execute(
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s AND table_name = %s",
+        (ks, MIGRATIONS_TABLE),
+    ).one()
+    if table is None:
+        return None
+    try:
+        rows = session.execute(f"SELECT version FROM {ks}.schema_migrations")  # noqa: S608
+    except Exception:  # noqa: BLE001 - the driver's errors are not importable in this pure module
+        # Another migrator's table can be in system_schema before the node serves it; the
+        # full path below creates it again (IF NOT EXISTS) and waits for schema agreement.
+        return None
+    return {r.version for r in rows}
+
+
+def migrate(session: Session, keyspace: str, replication: Mapping[str, int]) -> MigrationReport:
+    """Bring ``keyspace`` to :data:`LATEST_VERSION`; safe to run twice or concurrently. A
+    keyspace already there is only read (no DDL), so any role that may read it can run this."""
+    ks = check_name(keyspace)
+    recorded = _recorded_versions(session, ks)
+    if recorded is not None and {m.version for m in MIGRATIONS} <= recorded:
+        return MigrationReport(ks, (), tuple(sorted(recorded)), _held_replication(session, ks))
+    _ddl(session, keyspace_cql(ks, replication))
+    held = _held_replication(session, ks)
     if held != replication_map(replication):
         log.warning(
             "keyspace %s has replication %s, not the requested %s: left as it is",
@@ -285,3 +314,13 @@ def migrate(session: Session, keyspace: str, replication: Mapping[str, int]) -> 
         already=tuple(sorted(done)),
         replication=held,
     )
+
+
+def grant_clients(session: Session, keyspace: str) -> tuple[str, ...]:
+    """Give the audit writer and the readers their rights on ``keyspace`` (GRANT is
+    idempotent); run as the admin that created it, after :func:`migrate`. Returns the
+    statements it ran."""
+    statements = cassandra_auth.client_grant_statements(check_name(keyspace))
+    for statement in statements:
+        session.execute(statement)
+    return statements

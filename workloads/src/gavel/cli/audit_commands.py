@@ -22,8 +22,9 @@ def audit_migrate(
     keyspace: Keyspace = "gavel_audit",
     replication: Replication = None,
 ) -> None:
-    """Create or upgrade the audit keyspace and tables (idempotent), as the admin role
-    (``CASSANDRA_USER_ADMIN``) when Cassandra has authentication on."""
+    """Create or upgrade the audit keyspace and tables (idempotent); with authentication on,
+    as the admin role (``CASSANDRA_USER_ADMIN``), which then grants the writer and the reader
+    their rights on the keyspace."""
     from gavel import cassandra_auth, endpoints  # noqa: PLC0415 - keeps `gavel --help` fast
     from gavel.audit import schema  # noqa: PLC0415
     from gavel.audit.settings import target_from_env  # noqa: PLC0415
@@ -42,17 +43,21 @@ def audit_migrate(
         raise typer.Exit(1) from exc
     try:
         report = schema.migrate(session, keyspace, wanted)
+        # With authentication the keyspace is the admin's: it lets the clients in.
+        granted = schema.grant_clients(session, keyspace) if target.login else ()
     except schema.SchemaError as exc:
         typer.echo(f"error: migration failed: {exc}", err=True)
         raise typer.Exit(1) from exc
     except StoreErrors as exc:
-        typer.echo(f"error: migration failed: {exc!r}", err=True)
+        typer.echo(f"error: migration failed: {describe(exc, target)}", err=True)
         raise typer.Exit(1) from exc
     finally:
         cluster.shutdown()
     applied = ", ".join(map(str, report.applied)) or "nothing (already up to date)"
     typer.echo(f"{report.keyspace}: schema version {report.version}; applied {applied}")
     typer.echo(f"replication: {report.replication}")
+    for statement in granted:
+        typer.echo(f"granted: {statement.removeprefix('GRANT ')}")
 
 
 @app.command("show")
