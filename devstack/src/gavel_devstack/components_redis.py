@@ -16,11 +16,35 @@ from gavel_devstack import layout, probes, redis_auth
 from gavel_devstack.component import Component
 from gavel_devstack.install import Installed
 
+AOF_REWRITE_MIN_MB = 64
+"""Redis's default ``auto-aof-rewrite-min-size``, the primary's threshold here."""
+AOF_REWRITE_STAGGER_MB = 32
+"""Each replica's threshold is this much above the previous node's. A primary and its replicas
+receive the same writes, so with one threshold all three fork their rewrite children in the same
+second; on this 2-core machine that stalls bids for 0.5-2.5 s (docs/performance.md, issue 12).
+In a deployment every node has a machine of its own (anti-affinity), so the rendering keeps
+Redis's default."""
+
+
+def aof_rewrite_min_mb(replica_index: int | None) -> int:
+    """The ``auto-aof-rewrite-min-size`` (MB) of the primary (None) or of replica ``i``."""
+    if replica_index is None:
+        return AOF_REWRITE_MIN_MB
+    return AOF_REWRITE_MIN_MB + AOF_REWRITE_STAGGER_MB * (replica_index + 1)
+
 
 def _node(
-    inst: Installed, run_dir: Path, kind: str, region: str, port: int, *, primary: int | None
+    inst: Installed,
+    run_dir: Path,
+    kind: str,
+    region: str,
+    port: int,
+    *,
+    primary: int | None,
+    replica_index: int | None = None,
 ) -> Component:
-    """One Redis server of a region: the primary (``primary`` None) or a replica of it."""
+    """One Redis server of a region: the primary (``primary`` None) or replica number
+    ``replica_index`` of it."""
     data = run_dir / f"{kind}-{region}"
     conf = data / "redis.conf"
     argv = [
@@ -33,6 +57,8 @@ def _node(
         "--dir",
         str(data),
         *REDIS_PERSISTENCE_ARGS,
+        "--auto-aof-rewrite-min-size",
+        f"{aof_rewrite_min_mb(replica_index)}mb",
         *redis_replication.REDIS_REPLICATION_ARGS,
         "--daemonize",
         "no",
@@ -74,8 +100,8 @@ def region_redis(
     """
     nodes = [_node(inst, run_dir, "redis", region, ports.redis, primary=None)]
     nodes += [
-        _node(inst, run_dir, kind, region, port, primary=ports.redis)
-        for kind, port in zip(REPLICA_KINDS, ports.redis_replicas, strict=True)
+        _node(inst, run_dir, kind, region, port, primary=ports.redis, replica_index=i)
+        for i, (kind, port) in enumerate(zip(REPLICA_KINDS, ports.redis_replicas, strict=True))
     ]
     service = redis_replication.service_name(region)
     su = redis_auth.superuser(run_dir)
