@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 from gavel import cassandra_auth, endpoints
 from gavel.audit import schema
@@ -107,14 +108,23 @@ def set_up(port: int, run_dir: Path) -> None:
         session.execute(cassandra_auth.password_statement(SUPERUSER, root.password))
     try:
         roles = {role: passwords(run_dir)[role] for role in cassandra_auth.ROLES}
-        for statement in (
+        statements = [
             *cassandra_auth.role_statements(roles),
             *cassandra_auth.admin_grant_statements(),
-        ):
+        ]
+        if _keyspace_exists(session, schema.KEYSPACE):
+            # Made by a run folder from before logins: the admin is not its creator.
+            statements += cassandra_auth.grant_statements(schema.KEYSPACE)
+        for statement in statements:
             session.execute(statement)
     finally:
         cluster.shutdown()
     prepare_keyspace(port, run_dir, schema.KEYSPACE)
+
+
+def _keyspace_exists(session: Any, keyspace: str) -> bool:
+    query = "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = %s"
+    return session.execute(query, (keyspace,)).one() is not None
 
 
 def prepare_keyspace(port: int, run_dir: Path, keyspace: str) -> None:

@@ -123,10 +123,11 @@ def helm_dir() -> Path:
     return cache_dir() / f"helm-{versions.HELM}"
 
 
-def _go_tool(name: str, version: str, out: Path) -> Path:
-    """The binary ``name`` in ``out``, built by ``scripts/lib/build-<name>.sh`` on first use."""
+def _go_tool(name: str, version: str, out: Path, *extra: str) -> Path:
+    """The binary ``name`` in ``out``, built by ``scripts/lib/build-<name>.sh`` on first use
+    (``extra``: the script's further arguments)."""
     script = repo_root() / "scripts" / "lib" / f"build-{name}.sh"
-    _run(["bash", str(script), version, str(out)], f"building {name} {version}", out)
+    _run(["bash", str(script), version, str(out), *extra], f"building {name} {version}", out)
     return out / "bin" / name
 
 
@@ -139,7 +140,8 @@ def ensure_helm() -> Path:
 
 
 def promtool_dir() -> Path:
-    return cache_dir() / f"promtool-{versions.PROMTOOL}"
+    # The folder names the build's tags too: a build with the cloud plugins is another build.
+    return cache_dir() / f"promtool-{versions.PROMTOOL}-{versions.PROMTOOL_TAGS}"
 
 
 def ensure_promtool() -> Path:
@@ -147,7 +149,7 @@ def ensure_promtool() -> Path:
 
     Not part of :func:`ensure`: only scripts/check-rules runs it, on the chart's alert rules.
     """
-    return _go_tool("promtool", versions.PROMTOOL, promtool_dir())
+    return _go_tool("promtool", versions.PROMTOOL, promtool_dir(), versions.PROMTOOL_TAGS)
 
 
 def is_installed(component: str) -> bool:

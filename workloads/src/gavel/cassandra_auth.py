@@ -143,12 +143,12 @@ def admin_grant_statements() -> tuple[str, ...]:
 
 def grant_statements(keyspace: str) -> tuple[str, ...]:
     """Every role's rights, as data (docs/security.md, "Data stores: Cassandra"), for a
-    superuser to run on a keyspace the admin did not create: the admin owns its schema and
-    grants, the clients get :func:`client_grant_statements`."""
-    ks, admin = _keyspace(keyspace), username(ADMIN)
+    superuser to run on a keyspace the admin did not create: the admin gets what a creator
+    gets (it reads and writes ``schema_migrations`` too), the clients
+    :func:`client_grant_statements`."""
+    ks = _keyspace(keyspace)
     return (
         *admin_grant_statements(),
-        f"GRANT ALTER ON {ks} TO {admin}",
-        f"GRANT AUTHORIZE ON {ks} TO {admin}",
+        f"GRANT ALL PERMISSIONS ON {ks} TO {username(ADMIN)}",
         *client_grant_statements(keyspace),
     )
