@@ -19,6 +19,10 @@ For each connection count in ``--connections`` (default 4, 16, 64):
    Redis' ``default`` user, and a REST x1 gateway logged in as ``default`` beside the REST x1
    row (which runs, as every gateway does, as ``gavel-gateway``).
 
+Every row also counts the append-only-file rewrites the region's Redis nodes began during it
+(``INFO persistence``): a rewrite forks the node, and on this machine the fork shares the cores
+with the gateway and its load, so a row's p99 is only the gateway's where that count is 0.
+
 With the stack's Sentinel URL the gateway answers only once the replicas hold each decision
 (``WAIT``, the default); ``--wait-replicas 0`` measures it without. Numbers and how they were
 obtained are kept in docs/performance.md.
@@ -43,11 +47,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import redis as sync_redis
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
@@ -55,6 +60,7 @@ from rich.table import Table
 from gavel import auction, bidding, drops, endpoints, keys, luascripts, redis_client, redis_url
 from gavel.gateway.redis_pipe import RedisPipe
 from gavel.redis_acl import Role
+from gavel_devstack.harness import redis_nodes
 from gavel_devstack.harness import tokens as bidder_tokens
 from gavel_devstack.harness.processes import free_port, stack_env
 from gavel_devstack.harness.stack_env import Stack
@@ -68,6 +74,28 @@ UNLIMITED = auction.RateLimit(burst=10**9, per_second=10**9)
 Row = dict[str, float]
 WS_CLIENT_PROCESSES = 2
 """Like wrk's two threads: one Python client process saturates before one gateway does."""
+
+
+class AofRewrites:
+    """AOF rewrites the region's Redis nodes have begun, read at each row's end: a row whose
+    p99 jumped while a node forked a rewrite child was measuring the fork (issue 12), which
+    the table then says."""
+
+    def __init__(self, run_dir: Path, region: str = "us") -> None:
+        self._nodes = [sync_redis.Redis.from_url(n.url) for n in redis_nodes.nodes(run_dir, region)]
+        self._last = self._total()
+
+    def _total(self) -> int:
+        return sum(int(n.info("persistence").get("aof_rewrites", 0)) for n in self._nodes)
+
+    def since_last(self) -> int:
+        now = self._total()
+        began, self._last = now - self._last, now
+        return began
+
+    def close(self) -> None:
+        for node in self._nodes:
+            node.close()
 
 
 async def open_bench_drop(redis: Redis) -> str:
@@ -332,7 +360,8 @@ def client_load(
 
 def print_table(title: str, rows: list[tuple[int, str, Row, Row]]) -> None:
     table = Table(title=title)
-    for col in ("conns", "scenario", "bids/s", "p50 ms", "p99 ms", "bids", "x raw EVALSHA"):
+    columns = ("conns", "scenario", "bids/s", "p50 ms", "p99 ms", "bids", "AOF rewrites")
+    for col in (*columns, "x raw EVALSHA"):
         table.add_column(col, justify="left" if col == "scenario" else "right")
     for conns, name, r, base in rows:
         table.add_row(
@@ -342,25 +371,32 @@ def print_table(title: str, rows: list[tuple[int, str, Row, Row]]) -> None:
             f"{r['p50']:.2f}",
             f"{r['p99']:.2f}",
             f"{int(r['n']):,}",
+            str(int(r.get("aof_rewrites", 0))),
             f"{r['rps'] / base['rps']:.2f}",
         )
     console.print(table)
 
 
+AddRow = Callable[[int, str, Row, Row], None]
+"""Records one table row: (connections, scenario, its figures, its baseline)."""
+
+
 async def acl_cost_rows(
     env: dict[str, str],
     redis: Redis,
+    add: AddRow,
     *,
     conns: int,
     seconds: float,
     wait_replicas: int | None,
     base: Row,
-) -> list[tuple[int, str, Row, Row]]:
+) -> None:
     """Raw EVALSHA as the gateway's ACL user, and a REST x1 gateway as the default user."""
     tokens = write_tokens(env, 200)
     gw_url = endpoints.redis_url("us", env, role=Role.GATEWAY)
     with console.status(f"{conns} connections: raw EVALSHA as the gateway's user"):
         acl = await baseline(gw_url, await open_bench_drop(redis), conns, seconds)
+    add(conns, "raw EVALSHA as gavel-gateway (ACL)", acl, base)
     as_default = {**env, endpoints.redis_auth_var(Role.GATEWAY): env[SUPERUSER_VAR]}
     with (
         running_gateway(as_default, 1, wait_replicas) as gw,
@@ -368,13 +404,10 @@ async def acl_cost_rows(
     ):
         rest = rest_load(gw, await open_bench_drop(redis), conns, seconds, tokens)
     os.unlink(tokens)
-    return [
-        (conns, "raw EVALSHA as gavel-gateway (ACL)", acl, base),
-        (conns, "gateway x1, REST (wrk), as user default", rest, base),
-    ]
+    add(conns, "gateway x1, REST (wrk), as user default", rest, base)
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", default="4,16,64", help="comma-separated counts")
@@ -383,7 +416,11 @@ async def main() -> None:
     parser.add_argument("--wait-replicas", type=int, default=None, help="passed to the gateway")
     parser.add_argument("--paced", action="store_true", help="add REST x1 at 70%% of its peak")
     parser.add_argument("--acl-cost", action="store_true", help="add default-user rows")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+async def main() -> None:
+    args = parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     env = stack_env()
@@ -394,17 +431,24 @@ async def main() -> None:
     tokens = write_tokens(env, 200)
     wait = "off" if args.wait_replicas == 0 or not redis_url.has_replicas(url) else "on"
     rows: list[tuple[int, str, Row, Row]] = []
+    rewrites = AofRewrites(Stack(env).run_dir)
+
+    def add(conns: int, name: str, row: Row, base: Row) -> None:
+        row["aof_rewrites"] = rewrites.since_last()
+        rows.append((conns, name, row, base))
+
     for conns in (int(c) for c in args.connections.split(",")):
         with console.status(f"{conns} connections: raw EVALSHA"):
             base = await baseline(url, await open_bench_drop(redis), conns, args.seconds)
-        rows.append((conns, "raw EVALSHA, a connection per caller", base, base))
+        add(conns, "raw EVALSHA, a connection per caller", base, base)
         with console.status(f"{conns} connections: pipelined EVALSHA"):
             piped = await pipelined_baseline(url, await open_bench_drop(redis), conns, args.seconds)
-        rows.append((conns, "pipelined EVALSHA, one connection", piped, base))
+        add(conns, "pipelined EVALSHA, one connection", piped, base)
         if args.acl_cost:
-            rows += await acl_cost_rows(
+            await acl_cost_rows(
                 env,
                 redis,
+                add,
                 conns=conns,
                 seconds=args.seconds,
                 wait_replicas=args.wait_replicas,
@@ -415,7 +459,7 @@ async def main() -> None:
                 with console.status(f"{conns} connections: REST x{workers}"):
                     drop = await open_bench_drop(redis)
                     rest = rest_load(gw, drop, conns, args.seconds, tokens)
-                rows.append((conns, f"gateway x{workers}, REST (wrk), WAIT {wait}", rest, base))
+                add(conns, f"gateway x{workers}, REST (wrk), WAIT {wait}", rest, base)
                 with console.status(f"{conns} connections: WS x{workers}"):
                     drop = await open_bench_drop(redis)
                     ws = client_load(
@@ -429,7 +473,7 @@ async def main() -> None:
                         seconds=args.seconds,
                     )
                 name = f"gateway x{workers}, WS ({args.window} in flight/socket), WAIT {wait}"
-                rows.append((conns, name, ws, base))
+                add(conns, name, ws, base)
                 if args.paced and workers == 1 and conns == 16:
                     with console.status("REST x1 at 70 % of its peak"):
                         drop = await open_bench_drop(redis)
@@ -444,8 +488,9 @@ async def main() -> None:
                             rate=rate,
                             seconds=args.seconds,
                         )
-                    rows.append((conns, f"gateway x1, REST paced at {rate:,.0f}/s", paced, base))
+                    add(conns, f"gateway x1, REST paced at {rate:,.0f}/s", paced, base)
     await redis.aclose()
+    rewrites.close()
     os.unlink(tokens)
     print_table(
         f"Bid ack, {args.seconds:.0f} s per row, {os.cpu_count()} cores (each row's ratio is "
