@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import resource
@@ -48,6 +47,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench.go_tools import go_tool
 from gavel import endpoints, kafka_auth, kafka_clients, topics
 from gavel.events import PriceEvent
 from gavel_devstack.harness.fanout import price_event
@@ -63,17 +63,7 @@ console = Console(width=170)
 
 def build_tools(*, centrifugo: bool) -> tuple[Path, Path]:
     """The Go client (rebuilt when its source changes) and Centrifugo (built once, if asked)."""
-    source = ROOT / "bench" / "fanout_client"
-    # A content digest (hash() of bytes changes with every interpreter's hash seed).
-    digest = hashlib.sha256((source / "main.go").read_bytes() + (source / "go.mod").read_bytes())
-    client = cache_dir() / "bench" / f"fanout-client-{digest.hexdigest()[:16]}"
-    if not client.exists():
-        subprocess.run(
-            ["go", "build", "-o", str(client), "."],
-            cwd=source,
-            check=True,
-            env={**os.environ, "GOFLAGS": "-mod=mod"},
-        )
+    client = go_tool("fanout_client")
     centrifugo_dir = cache_dir() / f"centrifugo-{CENTRIFUGO_VERSION}"
     if centrifugo:
         subprocess.run(

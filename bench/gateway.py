@@ -11,7 +11,7 @@ For each connection count in ``--connections`` (default 4, 16, 64):
 3. **REST xN** — ``gavel gateway --workers N`` for each N in ``--workers``, loaded by ``wrk``
    with that many keep-alive connections (closed loop, 200 bidders, one hot drop);
 4. **WS xN** — the same gateway, loaded through that many bidder sockets, each keeping
-   ``--window`` bids in flight (``bench/gateway_client.py``, in two client processes);
+   ``--window`` bids in flight (``bench/bidder_client``, a Go load generator);
 5. **REST x1 at 70 %** (with ``--paced``) — one process driven open-loop at 70 % of the peak
    its REST row measured, at 16 connections: the "p99 at a sustained rate" figure;
 6. **the cost of the ACL user** (with ``--acl-cost``) — raw EVALSHA logged in as the gateway's
@@ -57,6 +57,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
+from bench.go_tools import go_tool
 from gavel import auction, bidding, drops, endpoints, keys, luascripts, redis_client, redis_url
 from gavel.gateway.redis_pipe import RedisPipe
 from gavel.redis_acl import Role
@@ -72,8 +73,6 @@ ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=150)
 UNLIMITED = auction.RateLimit(burst=10**9, per_second=10**9)
 Row = dict[str, float]
-WS_CLIENT_PROCESSES = 2
-"""Like wrk's two threads: one Python client process saturates before one gateway does."""
 
 
 class AofRewrites:
@@ -319,43 +318,23 @@ def rest_load(base: str, drop: str, connections: int, seconds: float, tokens: Pa
     return parse_wrk(out.stdout)
 
 
-def client_load(
-    mode: str, base: str, drop: str, tokens: Path, processes: int, **opts: float
-) -> Row:
-    """bench/gateway_client.py in ``processes`` processes, connections split between them."""
-    connections = int(opts.pop("connections"))
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.gateway_client",
-                mode,
-                "--base",
-                base,
-                "--drop",
-                drop,
-                "--tokens",
-                str(tokens),
-                "--tag",
-                str(n),
-                "--connections",
-                str(max(1, connections // processes)),
-                *(x for k, v in opts.items() for x in (f"--{k}", str(v))),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        for n in range(processes)
-    ]
-    parts = [json.loads(p.communicate()[0]) for p in procs]
-    return {
-        "rps": sum(p["rps"] for p in parts),
-        "p50": max(p["p50"] for p in parts),
-        "p99": max(p["p99"] for p in parts),
-        "n": sum(p["n"] for p in parts),
-    }
+def client_load(mode: str, base: str, drop: str, tokens: Path, **opts: float) -> Row:
+    """bench/bidder_client (Go: a load generator that leaves the cores to the gateway)."""
+    args = [f"-{k}={v}" for k, v in opts.items()]
+    out = subprocess.run(
+        [
+            str(go_tool("bidder_client")),
+            mode,
+            f"-base={base}",
+            f"-drop={drop}",
+            f"-tokens={tokens}",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
 
 
 def print_table(title: str, rows: list[tuple[int, str, Row, Row]]) -> None:
@@ -467,7 +446,6 @@ async def main() -> None:
                         gw,
                         drop,
                         tokens,
-                        WS_CLIENT_PROCESSES,
                         connections=conns,
                         window=args.window,
                         seconds=args.seconds,
@@ -483,7 +461,6 @@ async def main() -> None:
                             gw,
                             drop,
                             tokens,
-                            1,
                             connections=conns,
                             rate=rate,
                             seconds=args.seconds,

@@ -27,7 +27,7 @@ from gavel.cli.options import Bidders, BidRate, ClientProcesses, Duration, Obser
 from gavel.herd import chaos, report, shape, summary
 from gavel.herd.run import Herd, Result, Target, run
 from gavel.herd.series import Mark, MarkKind
-from gavel_devstack.harness.chaos import ChaosRunner
+from gavel_devstack.harness.chaos import ChaosRunner, stack_servers
 from gavel_devstack.harness.processes import stack_env
 from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.harness.workloads import Event, Supervisor, running_workloads
@@ -95,7 +95,7 @@ def herd_on_stack(
         herd = Herd(
             target_of(stack, sup, regions), sizes, profile, seed, client_processes=client_processes
         )
-        runner = ChaosRunner(sup, faults or [])
+        runner = ChaosRunner(sup, faults or [], stack_servers(stack.run_dir))
         cpu0, ticks0, t0 = sup.cpu_seconds(), _machine_ticks(), time.monotonic()
         runner.start()
         try:

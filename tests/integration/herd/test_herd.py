@@ -1,7 +1,7 @@
 """A short herd on the local stack passes the checker while its relay and an audit writer are
-killed: every answered attempt in the audit trail read back from Cassandra, the accepted
-history gap-free and rising, every observer (some cut and resumed with ``since``) on the final
-price."""
+killed and the home region's Kafka broker stalls: every answered attempt in the audit trail read
+back from Cassandra, the accepted history gap-free and rising, every observer (some cut and
+resumed with ``since``) on the final price."""
 
 from __future__ import annotations
 
@@ -12,11 +12,17 @@ from gavel_devstack.harness.stack_env import Stack
 from gavel_devstack.herd import herd_on_stack
 
 
-def test_a_short_herd_with_kills_passes_the_checker(stack: Stack, tmp_path: Path) -> None:
+def test_a_short_herd_with_kills_and_a_stalled_broker_passes_the_checker(
+    stack: Stack, tmp_path: Path
+) -> None:
     regions = tuple(stack.regions)
     sizes = shape.Sizes(bidders=12, observers=80, regions=regions, duration_s=12)
-    # The drop opens at 3 s and bids flow until 15 s: both kills land while bids are decided.
-    faults = chaos.parse(f"6s kill relay/{regions[0]}; 8s kill audit-writer/{regions[-1]}", regions)
+    # The drop opens at 3 s and bids flow until 15 s: every fault lands while bids are decided.
+    faults = chaos.parse(
+        f"6s kill relay/{regions[0]}; 8s kill audit-writer/{regions[-1]}; "
+        f"10s stop kafka/{regions[0]} for 3s",
+        regions,
+    )
     done = herd_on_stack(sizes, shape.PROFILES["smoke"], seed=16, log_dir=tmp_path, faults=faults)
     v, counts = done.result.verdict, done.result.counts
     assert v.ok, v.as_json()["violations"]
@@ -36,6 +42,8 @@ def test_a_short_herd_with_kills_passes_the_checker(stack: Stack, tmp_path: Path
     for target in (f"relay/{regions[0]}", f"audit-writer/{regions[-1]}"):
         assert (target, "SIGKILL") in happened
         assert (target, "restarted") in happened
+    broker = f"kafka/{regions[0]}"
+    assert happened.index((broker, "SIGSTOP")) < happened.index((broker, "SIGCONT"))
 
 
 def test_open_loop_bidders_in_two_client_processes_pass_the_checker(

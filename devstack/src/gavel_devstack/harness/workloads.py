@@ -131,6 +131,11 @@ class Supervisor:
             w.restarts += 1
             self.events.append(Event(time.time(), w.name, "restarted"))
 
+    def record(self, name: str, what: str) -> None:
+        """Record something done to ``name`` from outside (a signal to a server of the stack)."""
+        with self._lock:
+            self.events.append(Event(time.time(), name, what))
+
     def signal(self, name: str, sig: int) -> None:
         """Send ``sig`` to one workload (chaos); the watchdog restarts it if it exits."""
         with self._lock:

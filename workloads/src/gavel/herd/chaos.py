@@ -6,9 +6,11 @@ A plan is a list of steps, ``<at>s <action> <target> [for <seconds>s]`` separate
 
 ``at`` is seconds from the herd's start; ``kill`` ends a process at once (SIGKILL: it is
 restarted as Kubernetes would), ``stop`` freezes it (SIGSTOP) for the given time and then lets
-it run on. Targets are ``<kind>/<region>``. Whoever runs the workloads executes the plan (the
-dev stack's supervisor, :mod:`gavel_devstack.harness.chaos`) and records each fault with its
-time.
+it run on. Targets are ``<kind>/<region>``: a workload (gateway, relay, fanout, audit-writer), or
+a server the workloads depend on (kafka, mirror: a stalled broker or MirrorMaker 2), which may
+only be stopped, since nothing in a herd restarts a killed server as a Deployment restarts a
+workload. Whoever runs the workloads executes the plan (the dev stack's supervisor,
+:mod:`gavel_devstack.harness.chaos`) and records each fault with its time.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 WORKLOAD_KINDS = ("gateway", "relay", "fanout", "audit-writer")
+SERVER_KINDS = ("kafka", "mirror")
+"""Servers under the workloads that a plan may stop (never kill)."""
 MAX_STOP_S = 120.0
 
 
@@ -72,9 +76,10 @@ def parse(plan: str, regions: tuple[str, ...]) -> list[Fault]:
             action = Action(m["action"])
         except ValueError:
             raise ChaosError(f"{step!r}: unknown action {m['action']!r} (kill, stop)") from None
-        if m["kind"] not in WORKLOAD_KINDS:
+        if m["kind"] not in (*WORKLOAD_KINDS, *SERVER_KINDS):
             raise ChaosError(
-                f"{step!r}: unknown workload {m['kind']!r} ({', '.join(WORKLOAD_KINDS)})"
+                f"{step!r}: unknown target {m['kind']!r} "
+                f"({', '.join((*WORKLOAD_KINDS, *SERVER_KINDS))})"
             )
         if m["region"] not in regions:
             raise ChaosError(f"{step!r}: region {m['region']!r} is not one of {list(regions)}")
@@ -83,6 +88,11 @@ def parse(plan: str, regions: tuple[str, ...]) -> list[Fault]:
             raise ChaosError(f"{step!r}: a stop needs 'for <n>s', 0 < n <= {MAX_STOP_S:g}")
         if action is Action.KILL and m["for"]:
             raise ChaosError(f"{step!r}: a kill takes no duration")
+        if action is Action.KILL and m["kind"] in SERVER_KINDS:
+            raise ChaosError(
+                f"{step!r}: {m['kind']} can only be stopped ('stop {m['kind']}/{m['region']} "
+                "for <n>s'): nothing in a herd restarts a killed server"
+            )
         faults.append(Fault(float(m["at"]), action, m["kind"], m["region"], lasts))
     return sorted(faults, key=lambda f: f.at_s)
 
